@@ -1,0 +1,79 @@
+#pragma once
+// HttpServer: the Boost.Beast HTTP/1.1 (optionally TLS) listener of the gateway.
+//
+// Network I/O runs on `io_threads` threads, one coroutine per connection that owns its
+// stream. Each complete request is handed to the Handler on a separate pool of
+// `worker_threads` threads, because handlers may block on SQLite (reads, or waiting for a
+// group commit); io threads never touch the disk. The server enforces every limit itself
+// (header and body size, request and idle time, connection count) and answers violations
+// with a plain error or by closing the connection, counting each. Responses are gzip-
+// compressed when the client accepts gzip and the body is worth it; gzip request bodies
+// are inflated (within the body limit). Beast/Asio headers stay inside server.cpp.
+//
+// Lifecycle: start() binds and listens (port 0 picks a free port) and returns once
+// accepting; stop() stops accepting, lets in-flight requests finish within `drain`, then
+// closes every connection and joins the threads. Thread-safe.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "protocols/fhir/model/result.hpp"
+#include "protocols/http/message.hpp"
+
+namespace cg::http {
+
+using Handler = std::function<Response(Request&)>;
+
+struct TlsConfig {
+  std::filesystem::path certificate_chain;  // PEM
+  std::filesystem::path private_key;        // PEM
+};
+
+struct ServerConfig {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::optional<TlsConfig> tls;
+  std::size_t header_limit = 16 * 1024;
+  std::size_t body_limit = 16 * 1024 * 1024;
+  std::chrono::milliseconds request_timeout{30'000};  // whole request incl. body
+  std::chrono::milliseconds idle_timeout{60'000};     // keep-alive wait for the next request
+  std::size_t max_connections = 512;
+  int io_threads = 2;
+  int worker_threads = 32;
+  std::size_t gzip_min_bytes = 1024;
+  std::string server_name = "clinic-gateway";
+  std::function<void(int priority, std::string_view message)> log;  // syslog priority
+};
+
+// Monotonic counters, readable at any time (for /metrics and tests).
+struct ServerCounters {
+  std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> connections_rejected{0};   // over max_connections
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> bad_requests{0};           // unparseable HTTP
+  std::atomic<std::uint64_t> too_large{0};              // header or body over the limit
+  std::atomic<std::uint64_t> timeouts{0};               // request or idle deadline hit
+  std::atomic<std::uint64_t> tls_handshake_failures{0};
+  std::atomic<std::uint64_t> handler_errors{0};         // handler threw (a bug): 500 sent
+};
+
+class HttpServer {
+ public:
+  static Result<std::unique_ptr<HttpServer>> start(ServerConfig config, Handler handler);
+  virtual ~HttpServer() = default;
+
+  virtual std::uint16_t port() const = 0;
+  virtual const ServerCounters& counters() const = 0;
+  virtual std::size_t open_connections() const = 0;
+  // Re-reads the TLS certificate and key (SIGHUP); new connections use them.
+  virtual Status reload_tls() = 0;
+  virtual void stop(std::chrono::milliseconds drain) = 0;
+};
+
+}  // namespace cg::http

@@ -1,0 +1,156 @@
+#pragma once
+// ResourceStore: the clinical store (clinical.db) — every version of every resource, the
+// head pointers, a small token index, and the monotonic change log — on SQLite in WAL mode
+// with synchronous=FULL.
+//
+// Threading: one writer thread owns the write connection and runs submitted WriteJobs in
+// batches: one BEGIN IMMEDIATE … COMMIT (one fsync) per batch, a SAVEPOINT per job so a
+// failing job rolls back alone (group commit). A job's `done` callback runs on the writer
+// thread only after the batch commit is durable, so a caller may acknowledge (2xx, HL7 AA)
+// from it. Reads may be called from any thread; they borrow a connection from a bounded
+// reader pool (WAL snapshot reads never block the writer). All methods are thread-safe;
+// none throws.
+
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocols/fhir/model/result.hpp"
+
+namespace cg::storage {
+
+struct StoreConfig {
+  std::filesystem::path directory;  // clinical.db (+ -wal, -shm) is created here
+  int reader_connections = 4;       // readers beyond this wait for a free connection
+  std::size_t max_batch_jobs = 256;  // upper bound of jobs in one group commit
+  std::size_t max_queued_jobs = 10000;  // submit() beyond this fails with kUnavailable
+  std::function<void(int priority, std::string_view message)> log;  // syslog priority
+};
+
+// One stored version of a resource.
+struct StoredVersion {
+  std::string type;
+  std::string id;
+  std::int64_t version = 0;
+  std::int64_t last_updated_ms = 0;  // ms since the Unix epoch, UTC
+  std::string last_updated;          // the same as a FHIR instant: 2026-11-21T04:05:06.123Z
+  bool deleted = false;
+  std::string json;                  // full resource incl. id and meta; empty when deleted
+  std::int64_t seq = 0;              // changes.seq that created this version
+};
+
+// Index entry computed by the caller (the FHIR layer) for a resource being written;
+// conditional create/update/delete and `identifier` search match on these.
+struct TokenKey {
+  std::string param;   // search parameter code, e.g. "identifier"
+  std::string system;  // may be empty
+  std::string code;
+  bool operator==(const TokenKey&) const = default;
+};
+
+struct TokenMatch {
+  std::string param;
+  std::optional<std::string> system;  // nullopt: any system; "": no system
+  std::string code;
+};
+
+// Search over current (not deleted) resources of one type. All given criteria are ANDed;
+// `ids` is an OR list. Results are ordered by id; `after_id` continues a previous page.
+struct SearchQuery {
+  std::string type;
+  std::vector<std::string> ids;
+  std::optional<std::int64_t> updated_from_ms;   // last_updated >= this
+  std::optional<std::int64_t> updated_before_ms;  // last_updated <  this
+  std::vector<TokenMatch> tokens;
+  std::size_t count = 50;
+  std::string after_id;
+  bool with_total = false;
+};
+
+struct SearchPage {
+  std::vector<StoredVersion> items;
+  std::optional<std::string> next_after_id;  // set when more results follow
+  std::int64_t total = -1;                   // when with_total
+};
+
+// History, newest first. Empty id: type level; empty type: system level.
+// Paging is stable under concurrent writes: a page is defined by seq bounds.
+struct HistoryQuery {
+  std::string type;
+  std::string id;
+  std::optional<std::int64_t> since_ms;  // last_updated >= since
+  std::int64_t at_most_seq = 0;          // 0: latest; else only changes with seq <= this
+  std::size_t count = 50;
+};
+
+struct HistoryPage {
+  std::vector<StoredVersion> items;     // deleted versions included (deleted=true)
+  std::optional<std::int64_t> next_at_most_seq;  // seq bound of the next page, if any
+  std::int64_t snapshot_seq = 0;        // the bound this page was taken under
+};
+
+// What a job sees: committed data plus earlier jobs of the same batch. Valid only during
+// the job's call. Errors from SQLite map to kInternal, disk full / read-only to kUnavailable.
+class WriteContext {
+ public:
+  virtual ~WriteContext() = default;
+  virtual Result<std::optional<StoredVersion>> head(const std::string& type,
+                                                    const std::string& id) = 0;
+  virtual Result<std::optional<StoredVersion>> version(const std::string& type,
+                                                       const std::string& id,
+                                                       std::int64_t version) = 0;
+  // Ids of current resources of `type` matching all tokens (for conditional operations).
+  virtual Result<std::vector<std::string>> find(const std::string& type,
+                                                const std::vector<TokenMatch>& tokens) = 0;
+  // Stores a new version (head version + 1, or 1): sets resource.id, meta.versionId and
+  // meta.lastUpdated, serializes with fhir::serialize_json, replaces the resource's token
+  // index with `tokens`, and appends a change (op "create" or "update").
+  virtual Result<StoredVersion> put(const std::string& type, const std::string& id,
+                                    boost::json::object resource,
+                                    const std::vector<TokenKey>& tokens) = 0;
+  // Stores a deletion version and a change (op "delete"); drops the token index rows.
+  // kNotFound when there is no resource; returns the existing head if it is already deleted.
+  virtual Result<StoredVersion> remove(const std::string& type, const std::string& id) = 0;
+};
+
+using WriteJob = std::function<Status(WriteContext&)>;
+using WriteDone = std::function<void(Status)>;
+
+class ResourceStore {
+ public:
+  // Opens or creates clinical.db in config.directory, applies migrations (refuses a newer
+  // schema with kInternal), sets WAL + synchronous=FULL, starts the writer thread.
+  static Result<std::unique_ptr<ResourceStore>> open(StoreConfig config);
+  virtual ~ResourceStore() = default;
+
+  // Queues `job`; `done` is called once, on the writer thread, with the job's own status
+  // after the commit is durable, or with the commit's error. Never blocks on disk.
+  virtual void submit(WriteJob job, WriteDone done) = 0;
+  // submit() and wait for `done`. For CLI tools and tests; not for io threads.
+  virtual Status write(WriteJob job) = 0;
+
+  virtual Result<std::optional<StoredVersion>> head(const std::string& type,
+                                                    const std::string& id) = 0;
+  virtual Result<std::optional<StoredVersion>> version(const std::string& type,
+                                                       const std::string& id,
+                                                       std::int64_t version) = 0;
+  virtual Result<SearchPage> search(const SearchQuery& query) = 0;
+  virtual Result<HistoryPage> history(const HistoryQuery& query) = 0;
+  virtual Result<std::int64_t> latest_seq() = 0;
+
+  // Flushes the queue, stops the writer, checkpoints the WAL (TRUNCATE). Idempotent.
+  virtual void close() = 0;
+  // PRAGMA integrity_check on a fresh connection; ok only when SQLite says "ok".
+  virtual Status integrity_check() = 0;
+};
+
+// FHIR instant for a ms timestamp: "2026-11-21T04:05:06.123Z".
+std::string format_instant(std::int64_t ms_since_epoch);
+
+}  // namespace cg::storage
