@@ -31,6 +31,21 @@ struct StoreConfig {
   std::size_t max_batch_jobs = 256;  // upper bound of jobs in one group commit
   std::size_t max_queued_jobs = 10000;  // submit() beyond this fails with kUnavailable
   std::function<void(int priority, std::string_view message)> log;  // syslog priority
+  // Wall clock in ms since the Unix epoch; empty: the system clock. Tests inject one.
+  std::function<std::int64_t()> clock_ms;
+  // Upper bound on clinical.db's size (PRAGMA max_page_count); 0: none. Reaching it fails
+  // writes with kUnavailable, like a full disk, while reads go on.
+  std::int64_t max_db_bytes = 0;
+};
+
+// Writer counters since open(), for metrics and tests.
+struct StoreStats {
+  std::uint64_t commits = 0;         // batch transactions committed (one fsync each)
+  std::uint64_t jobs_committed = 0;  // jobs whose own status was ok in a committed batch
+  std::uint64_t jobs_failed = 0;     // jobs done with an error: their own or their batch's
+  std::uint64_t jobs_rejected = 0;   // refused by submit(): queue full or store closed
+  std::uint64_t failed_batches = 0;  // batches that could not begin or commit
+  std::size_t queued = 0;            // jobs waiting now
 };
 
 // One stored version of a resource.
@@ -96,7 +111,7 @@ struct HistoryPage {
 };
 
 // What a job sees: committed data plus earlier jobs of the same batch. Valid only during
-// the job's call. Errors from SQLite map to kInternal, disk full / read-only to kUnavailable.
+// the job's call. A job that returns an error is rolled back alone; its writes vanish. Errors from SQLite map to kInternal, disk full / read-only to kUnavailable.
 class WriteContext {
  public:
   virtual ~WriteContext() = default;
@@ -105,7 +120,8 @@ class WriteContext {
   virtual Result<std::optional<StoredVersion>> version(const std::string& type,
                                                        const std::string& id,
                                                        std::int64_t version) = 0;
-  // Ids of current resources of `type` matching all tokens (for conditional operations).
+  // Ids of current resources of `type` matching all tokens (for conditional operations),
+  // ordered by id. kInvalid for an empty token list (it would match the whole type).
   virtual Result<std::vector<std::string>> find(const std::string& type,
                                                 const std::vector<TokenMatch>& tokens) = 0;
   // Stores a new version (head version + 1, or 1): sets resource.id, meta.versionId and
@@ -130,7 +146,9 @@ class ResourceStore {
   virtual ~ResourceStore() = default;
 
   // Queues `job`; `done` is called once, on the writer thread, with the job's own status
-  // after the commit is durable, or with the commit's error. Never blocks on disk.
+  // after the commit is durable, or with the commit's error. Never blocks on disk. When the
+  // queue holds max_queued_jobs or the store is closed, `done` is called at once, on the
+  // calling thread, with kUnavailable. `done` must not call close() or write().
   virtual void submit(WriteJob job, WriteDone done) = 0;
   // submit() and wait for `done`. For CLI tools and tests; not for io threads.
   virtual Status write(WriteJob job) = 0;
@@ -145,9 +163,11 @@ class ResourceStore {
   virtual Result<std::int64_t> latest_seq() = 0;
 
   // Flushes the queue, stops the writer, checkpoints the WAL (TRUNCATE). Idempotent.
+  // Reads and writes after close() fail with kUnavailable.
   virtual void close() = 0;
   // PRAGMA integrity_check on a fresh connection; ok only when SQLite says "ok".
   virtual Status integrity_check() = 0;
+  virtual StoreStats stats() const = 0;
 };
 
 // FHIR instant for a ms timestamp: "2026-11-21T04:05:06.123Z".

@@ -1,0 +1,47 @@
+#pragma once
+// The read side of clinical.db: the SQL for head, version, token find, search, history and
+// the latest seq, over any Connection. The reader pool and the writer's WriteContext both
+// use these, so a job inside a batch reads exactly what a reader would (plus its batch).
+//
+// Thread-safety: free functions; each call uses `conn` only for its duration, and `conn` is
+// used by one thread at a time (see sqlite.hpp).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocols/fhir/model/result.hpp"
+#include "storage/resource_store.hpp"
+#include "storage/sqlite.hpp"
+
+namespace cg::storage {
+
+// Pages never hold more than this many items, whatever count was asked for.
+inline constexpr std::size_t kMaxPageSize = 1000;
+
+// The head row without its json: what a write needs to pick the next version.
+struct HeadInfo {
+  std::int64_t version = 0;
+  bool deleted = false;
+};
+
+Result<std::optional<HeadInfo>> read_head_info(Connection& conn, const std::string& type,
+                                               const std::string& id);
+Result<std::optional<StoredVersion>> read_head(Connection& conn, const std::string& type,
+                                               const std::string& id);
+Result<std::optional<StoredVersion>> read_version(Connection& conn, const std::string& type,
+                                                  const std::string& id, std::int64_t version);
+// Ids of current resources of `type` matching all tokens, ordered by id. kInvalid for an
+// empty token list: a conditional operation without criteria would match a whole type.
+Result<std::vector<std::string>> find_ids(Connection& conn, const std::string& type,
+                                          const std::vector<TokenMatch>& tokens);
+// Runs in one read transaction when `conn` is not already inside one.
+Result<SearchPage> search_resources(Connection& conn, const SearchQuery& query);
+Result<HistoryPage> read_history(Connection& conn, const HistoryQuery& query);
+// Highest committed changes.seq, 0 for an empty store.
+Result<std::int64_t> read_latest_seq(Connection& conn);
+// last_updated_ms of the newest version, 0 for an empty store: the floor for the next write.
+Result<std::int64_t> read_latest_timestamp(Connection& conn);
+
+}  // namespace cg::storage

@@ -1,0 +1,83 @@
+#pragma once
+// GroupCommitWriter: the single writer thread of a SQLite database. Submitted jobs wait in a
+// bounded queue; the thread takes up to max_batch_jobs of them and runs them in one
+// BEGIN IMMEDIATE … COMMIT (one fsync with WAL + synchronous=FULL). Each job runs inside its
+// own SAVEPOINT: a job that fails is rolled back alone and the rest of the batch commits.
+// Only after COMMIT returns are the done callbacks called, each with its job's status, or
+// all with the commit's error (the whole batch then rolled back).
+//
+// Thread-safety: submit(), stats() and close() may be called from any thread, except that
+// close() must not be called from a done callback (it would wait for its own thread). Jobs
+// and done callbacks run on the writer thread; a done callback must not block on the writer.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "storage/resource_store.hpp"
+#include "storage/sqlite.hpp"
+
+namespace cg::storage {
+
+struct GroupCommitLimits {
+  std::size_t max_batch_jobs = 256;
+  std::size_t max_queued_jobs = 10000;
+};
+
+class GroupCommitWriter {
+ public:
+  // `conn` is the write connection and `context` the WriteContext jobs receive; both must
+  // outlive the writer and are used only on its thread until close() returns.
+  GroupCommitWriter(Connection& conn, WriteContext& context, GroupCommitLimits limits,
+                    std::function<void(int, std::string_view)> log);
+  GroupCommitWriter(const GroupCommitWriter&) = delete;
+  GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
+  ~GroupCommitWriter();  // close()
+
+  // Queues the job. When the queue is full or the writer is closed, `done` is called at
+  // once, on the calling thread, with kUnavailable.
+  void submit(WriteJob job, WriteDone done);
+  // Runs every job already queued, then stops the thread. Idempotent.
+  void close();
+  StoreStats stats() const;
+  // True on the writer thread, i.e. inside a job or a done callback.
+  bool on_writer_thread() const { return std::this_thread::get_id() == writer_id_; }
+
+ private:
+  struct Pending {
+    WriteJob job;
+    WriteDone done;
+  };
+
+  void run();
+  bool take_batch(std::vector<Pending>& batch);
+  void run_batch(std::vector<Pending>& batch);
+  // Runs one job inside its savepoint. Sets `lost` when SQLite rolled the batch back.
+  Status run_job(Pending& pending, bool& lost);
+  Status invoke(Pending& pending);
+  void finish(std::vector<Pending>& batch, const std::vector<Status>& results);
+  void fail_all(std::vector<Pending>& batch, const Error& error);
+  static void call_done(Pending& pending, Status status);
+  void log(int priority, std::string_view message) const;
+
+  Connection& conn_;
+  WriteContext& context_;
+  const GroupCommitLimits limits_;
+  const std::function<void(int, std::string_view)> log_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Pending> queue_;  // guarded by mutex_
+  bool closing_ = false;       // guarded by mutex_
+  bool full_logged_ = false;   // guarded by mutex_: one warning per full episode
+  StoreStats stats_;           // guarded by mutex_
+  std::thread thread_;
+  std::thread::id writer_id_;  // set once in the constructor; thread_ changes on join
+  std::once_flag close_once_;
+};
+
+}  // namespace cg::storage

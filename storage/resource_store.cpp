@@ -1,0 +1,248 @@
+#include "storage/resource_store.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <future>
+#include <mutex>
+#include <system_error>
+
+#include "storage/clinical_queries.hpp"
+#include "storage/group_commit.hpp"
+#include "storage/migrations.hpp"
+#include "storage/reader_pool.hpp"
+#include "storage/sqlite.hpp"
+#include "storage/version_writer.hpp"
+
+namespace cg::storage {
+namespace {
+
+constexpr const char* kDatabaseFile = "clinical.db";
+constexpr int kLogErr = 3;
+constexpr int kLogWarning = 4;
+constexpr int kLogInfo = 6;
+
+// Every connection: wait out short locks (another process, a checkpoint) rather than fail;
+// FULL so a commit is on disk when COMMIT returns; a small page cache each (negative = KiB)
+// because the whole daemon aims at 64 MB RSS. wal_autocheckpoint stays at its default.
+constexpr std::string_view kCommonPragmas =
+    "PRAGMA busy_timeout = 5000;"
+    "PRAGMA synchronous = FULL;"
+    "PRAGMA foreign_keys = OFF;"
+    "PRAGMA cache_size = -2048;";
+// Readers are ordinary read-write connections (a SQLITE_OPEN_READONLY one cannot recover or
+// create the -shm of a WAL database), made read-only by query_only.
+constexpr std::string_view kReaderPragmas = "PRAGMA query_only = 1; PRAGMA cache_size = -1024;";
+// After a checkpoint, shrink the WAL file back to this (bytes) so one burst does not keep
+// the SD card space.
+constexpr std::string_view kWriterPragmas = "PRAGMA journal_size_limit = 16777216;";
+
+std::int64_t system_clock_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+Status enable_wal(Connection& conn) {
+  auto stmt = conn.statement("PRAGMA journal_mode = WAL");
+  if (!stmt) return stmt.take_error();
+  auto row = (*stmt)->step();
+  if (!row) return row.take_error();
+  // SQLite reports the mode in force instead of failing when it cannot switch.
+  if (!*row || (*stmt)->column_text(0) != "wal") {
+    return Error::unavailable("clinical.db cannot use WAL journaling on this file system");
+  }
+  return ok_status();
+}
+
+Status limit_size(Connection& conn, std::int64_t max_db_bytes) {
+  if (max_db_bytes <= 0) return ok_status();
+  auto page_size = conn.query_int64("PRAGMA page_size");
+  if (!page_size) return page_size.take_error();
+  const std::int64_t pages = std::max<std::int64_t>(1, max_db_bytes / *page_size);
+  return conn.exec("PRAGMA max_page_count = " + std::to_string(pages));
+}
+
+Result<Connection> open_writer(const std::filesystem::path& file, std::int64_t max_db_bytes) {
+  auto conn = Connection::open(file, Connection::Mode::kCreate);
+  if (!conn) return conn;
+  Status status = conn->exec(kCommonPragmas);
+  if (status) status = conn->exec(kWriterPragmas);
+  if (status) status = enable_wal(*conn);
+  if (status) status = limit_size(*conn, max_db_bytes);
+  if (!status) return status.take_error();
+  return conn;
+}
+
+Result<std::vector<Connection>> open_readers(const std::filesystem::path& file, int count) {
+  std::vector<Connection> readers;
+  for (int i = 0; i < std::max(1, count); ++i) {
+    auto conn = Connection::open(file, Connection::Mode::kExisting);
+    if (!conn) return conn.take_error();
+    Status status = conn->exec(kCommonPragmas);
+    if (status) status = conn->exec(kReaderPragmas);
+    if (!status) return status.take_error();
+    readers.push_back(std::move(*conn));
+  }
+  return readers;
+}
+
+Status ensure_directory(const std::filesystem::path& directory) {
+  std::error_code ec;
+  std::filesystem::create_directories(directory, ec);
+  if (ec || !std::filesystem::is_directory(directory, ec)) {
+    return Error::unavailable("cannot use storage directory " + directory.string() +
+                              (ec ? ": " + ec.message() : ": not a directory"));
+  }
+  return ok_status();
+}
+
+class SqliteResourceStore final : public ResourceStore {
+ public:
+  SqliteResourceStore(StoreConfig config, Connection writer, std::vector<Connection> readers,
+                      std::int64_t floor_ms)
+      : config_(std::move(config)),
+        writer_conn_(std::move(writer)),
+        version_writer_(writer_conn_, config_.clock_ms ? config_.clock_ms : system_clock_ms,
+                        floor_ms),
+        readers_(std::move(readers)),
+        group_(writer_conn_, version_writer_,
+               {.max_batch_jobs = config_.max_batch_jobs,
+                .max_queued_jobs = config_.max_queued_jobs},
+               config_.log) {}
+
+  ~SqliteResourceStore() override { close(); }
+
+  void submit(WriteJob job, WriteDone done) override {
+    group_.submit(std::move(job), std::move(done));
+  }
+
+  Status write(WriteJob job) override {
+    // Shared so the promise outlives set_value() even after the waiter has returned.
+    auto promise = std::make_shared<std::promise<Status>>();
+    auto future = promise->get_future();
+    submit(std::move(job), [promise](Status status) { promise->set_value(std::move(status)); });
+    return future.get();
+  }
+
+  Result<std::optional<StoredVersion>> head(const std::string& type,
+                                            const std::string& id) override {
+    return with_reader([&](Connection& c) { return read_head(c, type, id); });
+  }
+
+  Result<std::optional<StoredVersion>> version(const std::string& type, const std::string& id,
+                                               std::int64_t version) override {
+    return with_reader([&](Connection& c) { return read_version(c, type, id, version); });
+  }
+
+  Result<SearchPage> search(const SearchQuery& query) override {
+    return with_reader([&](Connection& c) { return search_resources(c, query); });
+  }
+
+  Result<HistoryPage> history(const HistoryQuery& query) override {
+    return with_reader([&](Connection& c) { return read_history(c, query); });
+  }
+
+  Result<std::int64_t> latest_seq() override {
+    return with_reader([](Connection& c) { return read_latest_seq(c); });
+  }
+
+  void close() override;
+  Status integrity_check() override;
+  StoreStats stats() const override { return group_.stats(); }
+
+ private:
+  template <class Query>
+  auto with_reader(Query query) -> decltype(query(std::declval<Connection&>())) {
+    auto lease = readers_.borrow();
+    if (!lease) return lease.take_error();
+    return query(**lease);
+  }
+
+  void checkpoint();
+  void log(int priority, std::string_view message) const {
+    if (config_.log) config_.log(priority, message);
+  }
+
+  const StoreConfig config_;
+  Connection writer_conn_;  // used only by the writer thread until close()
+  VersionWriter version_writer_;
+  ReaderPool readers_;
+  GroupCommitWriter group_;  // last: its thread stops before the members it uses go
+  std::once_flag close_once_;
+};
+
+void SqliteResourceStore::close() {
+  if (group_.on_writer_thread()) {
+    log(kLogErr, "store close() called from a write callback; ignored");
+    return;
+  }
+  std::call_once(close_once_, [this] {
+    group_.close();    // runs every queued job first
+    readers_.close();  // no reader may hold a snapshot the checkpoint has to wait for
+    checkpoint();
+    writer_conn_.close();
+    log(kLogInfo, "clinical.db closed");
+  });
+}
+
+void SqliteResourceStore::checkpoint() {
+  // TRUNCATE leaves an empty WAL, so the next start does not replay it.
+  auto busy = writer_conn_.query_int64("PRAGMA wal_checkpoint(TRUNCATE)");
+  if (!busy) {
+    log(kLogWarning, "WAL checkpoint at close failed: " + busy.error().message);
+  } else if (*busy != 0) {
+    log(kLogWarning, "WAL checkpoint at close incomplete: another process is reading");
+  }
+}
+
+Status SqliteResourceStore::integrity_check() {
+  auto conn = Connection::open(config_.directory / kDatabaseFile, Connection::Mode::kExisting);
+  if (!conn) return conn.take_error();
+  if (auto s = conn->exec("PRAGMA busy_timeout = 5000; PRAGMA query_only = 1"); !s) return s;
+  auto stmt = conn->statement("PRAGMA integrity_check");
+  if (!stmt) return stmt.take_error();
+  auto row = (*stmt)->step();
+  if (!row) return row.take_error();
+  const std::string verdict = *row ? (*stmt)->column_text(0) : "no result";
+  if (verdict == "ok") return ok_status();
+  // The first problem only; the report names pages and indexes, never row values.
+  log(kLogErr, "clinical.db integrity check failed: " + verdict);
+  return Error::internal("clinical.db integrity check failed: " + verdict);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ResourceStore>> ResourceStore::open(StoreConfig config) {
+  if (auto dir = ensure_directory(config.directory); !dir) return dir.take_error();
+  const auto file = config.directory / kDatabaseFile;
+  auto writer = open_writer(file, config.max_db_bytes);
+  if (!writer) return writer.take_error();
+  auto migrated = apply_migrations(*writer, clinical_migrations());
+  if (!migrated) return migrated.take_error();
+  auto readers = open_readers(file, config.reader_connections);
+  if (!readers) return readers.take_error();
+  auto floor_ms = read_latest_timestamp(*writer);
+  if (!floor_ms) return floor_ms.take_error();
+  if (config.log && migrated->from_version != migrated->to_version) {
+    config.log(kLogInfo, "clinical.db schema migrated from version " +
+                             std::to_string(migrated->from_version) + " to " +
+                             std::to_string(migrated->to_version));
+  }
+  return std::unique_ptr<ResourceStore>(std::make_unique<SqliteResourceStore>(
+      std::move(config), std::move(*writer), std::move(*readers), *floor_ms));
+}
+
+std::string format_instant(std::int64_t ms_since_epoch) {
+  using namespace std::chrono;
+  const sys_time<milliseconds> t{milliseconds{ms_since_epoch}};
+  const sys_days day = floor<days>(t);
+  const year_month_day date{day};
+  const hh_mm_ss<milliseconds> time{t - day};
+  char text[48];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int(date.year()),
+                unsigned(date.month()), unsigned(date.day()), int(time.hours().count()),
+                int(time.minutes().count()), int(time.seconds().count()),
+                int(time.subseconds().count()));
+  return text;
+}
+
+}  // namespace cg::storage

@@ -1,0 +1,198 @@
+#include "storage/sqlite.hpp"
+
+#include <sqlite3.h>
+
+#include <climits>
+#include <utility>
+
+namespace cg::storage {
+
+Error sqlite_error(int code, std::string_view what, std::string_view detail) {
+  std::string message(what);
+  message += ": ";
+  message += sqlite3_errstr(code);
+  if (!detail.empty() && detail != sqlite3_errstr(code)) {
+    message += " (";
+    message += detail;
+    message += ")";
+  }
+  switch (code & 0xff) {  // the primary code; extended codes keep it in the low byte
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    // With one writer and WAL readers, BUSY only comes from another process holding the
+    // file past busy_timeout: a temporary condition, not a bug.
+    case SQLITE_BUSY:
+      return Error::unavailable(std::move(message));
+    default:
+      return Error::internal(std::move(message));
+  }
+}
+
+// ---- Statement -------------------------------------------------------------------------
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+void Statement::bind(int index, std::int64_t value) {
+  int rc = sqlite3_bind_int64(stmt_, index, value);
+  if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
+}
+
+void Statement::bind(int index, std::string_view value) {
+  // An empty view may have a null data(); SQLite would bind NULL for a null pointer.
+  const char* data = value.data() != nullptr ? value.data() : "";
+  int rc = sqlite3_bind_text64(stmt_, index, data, value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
+}
+
+void Statement::bind_null(int index) {
+  int rc = sqlite3_bind_null(stmt_, index);
+  if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
+}
+
+void Statement::bind_optional(int index, const std::optional<std::string>& value) {
+  if (value) {
+    bind(index, std::string_view(*value));
+  } else {
+    bind_null(index);
+  }
+}
+
+Result<bool> Statement::step() {
+  if (bind_error_ != 0) return sqlite_error(bind_error_, "bind parameter");
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return sqlite_error(rc, "execute statement", sqlite3_errmsg(db_));
+}
+
+Status Statement::run() {
+  for (;;) {
+    auto row = step();
+    if (!row) return row.take_error();
+    if (!*row) return ok_status();
+  }
+}
+
+std::int64_t Statement::column_int64(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
+
+std::string Statement::column_text(int column) const {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+  if (text == nullptr) return {};
+  return std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+}
+
+bool Statement::column_is_null(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bind_error_ = 0;
+}
+
+// ---- StatementLease --------------------------------------------------------------------
+
+StatementLease::StatementLease(StatementLease&& other) noexcept
+    : owned_(std::move(other.owned_)), stmt_(std::exchange(other.stmt_, nullptr)) {}
+
+StatementLease::~StatementLease() {
+  if (stmt_ != nullptr) stmt_->reset();
+}
+
+// ---- Connection ------------------------------------------------------------------------
+
+Result<Connection> Connection::open(const std::filesystem::path& file, Mode mode) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+  if (mode == Mode::kCreate) flags |= SQLITE_OPEN_CREATE;
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(file.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    // The path is the operator's configuration, not patient data: name it.
+    Error error = sqlite_error(rc, "open " + file.string(), db ? sqlite3_errmsg(db) : "");
+    sqlite3_close_v2(db);
+    return error;
+  }
+  sqlite3_extended_result_codes(db, 1);
+  return Connection(db);
+}
+
+Connection::Connection(Connection&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), cache_(std::move(other.cache_)) {}
+
+Connection& Connection::operator=(Connection&& other) noexcept {
+  if (this != &other) {
+    close();
+    db_ = std::exchange(other.db_, nullptr);
+    cache_ = std::move(other.cache_);
+  }
+  return *this;
+}
+
+Connection::~Connection() { close(); }
+
+void Connection::close() {
+  cache_.clear();  // statements must be finalized before the connection closes
+  if (db_ != nullptr) sqlite3_close_v2(std::exchange(db_, nullptr));
+}
+
+Status Connection::exec(std::string_view sql) {
+  if (db_ == nullptr) return Error::unavailable("database connection is closed");
+  std::string text(sql);  // sqlite3_exec needs a terminated string
+  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return sqlite_error(rc, "execute SQL", sqlite3_errmsg(db_));
+  return ok_status();
+}
+
+Result<std::unique_ptr<Statement>> Connection::prepare(std::string_view sql) {
+  if (db_ == nullptr) return Error::unavailable("database connection is closed");
+  if (sql.size() > INT_MAX) return Error::internal("SQL text too long");
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) return sqlite_error(rc, "prepare statement", sqlite3_errmsg(db_));
+  return std::make_unique<Statement>(stmt, db_);
+}
+
+Result<StatementLease> Connection::statement(std::string_view sql) {
+  if (auto it = cache_.find(sql); it != cache_.end()) return StatementLease(it->second.get());
+  auto prepared = prepare(sql);
+  if (!prepared) return prepared.take_error();
+  if (cache_.size() >= kMaxCachedStatements) return StatementLease(std::move(*prepared));
+  Statement* raw = prepared->get();
+  cache_.emplace(std::string(sql), std::move(*prepared));
+  return StatementLease(raw);
+}
+
+Result<std::int64_t> Connection::query_int64(std::string_view sql) {
+  auto stmt = statement(sql);
+  if (!stmt) return stmt.take_error();
+  auto row = (*stmt)->step();
+  if (!row) return row.take_error();
+  if (!*row) return Error::internal("query returned no row");
+  return (*stmt)->column_int64(0);
+}
+
+bool Connection::in_transaction() const {
+  return db_ != nullptr && sqlite3_get_autocommit(db_) == 0;
+}
+
+std::int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+
+// ---- ReadTransaction -------------------------------------------------------------------
+
+Result<ReadTransaction> ReadTransaction::begin(Connection& conn) {
+  if (auto status = conn.exec("BEGIN"); !status) return status.take_error();
+  return ReadTransaction(&conn);
+}
+
+ReadTransaction::~ReadTransaction() {
+  // A read-only transaction has nothing to lose; COMMIT just releases the snapshot.
+  if (conn_ != nullptr) (void)conn_->exec("COMMIT");
+}
+
+}  // namespace cg::storage

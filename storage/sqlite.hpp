@@ -1,0 +1,138 @@
+#pragma once
+// A thin RAII layer over the SQLite C API: Connection (one sqlite3*), Statement (one
+// sqlite3_stmt*), a per-connection cache of prepared statements, and the single place
+// where SQLite result codes become cg::Error kinds (sqlite_error()).
+//
+// Thread-safety: a Connection and its statements are used by one thread at a time (they are
+// opened with SQLITE_OPEN_NOMUTEX); moving a Connection to another thread between uses is
+// fine. Nothing here throws; failures come back as Result/Status.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocols/fhir/model/result.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace cg::storage {
+
+// Maps a SQLite result code (primary or extended) to an Error: conditions of the disk
+// (full, read-only, I/O error, cannot open, busy) are kUnavailable so the caller answers 503
+// and keeps serving reads; everything else is kInternal. `what` names the operation;
+// `detail` is sqlite3_errmsg() text, which carries no row values.
+Error sqlite_error(int code, std::string_view what, std::string_view detail = {});
+
+// One prepared statement. Bind errors are remembered and reported by the next step(), so
+// call sites can bind a row of values without checking each one.
+class Statement {
+ public:
+  Statement(sqlite3_stmt* stmt, sqlite3* db) : stmt_(stmt), db_(db) {}
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  // Indexes start at 1, as in SQLite. Text is copied (SQLITE_TRANSIENT).
+  void bind(int index, std::int64_t value);
+  void bind(int index, std::string_view value);
+  void bind_null(int index);
+  void bind_optional(int index, const std::optional<std::string>& value);
+
+  // Advances: true when a row is ready, false when the statement is done.
+  Result<bool> step();
+  // Steps a statement that returns no rows (or whose rows are not wanted) to completion.
+  Status run();
+
+  std::int64_t column_int64(int column) const;
+  std::string column_text(int column) const;
+  bool column_is_null(int column) const;
+
+  // Ends the statement's current execution (and with it any implicit read snapshot) and
+  // clears bindings, ready for the next use.
+  void reset();
+
+ private:
+  sqlite3_stmt* stmt_;
+  sqlite3* db_;
+  int bind_error_ = 0;  // first failed bind since the last reset, 0 when none
+};
+
+// A prepared statement borrowed from a Connection's cache (or owned, when the cache is full).
+// Resets the statement when dropped, so a half-read SELECT never holds a read snapshot open.
+class StatementLease {
+ public:
+  explicit StatementLease(Statement* cached) : stmt_(cached) {}
+  explicit StatementLease(std::unique_ptr<Statement> owned)
+      : owned_(std::move(owned)), stmt_(owned_.get()) {}
+  StatementLease(StatementLease&& other) noexcept;
+  StatementLease& operator=(StatementLease&&) = delete;
+  ~StatementLease();
+
+  Statement* operator->() const { return stmt_; }
+  Statement& operator*() const { return *stmt_; }
+
+ private:
+  std::unique_ptr<Statement> owned_;
+  Statement* stmt_;
+};
+
+class Connection {
+ public:
+  enum class Mode { kCreate, kExisting };
+
+  // Opens `file` (read-write; kCreate also creates it). Errors: kUnavailable when the file
+  // or directory cannot be opened, kInternal otherwise.
+  static Result<Connection> open(const std::filesystem::path& file, Mode mode);
+
+  Connection(Connection&& other) noexcept;
+  Connection& operator=(Connection&& other) noexcept;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  // Runs one or more SQL statements that return no rows (DDL, PRAGMA, BEGIN/COMMIT).
+  Status exec(std::string_view sql);
+  // A statement prepared once per connection and reused; statements beyond
+  // kMaxCachedStatements are prepared for this use only.
+  Result<StatementLease> statement(std::string_view sql);
+  // Integer result of a one-row query such as "PRAGMA user_version".
+  Result<std::int64_t> query_int64(std::string_view sql);
+
+  // False in autocommit mode: SQLite may roll a transaction back by itself on some errors
+  // (SQLITE_FULL, SQLITE_IOERR), and the writer must notice that.
+  bool in_transaction() const;
+  std::int64_t last_insert_rowid() const;
+  // Finalizes cached statements and closes. Idempotent.
+  void close();
+  bool is_open() const { return db_ != nullptr; }
+
+  static constexpr std::size_t kMaxCachedStatements = 48;
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+  Result<std::unique_ptr<Statement>> prepare(std::string_view sql);
+
+  sqlite3* db_ = nullptr;
+  std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
+};
+
+// A read transaction on a connection: one snapshot for several queries (a page and its
+// total, a page and its seq bound). Ends (COMMIT) when dropped.
+class ReadTransaction {
+ public:
+  static Result<ReadTransaction> begin(Connection& conn);
+  ReadTransaction(ReadTransaction&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
+  ReadTransaction& operator=(ReadTransaction&&) = delete;
+  ~ReadTransaction();
+
+ private:
+  explicit ReadTransaction(Connection* conn) : conn_(conn) {}
+  Connection* conn_;
+};
+
+}  // namespace cg::storage

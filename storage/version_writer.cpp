@@ -1,0 +1,170 @@
+#include "storage/version_writer.hpp"
+
+#include <algorithm>
+
+#include "protocols/fhir/model/json.hpp"
+#include "storage/clinical_queries.hpp"
+
+namespace cg::storage {
+namespace {
+
+// Writes the server-owned elements into the resource: id, meta.versionId, meta.lastUpdated.
+// Other meta elements (profile, tag, security, source) are the client's and stay.
+void stamp(boost::json::object& resource, const StoredVersion& v) {
+  resource["id"] = v.id;
+  boost::json::value& meta = resource["meta"];
+  if (!meta.is_object()) meta = boost::json::object();
+  meta.as_object()["versionId"] = std::to_string(v.version);
+  meta.as_object()["lastUpdated"] = v.last_updated;
+}
+
+Status require_ids(const std::string& type, const std::string& id) {
+  if (type.empty() || id.empty()) return Error::invalid("resource type and id are required");
+  return ok_status();
+}
+
+}  // namespace
+
+Result<std::optional<StoredVersion>> VersionWriter::head(const std::string& type,
+                                                         const std::string& id) {
+  return read_head(conn_, type, id);
+}
+
+Result<std::optional<StoredVersion>> VersionWriter::version(const std::string& type,
+                                                            const std::string& id,
+                                                            std::int64_t version) {
+  return read_version(conn_, type, id, version);
+}
+
+Result<std::vector<std::string>> VersionWriter::find(const std::string& type,
+                                                     const std::vector<TokenMatch>& tokens) {
+  return find_ids(conn_, type, tokens);
+}
+
+Result<StoredVersion> VersionWriter::put(const std::string& type, const std::string& id,
+                                         boost::json::object resource,
+                                         const std::vector<TokenKey>& tokens) {
+  if (auto valid = require_ids(type, id); !valid) return valid.take_error();
+  auto head = read_head_info(conn_, type, id);
+  if (!head) return head.take_error();
+  StoredVersion v = next_version(type, id, *head ? (*head)->version + 1 : 1);
+  stamp(resource, v);
+  v.json = fhir::serialize_json(resource);
+  // Re-creating a deleted resource is a create for sync and history consumers.
+  const bool creates = !*head || (*head)->deleted;
+  if (auto status = write_version(v, creates ? "create" : "update", tokens); !status) {
+    return status.take_error();
+  }
+  return v;
+}
+
+Result<StoredVersion> VersionWriter::remove(const std::string& type, const std::string& id) {
+  if (auto valid = require_ids(type, id); !valid) return valid.take_error();
+  auto head = read_head_info(conn_, type, id);
+  if (!head) return head.take_error();
+  if (!*head) return Error::not_found(type + "/" + id + " does not exist");
+  if ((*head)->deleted) {
+    auto existing = read_head(conn_, type, id);
+    if (!existing) return existing.take_error();
+    if (!*existing) return Error::internal("head row without its version row");
+    return std::move(**existing);
+  }
+  StoredVersion v = next_version(type, id, (*head)->version + 1);
+  v.deleted = true;
+  if (auto status = write_version(v, "delete", {}); !status) return status.take_error();
+  return v;
+}
+
+StoredVersion VersionWriter::next_version(const std::string& type, const std::string& id,
+                                          std::int64_t version) {
+  StoredVersion v;
+  v.type = type;
+  v.id = id;
+  v.version = version;
+  last_ms_ = std::max(last_ms_, clock_ms_());  // never earlier than the previous write
+  v.last_updated_ms = last_ms_;
+  v.last_updated = format_instant(v.last_updated_ms);
+  return v;
+}
+
+Status VersionWriter::write_version(StoredVersion& v, std::string_view op,
+                                    const std::vector<TokenKey>& tokens) {
+  // SQLite may have rolled the batch back on its own (disk full, I/O error); writing now
+  // would autocommit outside the batch, so refuse.
+  if (!conn_.in_transaction()) return Error::unavailable("write transaction was rolled back");
+  if (auto s = insert_change(v, op); !s) return s;
+  if (auto s = insert_version(v); !s) return s;
+  if (auto s = upsert_head(v); !s) return s;
+  return replace_tokens(v, tokens);
+}
+
+Status VersionWriter::insert_change(StoredVersion& v, std::string_view op) {
+  auto stmt = conn_.statement(
+      "INSERT INTO changes (type, id, version, op, origin_node, origin_seq, received_at)"
+      " VALUES (?, ?, ?, ?, NULL, NULL, ?)");
+  if (!stmt) return stmt.take_error();
+  (*stmt)->bind(1, std::string_view(v.type));
+  (*stmt)->bind(2, std::string_view(v.id));
+  (*stmt)->bind(3, v.version);
+  (*stmt)->bind(4, op);
+  (*stmt)->bind(5, v.last_updated_ms);
+  if (auto status = (*stmt)->run(); !status) return status;
+  v.seq = conn_.last_insert_rowid();
+  return ok_status();
+}
+
+Status VersionWriter::insert_version(const StoredVersion& v) {
+  auto stmt = conn_.statement(
+      "INSERT INTO resource_versions (seq, type, id, version, last_updated_ms, deleted, json)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?)");
+  if (!stmt) return stmt.take_error();
+  (*stmt)->bind(1, v.seq);
+  (*stmt)->bind(2, std::string_view(v.type));
+  (*stmt)->bind(3, std::string_view(v.id));
+  (*stmt)->bind(4, v.version);
+  (*stmt)->bind(5, v.last_updated_ms);
+  (*stmt)->bind(6, std::int64_t{v.deleted});
+  (*stmt)->bind(7, std::string_view(v.json));
+  return (*stmt)->run();
+}
+
+Status VersionWriter::upsert_head(const StoredVersion& v) {
+  auto stmt = conn_.statement(
+      "INSERT INTO resources (type, id, current_version, seq, last_updated_ms, deleted)"
+      " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (type, id) DO UPDATE SET"
+      " current_version = excluded.current_version, seq = excluded.seq,"
+      " last_updated_ms = excluded.last_updated_ms, deleted = excluded.deleted");
+  if (!stmt) return stmt.take_error();
+  (*stmt)->bind(1, std::string_view(v.type));
+  (*stmt)->bind(2, std::string_view(v.id));
+  (*stmt)->bind(3, v.version);
+  (*stmt)->bind(4, v.seq);
+  (*stmt)->bind(5, v.last_updated_ms);
+  (*stmt)->bind(6, std::int64_t{v.deleted});
+  return (*stmt)->run();
+}
+
+Status VersionWriter::replace_tokens(const StoredVersion& v,
+                                     const std::vector<TokenKey>& tokens) {
+  auto drop = conn_.statement("DELETE FROM resource_tokens WHERE type = ? AND id = ?");
+  if (!drop) return drop.take_error();
+  (*drop)->bind(1, std::string_view(v.type));
+  (*drop)->bind(2, std::string_view(v.id));
+  if (auto status = (*drop)->run(); !status) return status;
+  auto insert = conn_.statement(
+      "INSERT OR IGNORE INTO resource_tokens (type, param, code, system, id)"
+      " VALUES (?, ?, ?, ?, ?)");
+  if (!insert) return insert.take_error();
+  for (const auto& token : tokens) {
+    (*insert)->reset();
+    (*insert)->bind(1, std::string_view(v.type));
+    (*insert)->bind(2, std::string_view(token.param));
+    (*insert)->bind(3, std::string_view(token.code));
+    (*insert)->bind(4, std::string_view(token.system));
+    (*insert)->bind(5, std::string_view(v.id));
+    if (auto status = (*insert)->run(); !status) return status;
+  }
+  return ok_status();
+}
+
+}  // namespace cg::storage

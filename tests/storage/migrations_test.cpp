@@ -1,0 +1,105 @@
+#include "storage/migrations.hpp"
+
+#include <doctest/doctest.h>
+
+#include <array>
+
+#include "tests/storage/store_fixture.hpp"
+
+using namespace cg::storage;
+using namespace cg::storage::testing;
+using cg::ErrorKind;
+
+namespace {
+
+Connection open_db(const std::filesystem::path& file) {
+  auto conn = Connection::open(file, Connection::Mode::kCreate);
+  REQUIRE(conn.ok());
+  return std::move(conn).value();
+}
+
+bool has_table(Connection& conn, const std::string& name) {
+  auto n = conn.query_int64("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '" +
+                            name + "'");
+  REQUIRE(n.ok());
+  return *n == 1;
+}
+
+}  // namespace
+
+TEST_CASE("a fresh database gets every clinical step and records the version") {
+  TempDir dir;
+  auto conn = open_db(dir.path() / "clinical.db");
+  auto outcome = apply_migrations(conn, clinical_migrations());
+  REQUIRE(outcome.ok());
+  CHECK(outcome->from_version == 0);
+  CHECK(outcome->to_version == static_cast<std::int64_t>(clinical_migrations().size()));
+  CHECK(*conn.query_int64("PRAGMA user_version") == outcome->to_version);
+  for (const char* table : {"resources", "resource_versions", "changes", "resource_tokens"}) {
+    CHECK(has_table(conn, table));
+  }
+  CHECK_FALSE(conn.in_transaction());
+}
+
+TEST_CASE("applying the same steps again changes nothing") {
+  TempDir dir;
+  auto conn = open_db(dir.path() / "clinical.db");
+  REQUIRE(apply_migrations(conn, clinical_migrations()).ok());
+  auto again = apply_migrations(conn, clinical_migrations());
+  REQUIRE(again.ok());
+  CHECK(again->from_version == again->to_version);
+}
+
+TEST_CASE("only the steps after the recorded version run") {
+  TempDir dir;
+  auto conn = open_db(dir.path() / "t.db");
+  const std::array<std::string_view, 1> v1 = {"CREATE TABLE a (x)"};
+  const std::array<std::string_view, 2> v2 = {"CREATE TABLE a (x)", "CREATE TABLE b (y)"};
+  REQUIRE(apply_migrations(conn, v1).ok());
+  auto outcome = apply_migrations(conn, v2);  // would fail if step 1 ran again
+  REQUIRE(outcome.ok());
+  CHECK(outcome->from_version == 1);
+  CHECK(outcome->to_version == 2);
+  CHECK(has_table(conn, "b"));
+}
+
+TEST_CASE("a failing step leaves the schema and user_version as they were") {
+  TempDir dir;
+  auto conn = open_db(dir.path() / "t.db");
+  const std::array<std::string_view, 2> steps = {"CREATE TABLE a (x)", "CREATE TABLE b ("};
+  auto outcome = apply_migrations(conn, steps);
+  REQUIRE_FALSE(outcome.ok());
+  CHECK(outcome.error().message.find("schema version 2") != std::string::npos);
+  CHECK(*conn.query_int64("PRAGMA user_version") == 0);
+  CHECK_FALSE(has_table(conn, "a"));
+  CHECK_FALSE(conn.in_transaction());
+}
+
+TEST_CASE("a database from a newer build is refused, naming both versions") {
+  TempDir dir;
+  auto conn = open_db(dir.path() / "t.db");
+  REQUIRE(conn.exec("PRAGMA user_version = 99").ok());
+  const std::array<std::string_view, 1> steps = {"CREATE TABLE a (x)"};
+  auto outcome = apply_migrations(conn, steps);
+  REQUIRE_FALSE(outcome.ok());
+  CHECK(outcome.error().kind == ErrorKind::kInternal);
+  CHECK(outcome.error().message.find("99") != std::string::npos);
+  CHECK(outcome.error().message.find("(1)") != std::string::npos);
+  CHECK_FALSE(has_table(conn, "a"));
+  CHECK(*conn.query_int64("PRAGMA user_version") == 99);
+}
+
+TEST_CASE("the store refuses to open a clinical.db with a newer schema") {
+  TempDir dir;
+  {
+    auto conn = open_db(dir.path() / "clinical.db");
+    const auto newer = static_cast<std::int64_t>(clinical_migrations().size()) + 1;
+    REQUIRE(conn.exec("PRAGMA user_version = " + std::to_string(newer)).ok());
+  }
+  StoreConfig config;
+  config.directory = dir.path();
+  auto store = ResourceStore::open(config);
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.error().kind == ErrorKind::kInternal);
+  CHECK(store.error().message.find("newer than this build") != std::string::npos);
+}

@@ -1,0 +1,159 @@
+#include "storage/sqlite.hpp"
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include <fstream>
+
+#include "tests/storage/store_fixture.hpp"
+
+using namespace cg::storage;
+using cg::ErrorKind;
+using cg::storage::testing::TempDir;
+
+namespace {
+
+Connection open_db(const std::filesystem::path& file) {
+  auto conn = Connection::open(file, Connection::Mode::kCreate);
+  REQUIRE(conn.ok());
+  return std::move(conn).value();
+}
+
+}  // namespace
+
+TEST_CASE("disk conditions map to kUnavailable and everything else to kInternal") {
+  for (int code : {SQLITE_FULL, SQLITE_READONLY, SQLITE_READONLY_DBMOVED, SQLITE_IOERR,
+                   SQLITE_IOERR_WRITE, SQLITE_IOERR_FSYNC, SQLITE_CANTOPEN, SQLITE_BUSY}) {
+    CAPTURE(code);
+    CHECK(sqlite_error(code, "write").kind == ErrorKind::kUnavailable);
+  }
+  for (int code : {SQLITE_ERROR, SQLITE_CONSTRAINT, SQLITE_CONSTRAINT_UNIQUE, SQLITE_CORRUPT,
+                   SQLITE_MISUSE, SQLITE_NOMEM, SQLITE_RANGE}) {
+    CAPTURE(code);
+    CHECK(sqlite_error(code, "write").kind == ErrorKind::kInternal);
+  }
+  const auto error = sqlite_error(SQLITE_FULL, "commit batch", "database or disk is full");
+  CHECK(error.message.find("commit batch") == 0);
+  CHECK(error.message.find("full") != std::string::npos);
+}
+
+TEST_CASE("a write refused as read-only comes back as kUnavailable") {
+  TempDir dir;
+  auto conn = open_db(dir.path() / "t.db");
+  REQUIRE(conn.exec("CREATE TABLE t (x INTEGER); PRAGMA query_only = 1").ok());
+  auto status = conn.exec("INSERT INTO t VALUES (1)");
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().kind == ErrorKind::kUnavailable);
+  CHECK(status.error().message.find("readonly") != std::string::npos);
+}
+
+TEST_CASE("a database path under a regular file cannot be opened and is kUnavailable") {
+  TempDir dir;
+  std::ofstream(dir.path() / "not-a-dir") << "x";
+  auto conn = Connection::open(dir.path() / "not-a-dir" / "t.db", Connection::Mode::kCreate);
+  REQUIRE_FALSE(conn.ok());
+  CHECK(conn.error().kind == ErrorKind::kUnavailable);
+  CHECK(conn.error().message.find("not-a-dir") != std::string::npos);
+}
+
+TEST_CASE("kExisting does not create a missing database") {
+  TempDir dir;
+  auto conn = Connection::open(dir.path() / "missing.db", Connection::Mode::kExisting);
+  REQUIRE_FALSE(conn.ok());
+  CHECK(conn.error().kind == ErrorKind::kUnavailable);
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "missing.db"));
+}
+
+TEST_CASE("cached statements are reused, rebound and read back values exactly") {
+  TempDir dir;
+  auto conn = open_db(dir.path() / "t.db");
+  REQUIRE(conn.exec("CREATE TABLE t (k TEXT, v INTEGER, n TEXT)").ok());
+  const Statement* first = nullptr;
+  for (std::int64_t i = 0; i < 3; ++i) {
+    auto insert = conn.statement("INSERT INTO t VALUES (?, ?, ?)");
+    REQUIRE(insert.ok());
+    if (first == nullptr) first = &**insert;
+    CHECK(&**insert == first);
+    (*insert)->bind(1, std::string_view(i == 0 ? "" : "a\0b", i == 0 ? 0 : 3));
+    (*insert)->bind(2, i);
+    (*insert)->bind_optional(3, i == 2 ? std::optional<std::string>("x") : std::nullopt);
+    REQUIRE((*insert)->run().ok());
+  }
+  auto select = conn.statement("SELECT k, v, n FROM t ORDER BY v");
+  REQUIRE(select.ok());
+  REQUIRE(*(*select)->step());
+  CHECK((*select)->column_text(0).empty());
+  CHECK_FALSE((*select)->column_is_null(0));  // an empty string is not NULL
+  REQUIRE(*(*select)->step());
+  CHECK((*select)->column_text(0) == std::string("a\0b", 3));
+  CHECK((*select)->column_is_null(2));
+  REQUIRE(*(*select)->step());
+  CHECK((*select)->column_int64(1) == 2);
+  CHECK((*select)->column_text(2) == "x");
+  CHECK_FALSE(*(*select)->step());
+}
+
+TEST_CASE("a bind error is reported by the next step") {
+  TempDir dir;
+  auto conn = open_db(dir.path() / "t.db");
+  auto stmt = conn.statement("SELECT ?");
+  REQUIRE(stmt.ok());
+  (*stmt)->bind(5, std::int64_t{1});
+  auto row = (*stmt)->step();
+  REQUIRE_FALSE(row.ok());
+  CHECK(row.error().kind == ErrorKind::kInternal);
+}
+
+TEST_CASE("statements beyond the cache limit are prepared per use and still work") {
+  TempDir dir;
+  auto conn = open_db(dir.path() / "t.db");
+  for (std::size_t i = 0; i < Connection::kMaxCachedStatements + 10; ++i) {
+    auto value = conn.query_int64("SELECT " + std::to_string(i));
+    REQUIRE(value.ok());
+    CHECK(*value == static_cast<std::int64_t>(i));
+  }
+}
+
+TEST_CASE("dropping a lease mid-read releases the snapshot so a checkpoint can finish") {
+  TempDir dir;
+  auto writer = open_db(dir.path() / "t.db");
+  auto reader = open_db(dir.path() / "t.db");
+  REQUIRE(writer.exec("PRAGMA journal_mode = WAL; CREATE TABLE t (x);"
+                      "INSERT INTO t VALUES (1), (2), (3)").ok());
+  {
+    auto select = reader.statement("SELECT x FROM t");
+    REQUIRE(select.ok());
+    REQUIRE(*(*select)->step());  // one row read, two left: the read is still open
+    REQUIRE(writer.exec("INSERT INTO t VALUES (4)").ok());
+    CHECK(*writer.query_int64("PRAGMA wal_checkpoint(TRUNCATE)") == 1);  // busy
+  }
+  CHECK(*writer.query_int64("PRAGMA wal_checkpoint(TRUNCATE)") == 0);
+}
+
+TEST_CASE("a read transaction keeps one snapshot until it is dropped") {
+  TempDir dir;
+  auto writer = open_db(dir.path() / "t.db");
+  auto reader = open_db(dir.path() / "t.db");
+  REQUIRE(writer.exec("PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1)")
+              .ok());
+  {
+    auto txn = ReadTransaction::begin(reader);
+    REQUIRE(txn.ok());
+    CHECK(*reader.query_int64("SELECT COUNT(*) FROM t") == 1);
+    REQUIRE(writer.exec("INSERT INTO t VALUES (2)").ok());
+    CHECK(*reader.query_int64("SELECT COUNT(*) FROM t") == 1);
+    CHECK(reader.in_transaction());
+  }
+  CHECK_FALSE(reader.in_transaction());
+  CHECK(*reader.query_int64("SELECT COUNT(*) FROM t") == 2);
+}
+
+TEST_CASE("a closed connection refuses work with kUnavailable") {
+  TempDir dir;
+  auto conn = open_db(dir.path() / "t.db");
+  conn.close();
+  conn.close();
+  CHECK_FALSE(conn.is_open());
+  CHECK(conn.exec("SELECT 1").error().kind == ErrorKind::kUnavailable);
+  CHECK(conn.statement("SELECT 1").error().kind == ErrorKind::kUnavailable);
+}

@@ -1,0 +1,236 @@
+#include "storage/version_writer.hpp"
+
+#include <doctest/doctest.h>
+
+#include "storage/sqlite.hpp"
+#include "tests/storage/store_fixture.hpp"
+
+using namespace cg::storage;
+using namespace cg::storage::testing;
+using cg::ErrorKind;
+using cg::Status;
+
+namespace {
+
+struct ChangeRow {
+  std::int64_t seq;
+  std::string id;
+  std::int64_t version;
+  std::string op;
+  bool operator==(const ChangeRow&) const = default;
+};
+
+// The change log as the sync code will read it, straight from the file.
+std::vector<ChangeRow> changes(const std::filesystem::path& dir) {
+  auto conn = Connection::open(dir / "clinical.db", Connection::Mode::kExisting);
+  REQUIRE(conn.ok());
+  auto stmt = conn->statement("SELECT seq, id, version, op FROM changes ORDER BY seq");
+  REQUIRE(stmt.ok());
+  std::vector<ChangeRow> rows;
+  while (*(*stmt)->step()) {
+    rows.push_back({(*stmt)->column_int64(0), (*stmt)->column_text(1),
+                    (*stmt)->column_int64(2), (*stmt)->column_text(3)});
+  }
+  return rows;
+}
+
+// A settable clock for deterministic timestamps.
+struct FakeClock {
+  std::shared_ptr<std::atomic<std::int64_t>> now =
+      std::make_shared<std::atomic<std::int64_t>>(1'700'000'000'000);
+  std::function<std::int64_t()> function() const {
+    return [now = now] { return now->load(); };
+  }
+};
+
+}  // namespace
+
+TEST_CASE("put stamps id, versionId and lastUpdated and keeps the client's meta") {
+  TempDir dir;
+  FakeClock clock;
+  StoreConfig config;
+  config.clock_ms = clock.function();
+  auto store = open_store(dir.path(), config);
+  auto resource = parse_object(
+      R"({"resourceType":"Patient","id":"wrong","meta":{"versionId":"7","profile":["p"],)"
+      R"("tag":[{"code":"t"}],"source":"s"}})");
+  auto v = put(*store, "Patient", "p1", resource);
+  CHECK(v.version == 1);
+  CHECK(v.last_updated_ms == 1'700'000'000'000);
+  CHECK(v.last_updated == "2023-11-14T22:13:20.000Z");
+  auto stored = parse_object(v.json);
+  CHECK(stored.at("id") == "p1");
+  const auto& meta = stored.at("meta").as_object();
+  CHECK(meta.at("versionId") == "1");
+  CHECK(meta.at("lastUpdated") == "2023-11-14T22:13:20.000Z");
+  CHECK(meta.at("profile").as_array().size() == 1);
+  CHECK(meta.at("tag").as_array().size() == 1);
+  CHECK(meta.at("source") == "s");
+  auto head = store->head("Patient", "p1");
+  REQUIRE(head.ok());
+  REQUIRE(head->has_value());
+  CHECK((*head)->json == v.json);
+  CHECK((*head)->seq == v.seq);
+}
+
+TEST_CASE("create, update, delete and re-create number versions and log each change") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  CHECK(put(*store, "Patient", "p1", patient("A")).version == 1);
+  CHECK(put(*store, "Patient", "p1", patient("B")).version == 2);
+  REQUIRE(remove(*store, "Patient", "p1").ok());
+  CHECK(put(*store, "Patient", "p1", patient("C")).version == 4);
+  auto head = store->head("Patient", "p1");
+  REQUIRE(head.ok());
+  CHECK((*head)->version == 4);
+  CHECK_FALSE((*head)->deleted);
+  const std::vector<ChangeRow> expected = {
+      {1, "p1", 1, "create"}, {2, "p1", 2, "update"}, {3, "p1", 3, "delete"}, {4, "p1", 4, "create"}};
+  store->close();
+  CHECK(changes(dir.path()) == expected);
+}
+
+TEST_CASE("every version is kept with its own json, the deletion one empty") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  put(*store, "Patient", "p1", patient("A"));
+  put(*store, "Patient", "p1", patient("B"));
+  REQUIRE(remove(*store, "Patient", "p1").ok());
+  auto v1 = store->version("Patient", "p1", 1);
+  auto v2 = store->version("Patient", "p1", 2);
+  auto v3 = store->version("Patient", "p1", 3);
+  REQUIRE((v1.ok() && v2.ok() && v3.ok()));
+  CHECK((*v1)->json.find("\"A\"") != std::string::npos);
+  CHECK((*v2)->json.find("\"B\"") != std::string::npos);
+  CHECK((*v3)->deleted);
+  CHECK((*v3)->json.empty());
+  CHECK((*v1)->seq < (*v2)->seq);
+  CHECK((*v2)->seq < (*v3)->seq);
+  CHECK_FALSE(store->version("Patient", "p1", 4)->has_value());
+  auto head = store->head("Patient", "p1");
+  CHECK((*head)->deleted);
+}
+
+TEST_CASE("removing a missing resource is kNotFound; removing twice returns the deletion") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  auto missing = remove(*store, "Patient", "nope");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().kind == ErrorKind::kNotFound);
+  put(*store, "Patient", "p1", patient());
+  REQUIRE(remove(*store, "Patient", "p1").ok());
+  std::int64_t again_version = 0;
+  REQUIRE(store->write([&](WriteContext& ctx) -> Status {
+    auto v = ctx.remove("Patient", "p1");
+    if (!v) return v.take_error();
+    again_version = v->version;
+    CHECK(v->deleted);
+    return cg::ok_status();
+  }).ok());
+  CHECK(again_version == 2);
+  CHECK(*store->latest_seq() == 2);  // no new change for the repeated delete
+}
+
+TEST_CASE("timestamps never go backwards when the wall clock does") {
+  TempDir dir;
+  FakeClock clock;
+  StoreConfig config;
+  config.clock_ms = clock.function();
+  auto store = open_store(dir.path(), config);
+  auto first = put(*store, "Patient", "p1", patient());
+  clock.now->store(first.last_updated_ms - 60'000);  // NTP stepped the clock back a minute
+  auto second = put(*store, "Patient", "p2", patient());
+  CHECK(second.last_updated_ms == first.last_updated_ms);
+  store->close();
+  // The floor survives a restart too.
+  store = open_store(dir.path(), config);
+  CHECK(put(*store, "Patient", "p3", patient()).last_updated_ms == first.last_updated_ms);
+  clock.now->store(first.last_updated_ms + 5);
+  CHECK(put(*store, "Patient", "p4", patient()).last_updated_ms == first.last_updated_ms + 5);
+}
+
+TEST_CASE("decimal precision survives storage and reading back") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  auto obs = parse_object(
+      R"({"resourceType":"Observation","valueQuantity":{"value":1.50,"unit":"mg"},)"
+      R"("component":[{"valueQuantity":{"value":0.000100}},{"valueQuantity":{"value":1e-3}}]})");
+  put(*store, "Observation", "o1", obs);
+  auto head = store->head("Observation", "o1");
+  REQUIRE(head.ok());
+  const std::string& json = (*head)->json;
+  CHECK(json.find(R"("value":1.50,)") != std::string::npos);
+  CHECK(json.find(R"("value":0.000100})") != std::string::npos);
+  CHECK(json.find(R"("value":1e-3})") != std::string::npos);
+}
+
+TEST_CASE("token rows follow the current version and vanish on delete") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  put(*store, "Patient", "p1", patient(), {{"identifier", "urn:mrn", "111"}});
+  auto find = [&](const std::string& code) {
+    std::vector<std::string> ids;
+    REQUIRE(store->write([&](WriteContext& ctx) -> Status {
+      auto found = ctx.find("Patient", {{"identifier", std::string("urn:mrn"), code}});
+      if (!found) return found.take_error();
+      ids = *found;
+      return cg::ok_status();
+    }).ok());
+    return ids;
+  };
+  CHECK(find("111") == std::vector<std::string>{"p1"});
+  put(*store, "Patient", "p1", patient(), {{"identifier", "urn:mrn", "222"}});
+  CHECK(find("111").empty());
+  CHECK(find("222") == std::vector<std::string>{"p1"});
+  REQUIRE(remove(*store, "Patient", "p1").ok());
+  CHECK(find("222").empty());
+}
+
+TEST_CASE("find without tokens is refused rather than matching a whole type") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  Status status = store->write([](WriteContext& ctx) -> Status {
+    auto found = ctx.find("Patient", {});
+    if (!found) return found.take_error();
+    return cg::ok_status();
+  });
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().kind == ErrorKind::kInvalid);
+}
+
+TEST_CASE("a job sees its own writes and the earlier jobs of its batch") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  WriterGate gate;
+  DoneLog log;
+  store->submit(gate.job(), log.callback());
+  REQUIRE(gate.wait_entered());
+  store->submit([](WriteContext& ctx) -> Status {
+    auto v = ctx.put("Patient", "p1", patient(), {{"identifier", "", "9"}});
+    return v ? cg::ok_status() : Status(v.error());
+  }, log.callback());
+  bool seen = false;
+  store->submit([&](WriteContext& ctx) -> Status {
+    auto head = ctx.head("Patient", "p1");
+    auto v1 = ctx.version("Patient", "p1", 1);
+    auto ids = ctx.find("Patient", {{"identifier", std::string(""), "9"}});
+    seen = head.ok() && head->has_value() && v1.ok() && v1->has_value() && ids.ok() &&
+           ids->size() == 1;
+    return cg::ok_status();
+  }, log.callback());
+  gate.open();
+  REQUIRE(log.wait_for(3));
+  CHECK(seen);
+  CHECK(store->stats().commits == 2);  // the gate's batch, then both jobs together
+}
+
+TEST_CASE("a resource needs a type and an id") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  Status status = store->write([](WriteContext& ctx) -> Status {
+    auto v = ctx.put("Patient", "", patient(), {});
+    return v ? cg::ok_status() : Status(v.error());
+  });
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().kind == ErrorKind::kInvalid);
+}
