@@ -540,9 +540,9 @@ asio::awaitable<void> ServerImpl::run_plain(tcp::socket socket,
   beast::tcp_stream stream(std::move(socket));
   const SessionRegistration registration = register_session(stream);
   if (!registration.active()) co_return;
-  if (co_await serve(stream, Peer{std::move(remote), false}) == Ending::kClose) {
-    co_await linger_close(stream);
-  }
+  const Peer peer{std::move(remote), false};
+  const Ending ending = co_await serve(stream, peer);
+  if (ending == Ending::kClose) co_await linger_close(stream);
 }
 
 asio::awaitable<void> ServerImpl::run_tls(tcp::socket socket, std::shared_ptr<ssl::context> tls,
@@ -553,12 +553,15 @@ asio::awaitable<void> ServerImpl::run_tls(tcp::socket socket, std::shared_ptr<ss
   const SessionRegistration registration = register_session(tcp_layer);
   if (!registration.active()) co_return;
   tcp_layer.expires_after(config_.request_timeout);
-  if (auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kUseTuple); ec) {
+  auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kUseTuple);
+  if (ec) {
     ++counters_.tls_handshake_failures;
     log(kLogDebug, "TLS handshake with " + remote + " failed: " + ec.message());
     co_return;
   }
-  if (co_await serve(stream, Peer{std::move(remote), true}) == Ending::kClose) {
+  const Peer peer{std::move(remote), true};
+  const Ending ending = co_await serve(stream, peer);
+  if (ending == Ending::kClose) {
     tcp_layer.expires_after(kTlsShutdownTimeout);
     co_await stream.async_shutdown(kUseTuple);
   }
@@ -584,8 +587,10 @@ asio::awaitable<Ending> ServerImpl::serve(Stream& stream, const Peer& peer) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(config_.header_limit));
     parser.body_limit(config_.body_limit);
-    if (error_code ec = co_await read_request(stream, buffer, parser, first); ec) {
-      co_return co_await reject(stream, ec);
+    const error_code ec = co_await read_request(stream, buffer, parser, first);
+    if (ec) {
+      const Ending ending = co_await reject(stream, ec);
+      co_return ending;
     }
     const ActiveRequest active(this);
     ++counters_.requests;
@@ -596,7 +601,8 @@ asio::awaitable<Ending> ServerImpl::serve(Stream& stream, const Peer& peer) {
     Response response = co_await respond(request);
     const bool keep_alive = client_keeps_alive && !stopping_.load();
     BeastResponse message = to_beast(std::move(response), version, head, keep_alive);
-    if (!co_await write(stream, message)) co_return Ending::kDone;
+    const bool written = co_await write(stream, message);
+    if (!written) co_return Ending::kDone;
     if (!keep_alive) co_return Ending::kClose;
   }
 }
@@ -611,22 +617,23 @@ asio::awaitable<error_code> ServerImpl::read_request(
   auto& tcp_layer = beast::get_lowest_layer(stream);
   if (!first && buffer.size() == 0) {
     tcp_layer.expires_after(config_.idle_timeout);
-    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk), kUseTuple);
+    const auto space = buffer.prepare(kReadChunk);
+    auto [ec, n] = co_await stream.async_read_some(space, kUseTuple);
     if (ec == asio::error::eof) co_return bhttp::error::end_of_stream;
     if (ec) co_return ec;
     buffer.commit(n);
   }
   tcp_layer.expires_after(config_.request_timeout);
-  if (auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, kUseTuple); ec) {
-    co_return ec;
-  }
+  auto [header_ec, header_n] = co_await bhttp::async_read_header(stream, buffer, parser, kUseTuple);
+  if (header_ec) co_return header_ec;
   if (parser.is_done()) co_return error_code{};
   if (expects_continue(parser.get())) {
-    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(kContinue), kUseTuple);
-    if (ec) co_return ec;
+    const auto interim = asio::buffer(kContinue);
+    auto [continue_ec, continue_n] = co_await asio::async_write(stream, interim, kUseTuple);
+    if (continue_ec) co_return continue_ec;
   }
-  auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
-  co_return ec;
+  auto [body_ec, body_n] = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
+  co_return body_ec;
 }
 
 template <class Stream>
@@ -655,7 +662,8 @@ asio::awaitable<Ending> ServerImpl::reject(Stream& stream, const error_code& ec)
   BeastResponse message = to_beast(plain_response(status, bhttp::obsolete_reason(
                                                               bhttp::int_to_status(status))),
                                    11, /*head=*/false, /*keep_alive=*/false);
-  co_return co_await write(stream, message) ? Ending::kClose : Ending::kDone;
+  const bool written = co_await write(stream, message);
+  co_return written ? Ending::kClose : Ending::kDone;
 }
 
 template <class Stream>
@@ -672,16 +680,16 @@ asio::awaitable<bool> ServerImpl::write(Stream& stream, BeastResponse& response)
 asio::awaitable<Response> ServerImpl::respond(Request& request) {
   const std::string accept_encoding(request.header("Accept-Encoding"));
   Response response;
-  if (Status decoded = decode_request_body(request, config_.body_limit); !decoded) {
+  const Status decoded = decode_request_body(request, config_.body_limit);
+  if (!decoded) {
     response = decode_failure(decoded.error());
   } else {
     // The handler may block (SQLite, group commit), so it runs on the worker pool; the
     // coroutine resumes on the connection's strand when it returns.
-    response = co_await asio::co_spawn(
-        workers_, [this, &request]() -> asio::awaitable<Response> {
-          co_return call_handler(request);
-        },
-        asio::use_awaitable);
+    auto on_worker = [this, &request]() -> asio::awaitable<Response> {
+      co_return call_handler(request);
+    };
+    response = co_await asio::co_spawn(workers_, std::move(on_worker), asio::use_awaitable);
   }
   compress_response(accept_encoding, response, config_.gzip_min_bytes);
   co_return response;

@@ -104,7 +104,7 @@ bool TestClient::fill(std::chrono::steady_clock::time_point deadline) {
 }
 
 std::optional<RawResponse> TestClient::read_response(std::chrono::milliseconds timeout,
-                                                     bool head) {
+                                                     bool head, bool keep_interim) {
   if (!ok()) return std::nullopt;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::size_t head_end;
@@ -114,7 +114,10 @@ std::optional<RawResponse> TestClient::read_response(std::chrono::milliseconds t
   auto response = parse_head(std::string_view(buf_).substr(0, head_end));
   buf_.erase(0, head_end + 4);
   if (!response) return std::nullopt;
-  if (response->status == 100) return read_response(timeout, head);
+  if (response->status >= 100 && response->status < 200) {
+    if (keep_interim) return response;
+    return read_response(timeout, head);
+  }
   const bool bodyless = head || response->status == 204 || response->status == 304;
   const std::size_t length =
       bodyless ? 0 : std::strtoull(std::string(response->header("Content-Length")).c_str(),

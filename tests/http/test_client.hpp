@@ -39,9 +39,10 @@ class TestClient {
   bool send(std::string_view bytes);
   void shutdown_write();
   // Reads one response within `timeout`; nullopt on EOF, reset, timeout or garbage.
-  // `head` means the response has no body whatever its Content-Length says.
+  // `head` means the response has no body whatever its Content-Length says; interim (1xx)
+  // responses are skipped unless `keep_interim`.
   std::optional<RawResponse> read_response(std::chrono::milliseconds timeout = 5s,
-                                           bool head = false);
+                                           bool head = false, bool keep_interim = false);
   // Sends `request` and reads its response.
   std::optional<RawResponse> exchange(std::string_view request,
                                       std::chrono::milliseconds timeout = 5s);
