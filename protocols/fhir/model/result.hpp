@@ -22,6 +22,7 @@ enum class ErrorKind {
   kMultipleMatches,  // conditional operation matched more than one resource (412)
   kUnsupported,      // recognised but not supported: media type, interaction (415 / 501)
   kNotAllowed,       // method not allowed on this route (405)
+  kNotAcceptable,    // no acceptable response format (406)
   kTooLarge,         // over a configured limit (413)
   kUnauthorized,     // no or invalid credentials (401)
   kForbidden,        // credentials do not cover the request (403)
@@ -51,6 +52,9 @@ struct Error {
   }
   static Error not_allowed(std::string msg) {
     return {ErrorKind::kNotAllowed, std::move(msg), {}};
+  }
+  static Error not_acceptable(std::string msg) {
+    return {ErrorKind::kNotAcceptable, std::move(msg), {}};
   }
   static Error too_large(std::string msg) { return {ErrorKind::kTooLarge, std::move(msg), {}}; }
   static Error unauthorized(std::string msg) {

@@ -1,0 +1,223 @@
+#include "gateway/config.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace cg::gateway {
+namespace {
+
+// Reads typed values out of a TOML table, recording a problem for every wrong type,
+// out-of-range value or unknown key. Keys are tracked so unknown ones can be reported.
+class TableReader {
+ public:
+  TableReader(const toml::table* table, std::string prefix, std::vector<ConfigProblem>& problems)
+      : table_(table), prefix_(std::move(prefix)), problems_(problems) {}
+
+  template <class Int>
+  void integer(const char* key, Int& out, std::int64_t min, std::int64_t max) {
+    const toml::node* node = take(key);
+    if (!node) return;
+    auto v = node->value<std::int64_t>();
+    if (!node->is_integer() || !v) return problem(key, "must be an integer");
+    if (*v < min || *v > max) {
+      return problem(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    out = static_cast<Int>(*v);
+  }
+
+  void millis(const char* key, std::chrono::milliseconds& out, std::int64_t min, std::int64_t max) {
+    std::int64_t v = out.count();
+    integer(key, v, min, max);
+    out = std::chrono::milliseconds(v);
+  }
+
+  void string(const char* key, std::string& out) {
+    const toml::node* node = take(key);
+    if (!node) return;
+    if (!node->is_string()) return problem(key, "must be a string");
+    out = *node->value<std::string>();
+  }
+
+  void path(const char* key, std::optional<std::filesystem::path>& out,
+            const std::filesystem::path& base) {
+    std::string s;
+    if (!table_ || !table_->contains(key)) {
+      take(key);
+      return;
+    }
+    string(key, s);
+    if (s.empty()) return problem(key, "must not be empty");
+    out = base / s;
+  }
+
+  void string_list(const char* key, std::vector<std::string>& out) {
+    const toml::node* node = take(key);
+    if (!node) return;
+    const toml::array* arr = node->as_array();
+    if (!arr) return problem(key, "must be an array of strings");
+    out.clear();
+    for (const auto& item : *arr) {
+      if (!item.is_string()) return problem(key, "must be an array of strings");
+      out.push_back(*item.value<std::string>());
+    }
+  }
+
+  const toml::table* subtable(const char* key) {
+    const toml::node* node = take(key);
+    if (!node) return nullptr;
+    if (!node->is_table()) {
+      problem(key, "must be a table");
+      return nullptr;
+    }
+    return node->as_table();
+  }
+
+  void problem(const char* key, std::string message) {
+    problems_.push_back({prefix_ + key, std::move(message)});
+  }
+
+  // Reports every key of the table that no reader asked for.
+  void reject_unknown() {
+    if (!table_) return;
+    for (const auto& [k, v] : *table_) {
+      std::string key(k.str());
+      if (!seen_.count(key)) problems_.push_back({prefix_ + key, "unknown setting"});
+    }
+  }
+
+ private:
+  const toml::node* take(const char* key) {
+    seen_.insert(key);
+    return table_ ? table_->get(key) : nullptr;
+  }
+
+  const toml::table* table_;
+  std::string prefix_;
+  std::vector<ConfigProblem>& problems_;
+  std::set<std::string> seen_;
+};
+
+void read_http(TableReader r, HttpSettings& h, const std::filesystem::path& base,
+               std::vector<ConfigProblem>& problems) {
+  r.string("address", h.address);
+  r.integer("port", h.port, 0, 65535);
+  r.string("public_base_url", h.public_base_url);
+  r.integer("header_limit_bytes", h.header_limit_bytes, 1024, 1024 * 1024);
+  r.integer("body_limit_bytes", h.body_limit_bytes, 1024, std::int64_t{1} << 30);
+  r.millis("request_timeout_ms", h.request_timeout, 100, 3'600'000);
+  r.millis("idle_timeout_ms", h.idle_timeout, 100, 3'600'000);
+  r.integer("max_connections", h.max_connections, 1, 100'000);
+  r.integer("io_threads", h.io_threads, 0, 256);
+  r.integer("worker_threads", h.worker_threads, 1, 1024);
+  TableReader tls(r.subtable("tls"), "http.tls.", problems);
+  tls.path("certificate", h.tls_certificate, base);
+  tls.path("private_key", h.tls_private_key, base);
+  tls.reject_unknown();
+  if (h.tls_certificate.has_value() != h.tls_private_key.has_value()) {
+    problems.push_back({"http.tls", "certificate and private_key must be given together"});
+  }
+  if (!h.public_base_url.empty() && h.public_base_url.rfind("http://", 0) != 0 &&
+      h.public_base_url.rfind("https://", 0) != 0) {
+    problems.push_back({"http.public_base_url", "must start with http:// or https://"});
+  }
+  r.reject_unknown();
+}
+
+void read_storage(TableReader r, StorageSettings& s) {
+  r.integer("reader_connections", s.reader_connections, 1, 64);
+  r.integer("max_batch_jobs", s.max_batch_jobs, 1, 100'000);
+  r.integer("max_queued_jobs", s.max_queued_jobs, 1, 10'000'000);
+  r.reject_unknown();
+}
+
+void read_fhir(TableReader r, FhirSettings& f, std::vector<ConfigProblem>& problems) {
+  r.integer("default_page_size", f.default_page_size, 1, 10'000);
+  r.integer("max_page_size", f.max_page_size, 1, 10'000);
+  r.integer("max_bundle_entries", f.max_bundle_entries, 1, 1'000'000);
+  if (f.default_page_size > f.max_page_size) {
+    problems.push_back({"fhir.default_page_size", "must not exceed fhir.max_page_size"});
+  }
+  r.reject_unknown();
+}
+
+bool is_sha256_hex(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+void read_auth(TableReader r, AuthSettings& a, std::vector<ConfigProblem>& problems) {
+  r.string_list("token_sha256", a.token_sha256);
+  for (std::size_t i = 0; i < a.token_sha256.size(); ++i) {
+    if (!is_sha256_hex(a.token_sha256[i])) {
+      problems.push_back({"auth.token_sha256[" + std::to_string(i) + "]",
+                          "must be 64 lowercase hex characters (sha256sum of the token)"});
+    }
+  }
+  r.reject_unknown();
+}
+
+void read_root(const toml::table& root, GatewayConfig& c, const std::filesystem::path& base,
+               std::vector<ConfigProblem>& problems) {
+  TableReader r(&root, "", problems);
+  TableReader node(r.subtable("node"), "node.", problems);
+  node.string("name", c.node_name);
+  std::optional<std::filesystem::path> data_dir;
+  node.path("data_dir", data_dir, base);
+  if (data_dir) c.data_dir = *data_dir;
+  node.millis("shutdown_drain_ms", c.shutdown_drain, 0, 600'000);
+  node.reject_unknown();
+
+  TableReader log(r.subtable("log"), "log.", problems);
+  log.string("level", c.log_level);
+  log.reject_unknown();
+  static const std::set<std::string> kLevels = {"error", "warning", "info", "debug"};
+  if (!kLevels.count(c.log_level)) {
+    problems.push_back({"log.level", "must be one of error, warning, info, debug"});
+  }
+
+  read_http(TableReader(r.subtable("http"), "http.", problems), c.http, base, problems);
+  read_storage(TableReader(r.subtable("storage"), "storage.", problems), c.storage);
+  read_fhir(TableReader(r.subtable("fhir"), "fhir.", problems), c.fhir, problems);
+  read_auth(TableReader(r.subtable("auth"), "auth.", problems), c.auth, problems);
+  r.reject_unknown();
+}
+
+}  // namespace
+
+ConfigLoad parse_config(std::string_view toml_text, const std::filesystem::path& base_dir) {
+  ConfigLoad load;
+  try {
+    toml::table root = toml::parse(toml_text);
+    read_root(root, load.config, base_dir, load.problems);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << "line " << e.source().begin.line << ", column " << e.source().begin.column << ": "
+        << e.description();
+    load.problems.push_back({"", msg.str()});
+  }
+  return load;
+}
+
+ConfigLoad load_config(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    ConfigLoad load;
+    load.problems.push_back({"", "cannot read " + file.string()});
+    return load;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto base = std::filesystem::absolute(file).parent_path();
+  return parse_config(text.str(), base);
+}
+
+std::string describe(const ConfigProblem& problem) {
+  return problem.key.empty() ? problem.message : problem.key + ": " + problem.message;
+}
+
+}  // namespace cg::gateway

@@ -1,0 +1,76 @@
+#pragma once
+// GatewayConfig: the daemon's settings, read from a TOML file (gateway.toml) and validated
+// as a whole before anything starts. Every problem is reported with the key it concerns
+// ("http.port: must be between 0 and 65535"), and unknown keys are errors so that a typo
+// never silently falls back to a default. Plain values; load once, then read-only.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cg::gateway {
+
+struct HttpSettings {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::string public_base_url;  // e.g. "https://gw.clinic.local:8080"; empty: from Host
+  std::size_t header_limit_bytes = 16 * 1024;
+  std::size_t body_limit_bytes = 16 * 1024 * 1024;
+  std::chrono::milliseconds request_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::size_t max_connections = 512;
+  int io_threads = 0;  // 0: one per core
+  int worker_threads = 32;
+  std::optional<std::filesystem::path> tls_certificate;
+  std::optional<std::filesystem::path> tls_private_key;
+};
+
+struct StorageSettings {
+  int reader_connections = 4;
+  std::size_t max_batch_jobs = 256;
+  std::size_t max_queued_jobs = 10'000;
+};
+
+struct FhirSettings {
+  std::size_t default_page_size = 50;
+  std::size_t max_page_size = 1000;
+  std::size_t max_bundle_entries = 10'000;
+};
+
+struct AuthSettings {
+  std::vector<std::string> token_sha256;  // lowercase hex SHA-256 of accepted bearer tokens
+};
+
+struct GatewayConfig {
+  std::string node_name = "clinic-gateway";
+  std::filesystem::path data_dir = "/var/lib/clinic-gateway";
+  std::string log_level = "info";  // error | warning | info | debug
+  std::chrono::milliseconds shutdown_drain{10'000};
+  HttpSettings http;
+  StorageSettings storage;
+  FhirSettings fhir;
+  AuthSettings auth;
+};
+
+struct ConfigProblem {
+  std::string key;      // dotted TOML key, or "" for the file as a whole
+  std::string message;
+};
+
+struct ConfigLoad {
+  GatewayConfig config;
+  std::vector<ConfigProblem> problems;  // empty: the config is usable
+};
+
+// Reads and validates `file`. Relative paths in the file are resolved against the
+// file's own directory.
+ConfigLoad load_config(const std::filesystem::path& file);
+// Same for TOML text; `base_dir` resolves relative paths.
+ConfigLoad parse_config(std::string_view toml_text, const std::filesystem::path& base_dir);
+
+std::string describe(const ConfigProblem& problem);
+
+}  // namespace cg::gateway

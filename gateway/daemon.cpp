@@ -1,0 +1,119 @@
+#include "gateway/daemon.hpp"
+
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+
+#include <thread>
+
+#include "gateway/log.hpp"
+#include "gateway/router.hpp"
+#include "protocols/fhir/rest/fhir_api.hpp"
+#include "protocols/http/server.hpp"
+#include "storage/resource_store.hpp"
+
+namespace cg::gateway {
+namespace {
+
+sigset_t handled_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+void notify(const std::string& state) { sd_notify(0, state.c_str()); }
+
+http::ServerConfig server_config(const GatewayConfig& c) {
+  http::ServerConfig s;
+  s.address = c.http.address;
+  s.port = c.http.port;
+  s.header_limit = c.http.header_limit_bytes;
+  s.body_limit = c.http.body_limit_bytes;
+  s.request_timeout = c.http.request_timeout;
+  s.idle_timeout = c.http.idle_timeout;
+  s.max_connections = c.http.max_connections;
+  s.io_threads = c.http.io_threads > 0 ? c.http.io_threads
+                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  s.worker_threads = c.http.worker_threads;
+  if (c.http.tls_certificate) s.tls = http::TlsConfig{*c.http.tls_certificate, *c.http.tls_private_key};
+  s.log = [](int p, std::string_view m) { log(p, m); };
+  return s;
+}
+
+storage::StoreConfig store_config(const GatewayConfig& c) {
+  storage::StoreConfig s;
+  s.directory = c.data_dir;
+  s.reader_connections = c.storage.reader_connections;
+  s.max_batch_jobs = c.storage.max_batch_jobs;
+  s.max_queued_jobs = c.storage.max_queued_jobs;
+  s.log = [](int p, std::string_view m) { log(p, m); };
+  return s;
+}
+
+// Waits for SIGTERM/SIGINT; handles SIGHUP reloads in between.
+void wait_for_stop(http::HttpServer& server, const std::filesystem::path& config_file) {
+  sigset_t set = handled_signals();
+  while (true) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig != SIGHUP) {
+      log(kInfo, std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", stopping");
+      return;
+    }
+    notify("RELOADING=1");
+    auto reloaded = load_config(config_file);
+    if (reloaded.problems.empty()) set_log_level(reloaded.config.log_level);
+    else log(kWarning, "reload: config has problems, keeping the log level: " + describe(reloaded.problems.front()));
+    if (auto s = server.reload_tls(); !s) log(kErr, "reload: TLS: " + s.error().message);
+    log(kInfo, "reloaded configuration");
+    notify("READY=1");
+  }
+}
+
+}  // namespace
+
+int serve(const GatewayConfig& config, const std::filesystem::path& config_file) {
+  sigset_t set = handled_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);  // threads created below inherit the mask
+  set_log_level(config.log_level);
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    log(kErr, "cannot create data directory " + config.data_dir.string() + ": " + ec.message());
+    return 1;
+  }
+  auto store = storage::ResourceStore::open(store_config(config));
+  if (!store) {
+    log(kErr, "cannot open the clinical store in " + config.data_dir.string() + ": " + store.error().message);
+    return 1;
+  }
+  fhir::FhirApi api(**store, {config.fhir.default_page_size, config.fhir.max_page_size,
+                              config.fhir.max_bundle_entries, CG_VERSION});
+  StaticTokenVerifier tokens(config.auth.token_sha256);
+  if (config.auth.token_sha256.empty()) log(kWarning, "auth.token_sha256 is empty: every protected request will be refused");
+  GatewayRouter router(api, tokens, {config.http.public_base_url});
+  auto server = http::HttpServer::start(server_config(config),
+                                        [&router](http::Request& r) { return router.handle(r); });
+  if (!server) {
+    log(kErr, "cannot start the HTTP listener: " + server.error().message);
+    (*store)->close();
+    return 1;
+  }
+  std::string scheme = config.http.tls_certificate ? "https" : "http";
+  std::string url = scheme + "://" + config.http.address + ":" + std::to_string((*server)->port()) + "/fhir";
+  log(kInfo, "clinic-gateway " CG_VERSION " listening on " + url);
+  notify("READY=1\nSTATUS=Serving FHIR on " + url);
+
+  wait_for_stop(**server, config_file);
+
+  notify("STOPPING=1\nSTATUS=Draining connections");
+  (*server)->stop(config.shutdown_drain);
+  (*store)->close();
+  log(kInfo, "stopped cleanly");
+  return 0;
+}
+
+}  // namespace cg::gateway

@@ -1,0 +1,17 @@
+#pragma once
+// The `serve` command: starts the modules in dependency order (store, FHIR API, router,
+// HTTP listener), tells systemd READY=1, waits for signals (SIGHUP reloads TLS and the log
+// level; SIGTERM/SIGINT stop), then stops in reverse order with a bounded drain and tells
+// systemd STOPPING=1. Call from main() before any other thread exists (it blocks the
+// signals it waits for in every thread it creates).
+
+#include <filesystem>
+
+#include "gateway/config.hpp"
+
+namespace cg::gateway {
+
+// Returns the process exit code: 0 after a clean stop, 1 when startup failed.
+int serve(const GatewayConfig& config, const std::filesystem::path& config_file);
+
+}  // namespace cg::gateway

@@ -1,0 +1,22 @@
+#pragma once
+// Log: one line per event on stderr. Under journald (JOURNAL_STREAM names our stderr) each
+// line starts with the syslog priority prefix "<N>" so journalctl keeps levels; otherwise it
+// starts with a UTC timestamp and the level name. Messages must never contain resource
+// content or query strings (patient data); callers log ids, counts and reasons only.
+// Thread-safe: each line is written with a single write(2).
+
+#include <string_view>
+
+namespace cg::gateway {
+
+enum Priority : int { kErr = 3, kWarning = 4, kNotice = 5, kInfo = 6, kDebug = 7 };
+
+// Sets the most verbose priority that is written ("error", "warning", "info", "debug").
+void set_log_level(std::string_view level);
+bool log_enabled(int priority);
+void log(int priority, std::string_view message);
+
+// True when stderr is connected to the journal (JOURNAL_STREAM matches it).
+bool stderr_is_journal();
+
+}  // namespace cg::gateway

@@ -1,0 +1,69 @@
+// clinic-gateway: command-line entry point. Parses the command and hands over to the
+// module that implements it; nothing else lives here.
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+#include "gateway/config.hpp"
+#include "gateway/daemon.hpp"
+#include "gateway/security/static_tokens.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: clinic-gateway <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  serve --config FILE     run the gateway in the foreground (systemd: Type=notify)\n"
+    "  check-config FILE       validate a configuration file and exit\n"
+    "  new-token               print a new random bearer token and its sha256 for the config\n"
+    "  hash-token TOKEN        print the sha256 of TOKEN for auth.token_sha256\n"
+    "  version                 print the version\n";
+
+int check_config(const std::string& file) {
+  auto load = cg::gateway::load_config(file);
+  for (const auto& p : load.problems) std::cerr << file << ": " << cg::gateway::describe(p) << "\n";
+  if (!load.problems.empty()) return 1;
+  std::cout << file << ": ok\n";
+  return 0;
+}
+
+int serve(int argc, char** argv) {
+  if (argc != 4 || std::string_view(argv[2]) != "--config") {
+    std::cerr << kUsage;
+    return 2;
+  }
+  auto load = cg::gateway::load_config(argv[3]);
+  for (const auto& p : load.problems) std::cerr << argv[3] << ": " << cg::gateway::describe(p) << "\n";
+  if (!load.problems.empty()) return 1;
+  return cg::gateway::serve(load.config, argv[3]);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string_view cmd = argc > 1 ? argv[1] : "";
+  if (cmd == "serve") return serve(argc, argv);
+  if (cmd == "check-config" && argc == 3) return check_config(argv[2]);
+  if (cmd == "hash-token" && argc == 3) {
+    std::cout << cg::gateway::sha256_hex(argv[2]) << "\n";
+    return 0;
+  }
+  if (cmd == "new-token" && argc == 2) {
+    auto token = cg::gateway::generate_token();
+    std::cout << "token:  " << token << "\nsha256: " << cg::gateway::sha256_hex(token) << "\n";
+    return 0;
+  }
+  if (cmd == "version" || cmd == "--version") {
+    std::cout << "clinic-gateway " CG_VERSION "\n";
+    return 0;
+  }
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << kUsage;
+  return 2;
+}

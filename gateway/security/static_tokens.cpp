@@ -1,0 +1,85 @@
+#include "gateway/security/static_tokens.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+namespace cg::gateway {
+namespace {
+
+std::array<unsigned char, 32> sha256(std::string_view text) {
+  std::array<unsigned char, 32> out{};
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), out.data(), &len, EVP_sha256(), nullptr);
+  return out;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+}  // namespace
+
+StaticTokenVerifier::StaticTokenVerifier(const std::vector<std::string>& sha256_hex_list) {
+  for (const auto& hex : sha256_hex_list) {
+    if (hex.size() != 64) continue;  // config validation already refused these
+    std::array<unsigned char, 32> h{};
+    bool ok = true;
+    for (std::size_t i = 0; i < 32 && ok; ++i) {
+      int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+      ok = hi >= 0 && lo >= 0;
+      h[i] = static_cast<unsigned char>(hi * 16 + lo);
+    }
+    if (ok) hashes_.push_back(h);
+  }
+}
+
+Result<Principal> StaticTokenVerifier::verify(std::string_view authorization) const {
+  constexpr std::string_view kScheme = "Bearer ";
+  if (authorization.empty()) return Error::unauthorized("an Authorization: Bearer token is required");
+  if (authorization.size() <= kScheme.size() ||
+      !std::equal(kScheme.begin(), kScheme.end(), authorization.begin(),
+                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    return Error::unauthorized("the Authorization header must use the Bearer scheme");
+  }
+  auto digest = sha256(authorization.substr(kScheme.size()));
+  bool match = false;
+  for (const auto& h : hashes_) {
+    // Every candidate is compared in full so timing does not reveal which one matched.
+    match |= CRYPTO_memcmp(h.data(), digest.data(), h.size()) == 0;
+  }
+  if (!match) return Error::unauthorized("the bearer token is not valid");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string subject = "token:";
+  for (int i = 0; i < 4; ++i) {
+    subject += kHex[digest[i] >> 4];
+    subject += kHex[digest[i] & 0xF];
+  }
+  return Principal{subject};
+}
+
+std::string sha256_hex(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  auto d = sha256(text);
+  std::string out;
+  for (unsigned char b : d) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xF];
+  }
+  return out;
+}
+
+std::string generate_token() {
+  unsigned char raw[32];
+  RAND_bytes(raw, sizeof raw);
+  unsigned char b64[64];
+  int n = EVP_EncodeBlock(b64, raw, sizeof raw);
+  std::string out(reinterpret_cast<char*>(b64), static_cast<std::size_t>(n));
+  for (auto& c : out) c = c == '+' ? '-' : (c == '/' ? '_' : c);
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  return out;
+}
+
+}  // namespace cg::gateway

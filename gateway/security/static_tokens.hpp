@@ -1,0 +1,38 @@
+#pragma once
+// StaticTokenVerifier: accepts bearer tokens whose SHA-256 is listed in the config
+// (auth.token_sha256). Only hashes are kept, so the config file never holds a usable
+// secret. Comparison is constant-time. Immutable after construction; thread-safe.
+// (OAuth2-issued JWTs replace this in the security issue; the router's authorization
+// point stays the same.)
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocols/fhir/model/result.hpp"
+
+namespace cg::gateway {
+
+struct Principal {
+  std::string subject;  // "token:<first 8 hex digits of its hash>": safe to log and audit
+};
+
+class StaticTokenVerifier {
+ public:
+  explicit StaticTokenVerifier(const std::vector<std::string>& sha256_hex);
+
+  // Checks an Authorization header value ("Bearer <token>"). kUnauthorized when it is
+  // missing, malformed or unknown.
+  Result<Principal> verify(std::string_view authorization) const;
+
+ private:
+  std::vector<std::array<unsigned char, 32>> hashes_;
+};
+
+// Lowercase hex SHA-256 of `text` (what auth.token_sha256 lists).
+std::string sha256_hex(std::string_view text);
+// A new random token: 32 bytes, base64url without padding.
+std::string generate_token();
+
+}  // namespace cg::gateway

@@ -1,0 +1,80 @@
+#include "protocols/fhir/rest/capability.hpp"
+
+#include <boost/json/array.hpp>
+
+#include "protocols/fhir/model/definitions.hpp"
+#include "protocols/fhir/rest/search_params.hpp"
+
+namespace cg::fhir {
+namespace {
+
+namespace json = boost::json;
+
+json::array interactions(std::initializer_list<const char*> codes) {
+  json::array out;
+  for (const char* c : codes) out.push_back(json::object{{"code", c}});
+  return out;
+}
+
+json::object search_param(std::string_view name, std::string_view type, std::string_view doc) {
+  return {{"name", name}, {"type", type}, {"documentation", doc}};
+}
+
+json::array search_params_for(std::string_view type) {
+  json::array out;
+  for (const auto& name : supported_search_params(type)) {
+    if (name == "_id") {
+      out.push_back(search_param("_id", "token", "Logical id; comma-separated values are ORed"));
+    } else if (name == "_lastUpdated") {
+      out.push_back(search_param("_lastUpdated", "date", "Prefixes eq, gt, ge, lt, le, sa, eb"));
+    } else if (name == "identifier") {
+      out.push_back(search_param("identifier", "token", "system|value, |value or value; one value per parameter"));
+    }
+  }
+  return out;
+}
+
+json::object resource_capability(std::string_view type) {
+  return {
+      {"type", type},
+      {"interaction", interactions({"read", "vread", "update", "delete", "history-instance",
+                                    "history-type", "create", "search-type"})},
+      {"versioning", "versioned-update"},
+      {"readHistory", true},
+      {"updateCreate", true},
+      {"conditionalCreate", true},
+      {"conditionalRead", "not-supported"},
+      {"conditionalUpdate", true},
+      {"conditionalDelete", "single"},
+      {"searchParam", search_params_for(type)},
+  };
+}
+
+}  // namespace
+
+json::object capability_statement(std::string_view base_url, std::string_view version) {
+  json::array resources;
+  for (auto type : resource_types()) resources.push_back(resource_capability(type));
+  json::object rest{
+      {"mode", "server"},
+      {"documentation", "Local FHIR R4 repository of a clinic-gateway node"},
+      {"security", json::object{{"description", "Bearer tokens in the Authorization header; "
+                                                "only /metadata is open."}}},
+      {"resource", std::move(resources)},
+      {"interaction", interactions({"transaction", "batch", "history-system"})},
+  };
+  return {
+      {"resourceType", "CapabilityStatement"},
+      {"status", "active"},
+      {"date", "2026-11-21"},
+      {"publisher", "clinic-gateway"},
+      {"kind", "instance"},
+      {"software", json::object{{"name", "clinic-gateway"}, {"version", version}}},
+      {"implementation", json::object{{"description", "clinic-gateway FHIR R4 API"}, {"url", base_url}}},
+      {"fhirVersion", "4.0.1"},
+      {"format", json::array{"application/fhir+json", "application/fhir+xml", "json", "xml"}},
+      {"rest", json::array{std::move(rest)}},
+  };
+}
+
+}  // namespace cg::fhir

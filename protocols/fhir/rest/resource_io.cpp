@@ -1,0 +1,88 @@
+#include "protocols/fhir/rest/resource_io.hpp"
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+
+#include "protocols/fhir/model/json.hpp"
+#include "protocols/fhir/model/validation.hpp"
+#include "protocols/fhir/model/xml.hpp"
+
+namespace cg::fhir {
+
+Result<boost::json::object> parse_resource(std::string_view body, Format format) {
+  if (format == Format::kXml) return resource_from_xml(body);
+  auto value = parse_json(body);
+  if (!value) return value.take_error();
+  if (!value->is_object()) return Error::invalid("the body must be a JSON object (a FHIR resource)");
+  return std::move(value->as_object());
+}
+
+Status check_structure(const boost::json::object& resource) {
+  auto issues = validate_structure(resource);
+  if (issues.empty()) return ok_status();
+  std::string message = "the resource is not valid FHIR R4: ";
+  for (std::size_t i = 0; i < issues.size() && i < 20; ++i) {
+    if (i) message += "; ";
+    message += issues[i].path + ": " + issues[i].message;
+  }
+  if (issues.size() > 20) message += "; and " + std::to_string(issues.size() - 20) + " more";
+  return Error::invalid(std::move(message), issues.front().path);
+}
+
+std::string render(const boost::json::object& resource, Format format, bool pretty) {
+  if (format == Format::kXml) {
+    auto xml = resource_to_xml(resource);
+    // Rendering our own valid resources cannot fail; an error here is a bug, reported in
+    // the body rather than crashing a worker.
+    return xml ? std::move(*xml) : "<!-- " + xml.error().message + " -->";
+  }
+  return pretty ? serialize_json_pretty(resource) : serialize_json(resource);
+}
+
+std::string render_stored(const storage::StoredVersion& stored, Format format, bool pretty) {
+  if (format == Format::kJson && !pretty) return stored.json;
+  auto value = parse_json(stored.json);
+  if (!value || !value->is_object()) return stored.json;
+  return render(value->as_object(), format, pretty);
+}
+
+std::vector<storage::TokenKey> index_tokens(const boost::json::object& resource) {
+  std::vector<storage::TokenKey> keys;
+  const auto* identifiers = resource.if_contains("identifier");
+  if (!identifiers) return keys;
+  auto add = [&](const boost::json::value& v) {
+    const auto* obj = v.if_object();
+    if (!obj) return;
+    const auto* value = obj->if_contains("value");
+    if (!value || !value->is_string()) return;
+    const auto* system = obj->if_contains("system");
+    keys.push_back({"identifier", system && system->is_string() ? std::string(system->get_string()) : "",
+                    std::string(value->get_string())});
+  };
+  if (identifiers->is_array()) {
+    for (const auto& v : identifiers->get_array()) add(v);
+  } else {
+    add(*identifiers);
+  }
+  return keys;
+}
+
+std::string new_resource_id() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) {
+    // RAND_bytes only fails when the OS entropy source is broken; fall back to a
+    // time-seeded value rather than handing out a fixed id.
+    for (auto& x : b) x = static_cast<unsigned char>(std::rand());
+  }
+  b[6] = (b[6] & 0x0F) | 0x40;  // version 4
+  b[8] = (b[8] & 0x3F) | 0x80;  // RFC 4122 variant
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
+}
+
+}  // namespace cg::fhir

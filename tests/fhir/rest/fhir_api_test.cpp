@@ -1,0 +1,286 @@
+#include "protocols/fhir/rest/fhir_api.hpp"
+
+#include <doctest/doctest.h>
+
+#include "protocols/fhir/model/json.hpp"
+#include "temp_store.hpp"
+
+using namespace cg;
+using namespace cg::fhir;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kBase = "http://gw.test/fhir";
+
+struct Api {
+  testing::TempStore store;
+  FhirApi api{*store, FhirApiConfig{}};
+
+  http::Response call(std::string method, std::string target, std::string body = {},
+                      http::Headers headers = {}) {
+    http::Request r;
+    r.method = std::move(method);
+    r.target = target;
+    r.body = std::move(body);
+    r.headers = std::move(headers);
+    if (!r.body.empty() && r.header("Content-Type").empty()) {
+      r.headers.emplace_back("Content-Type", "application/fhir+json");
+    }
+    auto q = target.find('?');
+    std::string path = target.substr(0, q);
+    std::string query = q == std::string::npos ? "" : target.substr(q + 1);
+    return api.handle(r, path, query, kBase);
+  }
+};
+
+json::object body_of(const http::Response& r) {
+  auto v = parse_json(r.body);
+  REQUIRE_MESSAGE(v.ok(), r.body);
+  return v->as_object();
+}
+
+std::string id_from_location(const http::Response& r) {
+  std::string loc(r.header("Location"));
+  auto start = loc.find("/Patient/") + 9;
+  return loc.substr(start, loc.find('/', start) - start);
+}
+
+const char* kPatient = R"({"resourceType":"Patient","identifier":[{"system":"urn:sys","value":"42"}],
+  "name":[{"family":"Okafor","given":["Ada"]}],"birthDate":"1990-04-01"})";
+
+}  // namespace
+
+TEST_CASE("create assigns a UUID and version 1, and read returns it with ETag") {
+  Api a;
+  auto created = a.call("POST", "Patient", kPatient);
+  REQUIRE(created.status == 201);
+  CHECK(created.header("ETag") == "W/\"1\"");
+  std::string id = id_from_location(created);
+  CHECK(id.size() == 36);
+  CHECK(created.header("Location") == std::string(kBase) + "/Patient/" + id + "/_history/1");
+  auto read = a.call("GET", "Patient/" + id);
+  CHECK(read.status == 200);
+  auto p = body_of(read);
+  CHECK(p.at("id") == id.c_str());
+  CHECK(p.at("meta").at("versionId") == "1");
+  CHECK(p.at("birthDate") == "1990-04-01");
+  CHECK(read.header("Content-Type").starts_with("application/fhir+json"));
+  CHECK(a.call("GET", "Patient/" + id, {}, {{"If-None-Match", "W/\"1\""}}).status == 304);
+}
+
+TEST_CASE("update creates versions, vread finds each, delete is versioned and read says 410") {
+  Api a;
+  std::string id = id_from_location(a.call("POST", "Patient", kPatient));
+  auto p = parse_json(kPatient)->as_object();
+  p["id"] = id;
+  p["gender"] = "female";
+  auto updated = a.call("PUT", "Patient/" + id, serialize_json(p));
+  CHECK(updated.status == 200);
+  CHECK(updated.header("ETag") == "W/\"2\"");
+  CHECK(body_of(a.call("GET", "Patient/" + id + "/_history/1")).if_contains("gender") == nullptr);
+  CHECK(body_of(a.call("GET", "Patient/" + id + "/_history/2")).at("gender") == "female");
+  CHECK(a.call("GET", "Patient/" + id + "/_history/9").status == 404);
+  CHECK(a.call("DELETE", "Patient/" + id).status == 204);
+  CHECK(a.call("GET", "Patient/" + id).status == 410);
+  CHECK(a.call("GET", "Patient/" + id + "/_history/3").status == 410);
+  CHECK(a.call("GET", "Patient/" + id + "/_history/2").status == 200);
+  CHECK(a.call("DELETE", "Patient/" + id).status == 204);  // idempotent
+  CHECK(a.call("DELETE", "Patient/never").status == 404);
+}
+
+TEST_CASE("update to a new id creates it (201); a mismatched or missing id is 400") {
+  Api a;
+  auto p = parse_json(kPatient)->as_object();
+  p["id"] = "chosen-1";
+  CHECK(a.call("PUT", "Patient/chosen-1", serialize_json(p)).status == 201);
+  CHECK(a.call("PUT", "Patient/other", serialize_json(p)).status == 400);
+  CHECK(a.call("PUT", "Patient/chosen-1", kPatient).status == 400);
+}
+
+TEST_CASE("If-Match with a stale version is 412 and changes nothing") {
+  Api a;
+  std::string id = id_from_location(a.call("POST", "Patient", kPatient));
+  auto p = parse_json(kPatient)->as_object();
+  p["id"] = id;
+  CHECK(a.call("PUT", "Patient/" + id, serialize_json(p), {{"If-Match", "W/\"1\""}}).status == 200);
+  CHECK(a.call("PUT", "Patient/" + id, serialize_json(p), {{"If-Match", "W/\"1\""}}).status == 412);
+  CHECK(a.call("DELETE", "Patient/" + id, {}, {{"If-Match", "W/\"1\""}}).status == 412);
+  CHECK(a.call("GET", "Patient/" + id).header("ETag") == "W/\"2\"");
+}
+
+TEST_CASE("invalid resources get 400 with an OperationOutcome naming the path, and nothing is stored") {
+  Api a;
+  auto bad = a.call("POST", "Patient", R"({"resourceType":"Patient","birthDate":"1990-13-01"})");
+  CHECK(bad.status == 400);
+  auto oo = body_of(bad);
+  CHECK(oo.at("resourceType") == "OperationOutcome");
+  CHECK(serialize_json(oo).find("birthDate") != std::string::npos);
+  CHECK(a.call("POST", "Patient", R"({"resourceType":"Patient","colour":"blue"})").status == 400);
+  CHECK(a.call("POST", "Patient", R"({"resourceType":"Observation","status":"final"})").status == 400);
+  CHECK(a.call("POST", "Patient", R"({"resourceType":"Patient",)").status == 400);
+  CHECK(a.call("POST", "Patient", "<Patient xmlns=\"http://hl7.org/fhir\"><bogus/></Patient>",
+               {{"Content-Type", "application/fhir+xml"}}).status == 400);
+  CHECK(a.call("POST", "Patient", "hello", {{"Content-Type", "text/plain"}}).status == 415);
+  CHECK(*a.store->latest_seq() == 0);
+}
+
+TEST_CASE("conditional create returns the existing match instead of a duplicate") {
+  Api a;
+  auto first = a.call("POST", "Patient", kPatient, {{"If-None-Exist", "identifier=urn:sys|42"}});
+  CHECK(first.status == 201);
+  auto second = a.call("POST", "Patient", kPatient, {{"If-None-Exist", "identifier=urn:sys|42"}});
+  CHECK(second.status == 200);
+  CHECK(body_of(second).at("id") == body_of(first).at("id"));
+  CHECK(a.call("POST", "Patient", kPatient, {{"If-None-Exist", "name=Okafor"}}).status == 400);
+  a.call("POST", "Patient", kPatient);  // a second match
+  CHECK(a.call("POST", "Patient", kPatient, {{"If-None-Exist", "identifier=urn:sys|42"}}).status == 412);
+}
+
+TEST_CASE("conditional update and delete by identifier") {
+  Api a;
+  auto created = a.call("PUT", "Patient?identifier=urn:sys|42", kPatient);
+  CHECK(created.status == 201);
+  auto updated = a.call("PUT", "Patient?identifier=urn:sys|42", kPatient);
+  CHECK(updated.status == 200);
+  CHECK(body_of(updated).at("id") == body_of(created).at("id"));
+  CHECK(a.call("DELETE", "Patient?identifier=urn:sys|42").status == 204);
+  CHECK(a.call("GET", "Patient?identifier=urn:sys|42").status == 200);
+  CHECK(body_of(a.call("GET", "Patient?identifier=urn:sys|42")).at("total") == 0);
+}
+
+TEST_CASE("Prefer return=minimal sends no body; OperationOutcome sends one") {
+  Api a;
+  auto minimal = a.call("POST", "Patient", kPatient, {{"Prefer", "return=minimal"}});
+  CHECK(minimal.status == 201);
+  CHECK(minimal.body.empty());
+  CHECK_FALSE(minimal.header("Location").empty());
+  auto oo = a.call("POST", "Patient", kPatient, {{"Prefer", "return=OperationOutcome"}});
+  CHECK(body_of(oo).at("resourceType") == "OperationOutcome");
+}
+
+TEST_CASE("XML in and out") {
+  Api a;
+  auto created = a.call("POST", "Patient?_format=xml", kPatient);
+  REQUIRE(created.status == 201);
+  CHECK(created.header("Content-Type").starts_with("application/fhir+xml"));
+  CHECK(created.body.find("<family value=\"Okafor\"/>") != std::string::npos);
+  std::string id = id_from_location(created);
+  auto xml = a.call("GET", "Patient/" + id, {}, {{"Accept", "application/fhir+xml"}});
+  auto back = a.call("PUT", "Patient/" + id, xml.body, {{"Content-Type", "application/fhir+xml"}});
+  CHECK(back.status == 200);
+  auto v2 = body_of(a.call("GET", "Patient/" + id));
+  CHECK(v2.at("name") == parse_json(kPatient)->at("name"));
+}
+
+TEST_CASE("history at three levels, newest first, with stable next links") {
+  Api a;
+  std::string id = id_from_location(a.call("POST", "Patient", kPatient));
+  auto p = parse_json(kPatient)->as_object();
+  p["id"] = id;
+  a.call("PUT", "Patient/" + id, serialize_json(p));
+  a.call("POST", "Observation", R"({"resourceType":"Observation","status":"final","code":{"text":"x"}})");
+  auto inst = body_of(a.call("GET", "Patient/" + id + "/_history"));
+  CHECK(inst.at("type") == "history");
+  REQUIRE(inst.at("entry").as_array().size() == 2);
+  CHECK(inst.at("entry").as_array()[0].at("resource").at("meta").at("versionId") == "2");
+  CHECK(body_of(a.call("GET", "Patient/_history")).at("entry").as_array().size() == 2);
+  auto page1 = body_of(a.call("GET", "_history?_count=2"));
+  REQUIRE(page1.at("entry").as_array().size() == 2);
+  std::string next;
+  for (const auto& l : page1.at("link").as_array()) {
+    if (l.at("relation") == "next") next = std::string(l.at("url").as_string());
+  }
+  REQUIRE_FALSE(next.empty());
+  a.call("POST", "Patient", kPatient);  // a write between pages must not shift them
+  std::string target = next.substr(kBase.size() + 1);
+  auto page2 = body_of(a.call("GET", target));
+  REQUIRE(page2.at("entry").as_array().size() == 1);
+  CHECK(page2.at("entry").as_array()[0].at("resource").at("meta").at("versionId") == "1");
+  CHECK(a.call("GET", "Patient/nope/_history").status == 404);
+}
+
+TEST_CASE("minimal search: _id, identifier, _lastUpdated, _count paging and _summary=count") {
+  Api a;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(id_from_location(a.call("POST", "Patient", kPatient)));
+  auto all = body_of(a.call("GET", "Patient?_count=2"));
+  CHECK(all.at("total") == 5);
+  CHECK(all.at("entry").as_array().size() == 2);
+  CHECK(body_of(a.call("GET", "Patient?_id=" + ids[0] + "," + ids[1])).at("total") == 2);
+  CHECK(body_of(a.call("GET", "Patient?identifier=urn:sys|42")).at("total") == 5);
+  CHECK(body_of(a.call("GET", "Patient?identifier=urn:other|42")).at("total") == 0);
+  CHECK(body_of(a.call("GET", "Patient?_lastUpdated=gt2000-01-01")).at("total") == 5);
+  CHECK(body_of(a.call("GET", "Patient?_lastUpdated=lt2000-01-01")).at("total") == 0);
+  auto count = body_of(a.call("GET", "Patient?_summary=count"));
+  CHECK(count.at("total") == 5);
+  CHECK(count.if_contains("entry") == nullptr);
+  CHECK(a.call("GET", "Patient?_lastUpdated=2026-99").status == 400);
+  CHECK(a.call("GET", "Patient?_count=100000").status == 400);
+  CHECK(a.call("GET", "Patient?family=x").status == 200);  // ignored by default
+  CHECK(a.call("GET", "Patient?family=x", {}, {{"Prefer", "handling=strict"}}).status == 400);
+  // Follow next links through all pages: every resource exactly once.
+  std::set<std::string> seen;
+  std::string target = "Patient?_count=2";
+  for (int guard = 0; guard < 10 && !target.empty(); ++guard) {
+    auto page = body_of(a.call("GET", target));
+    for (const auto& e : page.at("entry").as_array()) seen.insert(std::string(e.at("resource").at("id").as_string()));
+    target.clear();
+    for (const auto& l : page.at("link").as_array()) {
+      if (l.at("relation") == "next") target = std::string(l.at("url").as_string()).substr(kBase.size() + 1);
+    }
+  }
+  CHECK(seen.size() == 5);
+}
+
+TEST_CASE("a transaction rewrites urn:uuid references and commits atomically") {
+  Api a;
+  std::string tx = R"({"resourceType":"Bundle","type":"transaction","entry":[
+    {"fullUrl":"urn:uuid:11111111-1111-4111-8111-111111111111","resource":{"resourceType":"Patient","name":[{"family":"Tx"}]},
+     "request":{"method":"POST","url":"Patient"}},
+    {"fullUrl":"urn:uuid:22222222-2222-4222-8222-222222222222","resource":{"resourceType":"Observation","status":"final",
+     "code":{"text":"weight"},"subject":{"reference":"urn:uuid:11111111-1111-4111-8111-111111111111"}},
+     "request":{"method":"POST","url":"Observation"}}]})";
+  auto r = a.call("POST", "", tx);
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  auto bundle = body_of(r);
+  CHECK(bundle.at("type") == "transaction-response");
+  const auto& entries = bundle.at("entry").as_array();
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].at("response").at("status") == "201 Created");
+  std::string patient_id(entries[0].at("resource").at("id").as_string());
+  CHECK(entries[1].at("resource").at("subject").at("reference") == ("Patient/" + patient_id).c_str());
+
+  auto before = *a.store->latest_seq();
+  std::string failing = R"({"resourceType":"Bundle","type":"transaction","entry":[
+    {"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},
+    {"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},
+     "subject":{"reference":"Patient?identifier=urn:none|nobody"}},"request":{"method":"POST","url":"Observation"}}]})";
+  auto failed = a.call("POST", "", failing);
+  CHECK(failed.status == 404);
+  CHECK(*a.store->latest_seq() == before);
+}
+
+TEST_CASE("a batch answers each entry on its own") {
+  Api a;
+  std::string batch = R"({"resourceType":"Bundle","type":"batch","entry":[
+    {"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},
+    {"request":{"method":"GET","url":"Patient/does-not-exist"}},
+    {"resource":{"resourceType":"Patient","birthDate":"x"},"request":{"method":"POST","url":"Patient"}}]})";
+  auto r = a.call("POST", "", batch);
+  REQUIRE(r.status == 200);
+  const auto& entries = body_of(r).at("entry").as_array();
+  REQUIRE(entries.size() == 3);
+  CHECK(entries[0].at("response").at("status") == "201 Created");
+  CHECK(entries[1].at("response").at("status") == "404");
+  CHECK(entries[2].at("response").at("status") == "400");
+  CHECK(entries[2].at("response").at("outcome").at("resourceType") == "OperationOutcome");
+}
+
+TEST_CASE("metadata is a CapabilityStatement listing every resource type") {
+  Api a;
+  auto cs = body_of(a.call("GET", "metadata"));
+  CHECK(cs.at("resourceType") == "CapabilityStatement");
+  CHECK(cs.at("fhirVersion") == "4.0.1");
+  CHECK(cs.at("rest").as_array()[0].at("resource").as_array().size() == 146);
+}

@@ -1,0 +1,59 @@
+#include "gateway/router.hpp"
+
+#include <doctest/doctest.h>
+
+#include "../fhir/rest/temp_store.hpp"
+
+using namespace cg;
+using namespace cg::gateway;
+
+namespace {
+struct Fixture {
+  testing::TempStore store;
+  fhir::FhirApi api{*store, {}};
+  std::string token = generate_token();
+  StaticTokenVerifier tokens{{sha256_hex(token)}};
+  GatewayRouter router{api, tokens, {}};
+
+  http::Response call(std::string method, std::string target, bool with_token) {
+    http::Request r;
+    r.method = std::move(method);
+    r.target = std::move(target);
+    r.headers.emplace_back("Host", "gw.test:8080");
+    if (with_token) r.headers.emplace_back("Authorization", "Bearer " + token);
+    return router.handle(r);
+  }
+};
+}  // namespace
+
+TEST_CASE("only /health and /fhir/metadata are open") {
+  Fixture f;
+  CHECK(f.call("GET", "/health", false).status == 200);
+  CHECK(f.call("GET", "/fhir/metadata", false).status == 200);
+  for (auto [method, target] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"GET", "/fhir/Patient"}, {"GET", "/fhir/Patient/1"}, {"POST", "/fhir/Patient"},
+           {"PUT", "/fhir/Patient/1"}, {"DELETE", "/fhir/Patient/1"}, {"GET", "/fhir/_history"},
+           {"POST", "/fhir"}, {"GET", "/nowhere"}, {"POST", "/fhir/metadata"}, {"GET", "/fhir/metadata/x"}}) {
+    CAPTURE(method);
+    CAPTURE(target);
+    auto r = f.call(method, target, false);
+    CHECK(r.status == 401);
+    CHECK(r.header("WWW-Authenticate").starts_with("Bearer"));
+  }
+  CHECK(f.router.unauthorized_count() == 10);
+}
+
+TEST_CASE("with a token, FHIR routes work and unknown paths are 404") {
+  Fixture f;
+  CHECK(f.call("GET", "/fhir/Patient", true).status == 200);
+  CHECK(f.call("GET", "/nowhere", true).status == 404);
+}
+
+TEST_CASE("every response carries the security headers") {
+  Fixture f;
+  auto r = f.call("GET", "/fhir/metadata", false);
+  CHECK(r.header("X-Content-Type-Options") == "nosniff");
+  CHECK(r.header("Cache-Control") == "no-store");
+  auto body = f.call("GET", "/fhir/metadata", false).body;
+  CHECK(body.find("http://gw.test:8080/fhir") != std::string::npos);  // base from Host
+}
