@@ -82,3 +82,14 @@ TEST_CASE("string-like types") {
   CHECK_FALSE(is_valid_primitive(PrimitiveType::kBoolean, "True"));
   CHECK_FALSE(is_valid_primitive(PrimitiveType::kNone, "x"));
 }
+
+TEST_CASE("strings are limited to 1 MiB characters, markdown is not") {
+  const std::string big(1024 * 1024 + 1, 'a');
+  CHECK_FALSE(is_valid_primitive(PrimitiveType::kString, big));
+  CHECK(is_valid_primitive(PrimitiveType::kString, big.substr(1)));
+  CHECK(is_valid_primitive(PrimitiveType::kMarkdown, big));
+  // Multi-byte UTF-8 counts as one character each.
+  std::string wide;
+  for (int i = 0; i < 1024 * 1024; ++i) wide += "\xC3\xA9";
+  CHECK(is_valid_primitive(PrimitiveType::kString, wide));
+}

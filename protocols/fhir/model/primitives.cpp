@@ -191,22 +191,33 @@ bool is_valid_integer(std::string_view text, std::int64_t min) {
   return v >= min && v <= 2147483647;
 }
 
-}  // namespace
-
-bool is_valid_string(std::string_view s) {
+// Not empty, and no control characters other than tab, CR and LF; counts code points.
+bool scan_text(std::string_view s, std::size_t& chars) {
   if (s.empty()) return false;
-  std::size_t chars = 0;
+  chars = 0;
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 && c != '\t' && c != '\r' && c != '\n') return false;
-    if ((u & 0xC0) != 0x80) ++chars;  // count code points, not UTF-8 continuation bytes
+    if ((u & 0xC0) != 0x80) ++chars;  // UTF-8 continuation bytes are not characters
   }
-  return chars <= kMaxStringChars;
+  return true;
+}
+
+bool is_valid_markdown(std::string_view s) {
+  std::size_t chars = 0;
+  return scan_text(s, chars);
+}
+
+}  // namespace
+
+bool is_valid_string(std::string_view s) {
+  std::size_t chars = 0;
+  return scan_text(s, chars) && chars <= kMaxStringChars;
 }
 
 bool is_valid_code(std::string_view s) {
   // [^\s]+(\s[^\s]+)* : no leading, trailing or doubled whitespace.
-  if (!is_valid_string(s) || is_space(s.front()) || is_space(s.back())) return false;
+  if (!is_valid_markdown(s) || is_space(s.front()) || is_space(s.back())) return false;
   for (std::size_t i = 1; i < s.size(); ++i) {
     if (is_space(s[i]) && is_space(s[i - 1])) return false;
   }
@@ -258,8 +269,8 @@ bool is_valid_primitive(PrimitiveType type, std::string_view text) {
     case PrimitiveType::kPositiveInt: return is_valid_integer(text, 1);
     case PrimitiveType::kUnsignedInt: return is_valid_integer(text, 0);
     case PrimitiveType::kDecimal: return is_valid_decimal(text);
-    case PrimitiveType::kString:
-    case PrimitiveType::kMarkdown: return is_valid_string(text);
+    case PrimitiveType::kString: return is_valid_string(text);
+    case PrimitiveType::kMarkdown: return is_valid_markdown(text);
     case PrimitiveType::kCode: return is_valid_code(text);
     case PrimitiveType::kId: return is_valid_id(text);
     case PrimitiveType::kUri:

@@ -22,7 +22,8 @@ bool is_valid_instant(std::string_view s);    // full date-time with zone
 bool is_valid_time(std::string_view s);       // hh:mm:ss[.fff]
 bool is_valid_id(std::string_view s);
 bool is_valid_code(std::string_view s);
-// FHIR strings: not empty, no control characters other than tab, CR and LF.
+// FHIR strings: not empty, no control characters other than tab, CR and LF, at most
+// 1 MiB characters (R4 maxLength of string).
 bool is_valid_string(std::string_view s);
 
 }  // namespace cg::fhir
