@@ -116,6 +116,8 @@ class SqliteResourceStore final : public ResourceStore {
   }
 
   Status write(WriteJob job) override {
+    // Waiting on the writer from the writer would never return.
+    if (group_.on_writer_thread()) return Error::internal("write() called from a write job");
     // Shared so the promise outlives set_value() even after the waiter has returned.
     auto promise = std::make_shared<std::promise<Status>>();
     auto future = promise->get_future();
@@ -178,6 +180,11 @@ void SqliteResourceStore::close() {
   std::call_once(close_once_, [this] {
     group_.close();    // runs every queued job first
     readers_.close();  // no reader may hold a snapshot the checkpoint has to wait for
+    // Lets SQLite gather planner statistics where they have become worth having (e.g. for
+    // choosing the _lastUpdated index over the id order); cheap when there is nothing to do.
+    if (auto optimized = writer_conn_.exec("PRAGMA optimize"); !optimized) {
+      log(kLogWarning, "PRAGMA optimize at close failed: " + optimized.error().message);
+    }
     checkpoint();
     writer_conn_.close();
     log(kLogInfo, "clinical.db closed");

@@ -80,6 +80,30 @@ TEST_CASE("concurrent submitters get fewer commits than jobs without any help") 
                                     << " jobs/commit)");
 }
 
+TEST_CASE("writers that each wait for their acknowledgement still share commits") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 40;
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < kThreads; ++t) {
+    clients.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        if (store->write(put_job("c" + std::to_string(t) + "-" + std::to_string(i))).ok()) ++ok;
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  CHECK(ok == kThreads * kPerThread);
+  const auto commits = store->stats().commits;
+  // How much they share depends on fsync latency, so this is measured, not asserted.
+  CHECK(commits <= static_cast<std::uint64_t>(kThreads * kPerThread));
+  MESSAGE(kThreads << " waiting writers: " << kThreads * kPerThread << " jobs in " << commits
+                   << " commits (" << kThreads * kPerThread / static_cast<double>(commits)
+                   << " jobs/commit)");
+}
+
 TEST_CASE("done is called only after the batch is committed and visible to readers") {
   TempDir dir;
   auto store = open_store(dir.path());

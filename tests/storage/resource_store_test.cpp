@@ -147,3 +147,20 @@ TEST_CASE("the store logs through the configured sink and never logs resource co
   CHECK_FALSE(lines.empty());
   for (const auto& line : lines) CHECK(line.find("SECRET") == std::string::npos);
 }
+
+TEST_CASE("write() and close() from a done callback fail instead of waiting for themselves") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  DoneLog log;
+  std::optional<cg::Status> nested;
+  store->submit([](WriteContext&) -> cg::Status { return cg::ok_status(); },
+                [&, cb = log.callback()](cg::Status status) {
+                  nested = store->write([](WriteContext&) { return cg::ok_status(); });
+                  store->close();  // ignored on the writer thread
+                  cb(std::move(status));
+                });
+  REQUIRE(log.wait_for(1));
+  REQUIRE(nested.has_value());
+  CHECK(nested->error().kind == ErrorKind::kInternal);
+  CHECK(store->write([](WriteContext&) { return cg::ok_status(); }).ok());  // still open
+}
