@@ -1,0 +1,364 @@
+// Drives a real clinic-gateway daemon with the npm `fhir-kit-client` (pinned in package.json /
+// package-lock.json): the FHIR client an integration engineer would actually use.
+//
+//   node fhir_kit_client.test.mjs <path to clinic-gateway>      (or CG_BINARY=<path>)
+//
+// Hermetic: the daemon gets a temp dir, port 0 (read back from its "listening on" log line),
+// and a random bearer token; every wait is bounded. Exit code is non-zero when any check fails
+// (node:test sets it). The daemon is stopped with SIGTERM and must exit 0.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'fhir-kit-client';
+
+const BINARY = process.argv[2] || process.env.CG_BINARY;
+if (!BINARY) {
+  console.error('usage: node fhir_kit_client.test.mjs <path to clinic-gateway> (or set CG_BINARY)');
+  process.exit(2);
+}
+accessSync(BINARY, constants.X_OK);
+
+const START_TIMEOUT_MS = Number(process.env.CG_TEST_START_TIMEOUT || 60) * 1000;
+const STOP_TIMEOUT_MS = Number(process.env.CG_TEST_STOP_TIMEOUT || 60) * 1000;
+const ID_SYSTEM = 'urn:oid:1.3.6.1.4.1.21367.99.1'; // a made-up clinic MRN system
+const run = randomUUID().slice(0, 8); // keeps identifiers unique within the run
+
+// ---- daemon lifecycle -----------------------------------------------------------------------
+
+class Gateway {
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'cg-fhirkit-'));
+    this.token = randomBytes(24).toString('base64url');
+    this.log = '';
+    const hash = createHash('sha256').update(this.token).digest('hex');
+    this.configPath = join(this.dir, 'gateway.toml');
+    writeFileSync(this.configPath, [
+      '[node]', 'name = "fhirkit"', 'data_dir = "data"', 'shutdown_drain_ms = 5000',
+      '[log]', 'level = "info"',
+      '[http]', 'address = "127.0.0.1"', 'port = 0', 'body_limit_bytes = 16777216',
+      'request_timeout_ms = 30000', 'idle_timeout_ms = 60000',
+      '[auth]', `token_sha256 = ["${hash}"]`, ''].join('\n'));
+  }
+
+  start() {
+    const env = { ...process.env };
+    delete env.JOURNAL_STREAM;
+    this.proc = spawn(BINARY, ['serve', '--config', this.configPath],
+      { cwd: this.dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.exited = new Promise((resolve) => this.proc.on('exit', (code, sig) => {
+      if (!this.stopping) {
+        console.error(`# clinic-gateway died unexpectedly (${code ?? sig}); its log:\n${this.log.replace(/^/gm, '#   ')}`);
+      }
+      resolve({ code, sig });
+    }));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.proc.kill('SIGKILL');
+        reject(new Error(`daemon did not log its port within ${START_TIMEOUT_MS} ms:\n${this.log}`));
+      }, START_TIMEOUT_MS);
+      this.proc.stderr.setEncoding('utf8');
+      this.proc.stderr.on('data', (chunk) => {
+        this.log += chunk;
+        const m = /listening on http:\/\/127\.0\.0\.1:(\d+)\/fhir/.exec(this.log);
+        if (m && !this.port) {
+          this.port = Number(m[1]);
+          this.baseUrl = `http://127.0.0.1:${this.port}/fhir`;
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      this.exited.then(({ code, sig }) => {
+        clearTimeout(timer);
+        if (!this.port) reject(new Error(`daemon exited (${code ?? sig}) during start-up:\n${this.log}`));
+      });
+    });
+  }
+
+  async stop() {
+    this.stopping = true;
+    this.proc.kill('SIGTERM');
+    let timer;
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve(null), STOP_TIMEOUT_MS);
+    });
+    const result = await Promise.race([this.exited, timeout]);
+    clearTimeout(timer);
+    if (result === null) {
+      this.proc.kill('SIGKILL');
+      throw new Error(`daemon did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM`);
+    }
+    return result;
+  }
+
+  cleanup() {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
+    if (process.env.CG_TEST_KEEP === '1') console.log(`(kept ${this.dir})`);
+    else rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// ---- helpers --------------------------------------------------------------------------------
+
+/** Runs a fhir-kit-client call that must fail; returns the HTTP status it failed with. */
+async function failureStatus(promise) {
+  try {
+    await promise;
+  } catch (err) {
+    if (err.response) return err.response.status;
+    throw err;
+  }
+  assert.fail('request was expected to fail but succeeded');
+}
+
+/** Deep copy without meta.versionId / meta.lastUpdated (server-assigned on every write). */
+function withoutVersionMeta(resource) {
+  const r = structuredClone(resource);
+  if (r.meta) {
+    delete r.meta.versionId;
+    delete r.meta.lastUpdated;
+    if (Object.keys(r.meta).length === 0) delete r.meta;
+  }
+  return r;
+}
+
+function plain(result) {
+  return JSON.parse(JSON.stringify(result)); // drops fhir-kit-client's hidden request/response keys
+}
+
+function header(result, name) {
+  return Client.httpFor(result).response?.headers.get(name);
+}
+
+function entryIds(bundle) {
+  return (bundle.entry || []).map((e) => e.resource?.id ?? e.response?.location);
+}
+
+function newPatient(family, extra = {}) {
+  return {
+    resourceType: 'Patient',
+    identifier: [{ system: ID_SYSTEM, value: `${run}-${family}` }],
+    active: true,
+    name: [{ use: 'official', family, given: ['Amina', 'K.'] }],
+    gender: 'female',
+    birthDate: '1987-03-14',
+    ...extra,
+  };
+}
+
+// ---- the tests ------------------------------------------------------------------------------
+
+const gw = new Gateway();
+let client;
+
+describe('fhir-kit-client against clinic-gateway', { concurrency: false }, () => {
+  before(async () => {
+    await gw.start();
+    client = new Client({ baseUrl: gw.baseUrl, bearerToken: gw.token });
+  });
+
+  after(() => gw.cleanup());
+
+  test('capabilityStatement (open, no token)', async () => {
+    const anonymous = new Client({ baseUrl: gw.baseUrl });
+    const cs = await anonymous.capabilityStatement();
+    assert.equal(cs.resourceType, 'CapabilityStatement');
+    assert.equal(cs.fhirVersion, '4.0.1');
+    const types = cs.rest[0].resource.map((r) => r.type);
+    for (const t of ['Patient', 'Observation', 'Organization']) assert.ok(types.includes(t), `${t} listed`);
+    const patient = cs.rest[0].resource.find((r) => r.type === 'Patient');
+    const interactions = patient.interaction.map((i) => i.code);
+    for (const i of ['read', 'vread', 'update', 'delete', 'history-instance', 'history-type', 'create', 'search-type']) {
+      assert.ok(interactions.includes(i), `Patient interaction ${i} listed`);
+    }
+  });
+
+  test('401 without a token, 401 with a wrong token', async () => {
+    const anonymous = new Client({ baseUrl: gw.baseUrl });
+    assert.equal(await failureStatus(anonymous.search({ resourceType: 'Patient' })), 401);
+    assert.equal(await failureStatus(anonymous.create({ resourceType: 'Patient', body: newPatient('Anon') })), 401);
+    const wrong = new Client({ baseUrl: gw.baseUrl, bearerToken: 'not-the-token' });
+    assert.equal(await failureStatus(wrong.read({ resourceType: 'Patient', id: 'x' })), 401);
+  });
+
+  test('create / read / vread / update / delete / instance history', async () => {
+    const created = await client.create({ resourceType: 'Patient', body: newPatient('Okafor') });
+    const id = created.id;
+    assert.match(id, /^[0-9a-f-]{36}$/, 'server-assigned UUID id');
+    assert.equal(created.meta.versionId, '1');
+    assert.match(header(created, 'location'), new RegExp(`/fhir/Patient/${id}/_history/1$`));
+
+    const read = await client.read({ resourceType: 'Patient', id });
+    assert.equal(read.name[0].family, 'Okafor');
+    assert.equal(header(read, 'etag'), 'W/"1"');
+
+    const changed = { ...plain(read), name: [{ family: 'Okafor-Mensah', given: ['Amina'] }] };
+    const updated = await client.update({ resourceType: 'Patient', id, body: changed });
+    assert.equal(updated.meta.versionId, '2');
+    assert.equal(updated.name[0].family, 'Okafor-Mensah');
+
+    const v1 = await client.vread({ resourceType: 'Patient', id, version: '1' });
+    assert.equal(v1.name[0].family, 'Okafor', 'version 1 is kept unchanged');
+    const v2 = await client.vread({ resourceType: 'Patient', id, version: '2' });
+    assert.equal(v2.name[0].family, 'Okafor-Mensah');
+
+    const hist = await client.history({ resourceType: 'Patient', id });
+    assert.equal(hist.resourceType, 'Bundle');
+    assert.equal(hist.type, 'history');
+    assert.deepEqual(hist.entry.map((e) => e.resource.meta.versionId), ['2', '1'], 'newest first');
+
+    await client.delete({ resourceType: 'Patient', id });
+    assert.equal(await failureStatus(client.read({ resourceType: 'Patient', id })), 410);
+    const v1again = await client.vread({ resourceType: 'Patient', id, version: '1' });
+    assert.equal(v1again.name[0].family, 'Okafor', 'old versions stay readable after delete');
+    const hist2 = await client.history({ resourceType: 'Patient', id });
+    assert.equal(hist2.entry.length, 3);
+    assert.equal(hist2.entry[0].request.method, 'DELETE');
+  });
+
+  test('create-on-update (PUT to a client-chosen id)', async () => {
+    const id = `clinic-${run}`;
+    const res = await client.update({ resourceType: 'Patient', id, body: { ...newPatient('Put'), id } });
+    assert.equal(Client.httpFor(res).response.status, 201);
+    assert.equal(res.id, id);
+    assert.equal((await client.read({ resourceType: 'Patient', id })).name[0].family, 'Put');
+  });
+
+  test('type history, following next links', async () => {
+    const ids = [];
+    for (let i = 0; i < 7; i++) {
+      ids.push((await client.create({ resourceType: 'Practitioner', body: { resourceType: 'Practitioner', name: [{ family: `Dr${i}` }] } })).id);
+    }
+    let page = await client.request('Practitioner/_history?_count=3');
+    assert.equal(page.type, 'history');
+    const seen = [];
+    let pages = 0;
+    while (page) {
+      pages += 1;
+      assert.ok(pages <= 10, 'paging terminates');
+      assert.ok((page.entry || []).length <= 3, '_count respected');
+      seen.push(...entryIds(page));
+      page = await client.nextPage({ bundle: page });
+    }
+    assert.ok(pages >= 3, `7 entries at _count=3 span ≥ 3 pages (got ${pages})`);
+    assert.deepEqual([...seen].sort(), [...ids].sort(), 'every version exactly once across the pages');
+  });
+
+  test('search by _id and identifier', async () => {
+    const a = await client.create({ resourceType: 'Patient', body: newPatient('Searchable') });
+    await client.create({ resourceType: 'Patient', body: newPatient('Other') });
+    const byId = await client.search({ resourceType: 'Patient', searchParams: { _id: a.id } });
+    assert.equal(byId.type, 'searchset');
+    assert.deepEqual(entryIds(byId), [a.id]);
+    const byIdent = await client.search({ resourceType: 'Patient', searchParams: { identifier: `${ID_SYSTEM}|${run}-Searchable` } });
+    assert.deepEqual(entryIds(byIdent), [a.id]);
+    const none = await client.search({ resourceType: 'Patient', searchParams: { identifier: `${ID_SYSTEM}|no-such-${run}` } });
+    assert.equal((none.entry || []).length, 0);
+    const count = await client.search({ resourceType: 'Patient', searchParams: { _id: a.id, _summary: 'count' } });
+    assert.equal(count.total, 1);
+  });
+
+  test('transaction with urn:uuid references', async () => {
+    const patientUrn = `urn:uuid:${randomUUID()}`;
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          fullUrl: `urn:uuid:${randomUUID()}`,
+          resource: {
+            resourceType: 'Observation', status: 'final',
+            code: { coding: [{ system: 'http://loinc.org', code: '8302-2', display: 'Body height' }] },
+            subject: { reference: patientUrn },
+            valueQuantity: { value: 162.5, unit: 'cm', system: 'http://unitsofmeasure.org', code: 'cm' },
+          },
+          request: { method: 'POST', url: 'Observation' },
+        },
+        { fullUrl: patientUrn, resource: newPatient('Transacted'), request: { method: 'POST', url: 'Patient' } },
+      ],
+    };
+    const resp = await client.transaction({ body: bundle });
+    assert.equal(resp.type, 'transaction-response');
+    assert.equal(resp.entry.length, 2);
+    for (const e of resp.entry) assert.match(e.response.status, /^201/);
+    const obsLoc = resp.entry[0].response.location;
+    const patLoc = resp.entry[1].response.location;
+    const [, patientId] = /Patient\/([^/]+)\/_history\/1$/.exec(patLoc);
+    const [, obsId] = /Observation\/([^/]+)\/_history\/1$/.exec(obsLoc);
+    const obs = await client.read({ resourceType: 'Observation', id: obsId });
+    assert.equal(obs.subject.reference, `Patient/${patientId}`, 'urn:uuid rewritten to the new Patient id');
+    const patient = await client.read({ resourceType: 'Patient', id: patientId });
+    assert.equal(patient.name[0].family, 'Transacted');
+  });
+
+  test('conditional create (If-None-Exist twice makes one resource)', async () => {
+    const body = newPatient('Conditional');
+    const ifNoneExist = `identifier=${ID_SYSTEM}|${run}-Conditional`;
+    const first = await client.create({ resourceType: 'Patient', body, options: { headers: { 'If-None-Exist': ifNoneExist } } });
+    assert.equal(Client.httpFor(first).response.status, 201);
+    const second = await client.create({ resourceType: 'Patient', body, options: { headers: { 'If-None-Exist': ifNoneExist } } });
+    assert.equal(Client.httpFor(second).response.status, 200, 'second create finds the first');
+    assert.equal(second.id, first.id);
+    const found = await client.search({ resourceType: 'Patient', searchParams: { identifier: `${ID_SYSTEM}|${run}-Conditional` } });
+    assert.deepEqual(entryIds(found), [first.id], 'exactly one resource');
+  });
+
+  test('XML round trip: JSON → XML (_format and Accept) → PUT XML → JSON unchanged', async () => {
+    const original = newPatient('Xmlround', {
+      text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml"><p>Amina <b>Xmlround</b> &amp; co</p></div>' },
+      _birthDate: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/patient-birthTime', valueDateTime: '1987-03-14T06:30:00+03:00' }] },
+      telecom: [{ system: 'phone', value: '+256 700 000 000', use: 'mobile' }],
+      address: [{ line: ['Plot 12 <Kampala Rd>', 'Flat "B"'], city: 'Kampala', country: 'UG' }],
+      multipleBirthInteger: 2,
+      deceasedBoolean: false,
+    });
+    const created = await client.create({ resourceType: 'Patient', body: original });
+    const id = created.id;
+    const auth = { authorization: `Bearer ${gw.token}` };
+
+    const viaFormat = await fetch(`${gw.baseUrl}/Patient/${id}?_format=xml`, { headers: auth });
+    assert.equal(viaFormat.status, 200);
+    assert.match(viaFormat.headers.get('content-type'), /^application\/fhir\+xml/);
+    const xml = await viaFormat.text();
+    assert.match(xml, /<Patient xmlns="http:\/\/hl7\.org\/fhir">/);
+    assert.match(xml, /<birthDate value="1987-03-14">/);
+
+    const viaAccept = await fetch(`${gw.baseUrl}/Patient/${id}`, { headers: { ...auth, accept: 'application/fhir+xml' } });
+    assert.equal(viaAccept.status, 200);
+    assert.match(viaAccept.headers.get('content-type'), /^application\/fhir\+xml/);
+    assert.equal(await viaAccept.text(), xml, '_format=xml and Accept give the same document');
+
+    // fhir-kit-client sends a string body as-is; we override its JSON content type.
+    const updated = await client.update({
+      resourceType: 'Patient', id, body: xml,
+      options: { headers: { 'content-type': 'application/fhir+xml' } },
+    });
+    assert.equal(updated.meta.versionId, '2');
+    const back = plain(await client.read({ resourceType: 'Patient', id }));
+    assert.deepEqual(withoutVersionMeta(back), { ...original, id }, 'JSON → XML → JSON is lossless');
+  });
+
+  test('If-Match: 412 on a stale version, success on the current one', async () => {
+    const created = await client.create({ resourceType: 'Patient', body: newPatient('Etag') });
+    const id = created.id;
+    const body = { ...plain(created), active: false };
+    const v2 = await client.update({ resourceType: 'Patient', id, body, options: { headers: { 'If-Match': 'W/"1"' } } });
+    assert.equal(v2.meta.versionId, '2');
+    const stale = client.update({ resourceType: 'Patient', id, body: { ...body, gender: 'other' }, options: { headers: { 'If-Match': 'W/"1"' } } });
+    assert.equal(await failureStatus(stale), 412);
+    const current = await client.read({ resourceType: 'Patient', id });
+    assert.equal(current.meta.versionId, '2', 'the stale update stored nothing');
+    assert.equal(current.gender, 'female');
+  });
+
+  test('SIGTERM stops the daemon with exit code 0', async () => {
+    const { code, sig } = await gw.stop();
+    assert.equal(sig, null, 'not killed by a signal');
+    assert.equal(code, 0);
+    assert.ok(!gw.log.includes('Okafor'), 'no resource content in the log');
+  });
+});

@@ -1,0 +1,353 @@
+"""Start, talk to and stop a real clinic-gateway daemon from an integration test.
+
+Shared by every Python integration test (stdlib only; run with Debian's /usr/bin/python3).
+Everything is hermetic: the daemon listens on 127.0.0.1 with port 0 (the kernel picks a free
+port, which we read back from the daemon's "listening on http://127.0.0.1:<PORT>/fhir" log
+line), its config and data live in a temporary directory, and every wait is bounded.
+
+    with GatewayProcess(binary) as gw:          # writes config, starts, waits for the port
+        status, headers, body = gw.request("GET", "/fhir/metadata")
+        gw.stop()                               # SIGTERM, returns the exit code
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+# Tests exit with this code to tell CTest "skipped" (SKIP_RETURN_CODE 77).
+SKIP = 77
+
+# Bounded waits. A debug or ASan build on a loaded 2-core machine is slow to start and to
+# drain, so these are generous; a healthy daemon needs a fraction of them.
+START_TIMEOUT_S = float(os.environ.get("CG_TEST_START_TIMEOUT", "60"))
+STOP_TIMEOUT_S = float(os.environ.get("CG_TEST_STOP_TIMEOUT", "60"))
+REQUEST_TIMEOUT_S = float(os.environ.get("CG_TEST_REQUEST_TIMEOUT", "120"))
+
+_LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)/fhir")
+
+
+def default_shared_data() -> Path:
+    """../shared/data relative to the repository root (CG_SHARED_DATA overrides)."""
+    env = os.environ.get("CG_SHARED_DATA")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[2]
+    return repo.parent / "shared" / "data"
+
+
+def binary_from_argv(argv: list[str]) -> str:
+    """The daemon binary: argv[1], else $CG_BINARY. Exits with a usage message otherwise."""
+    path = argv[1] if len(argv) > 1 else os.environ.get("CG_BINARY", "")
+    if not path:
+        sys.exit(f"usage: {argv[0]} <path to clinic-gateway> (or set CG_BINARY)")
+    if not os.access(path, os.X_OK):
+        sys.exit(f"{argv[0]}: {path} is not an executable")
+    return path
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return json.dumps(str(v))  # a JSON string is a valid TOML basic string
+
+
+class GatewayError(AssertionError):
+    pass
+
+
+class GatewayProcess:
+    """One daemon instance with its own temp directory, config, data dir and token.
+
+    `overrides` maps a TOML section to keys that replace or extend the defaults, e.g.
+    {"http": {"request_timeout_ms": 500}}. The data dir survives restarts of the same
+    instance (start() after stop()/kill()); the whole temp dir is removed by cleanup()
+    unless CG_TEST_KEEP=1.
+    """
+
+    def __init__(self, binary: str, overrides: dict | None = None, name: str = "integ"):
+        self.binary = binary
+        self.dir = Path(tempfile.mkdtemp(prefix=f"cg-{name}-"))
+        self.data_dir = self.dir / "data"
+        self.config_path = self.dir / "gateway.toml"
+        self.log_path = self.dir / "gateway.log"
+        self.token = secrets.token_urlsafe(24)
+        self.proc: subprocess.Popen | None = None
+        self.port: int | None = None
+        self._log_lines: list[str] = []
+        self._log_lock = threading.Lock()
+        self._reader: threading.Thread | None = None
+        self._listening = threading.Event()
+        config = {
+            "node": {"name": name, "data_dir": "data", "shutdown_drain_ms": 5000},
+            "log": {"level": "info"},
+            "http": {
+                "address": "127.0.0.1",
+                "port": 0,
+                "body_limit_bytes": 16 * 1024 * 1024,
+                "request_timeout_ms": 30000,
+                "idle_timeout_ms": 60000,
+            },
+            "auth": {"token_sha256": [hashlib.sha256(self.token.encode()).hexdigest()]},
+        }
+        for section, keys in (overrides or {}).items():
+            config.setdefault(section, {}).update(keys)
+        lines = []
+        for section, keys in config.items():
+            lines.append(f"[{section}]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in keys.items()]
+            lines.append("")
+        self.config_path.write_text("\n".join(lines))
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    def start(self, timeout: float = START_TIMEOUT_S) -> "GatewayProcess":
+        if self.proc and self.proc.poll() is None:
+            raise GatewayError("daemon already running")
+        self._listening.clear()
+        self.port = None
+        self._log_file = open(self.log_path, "a", encoding="utf-8", errors="replace")
+        self.proc = subprocess.Popen(
+            [self.binary, "serve", "--config", str(self.config_path)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=self.dir, env={k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"})
+        self._reader = threading.Thread(target=self._read_stderr, args=(self.proc,), daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + timeout
+        while not self._listening.wait(0.05):  # bounded wait for the "listening" line or exit
+            if self.proc.poll() is not None:
+                self._reader.join(5)
+                raise GatewayError(f"daemon exited with {self.proc.returncode} during start-up:\n"
+                                   + self.log_tail())
+            if time.monotonic() > deadline:
+                self.kill()
+                raise GatewayError(f"daemon did not log its port within {timeout}s:\n" + self.log_tail())
+        return self
+
+    def _read_stderr(self, proc: subprocess.Popen) -> None:
+        for raw in proc.stderr:
+            line = raw.decode("utf-8", errors="replace")
+            with self._log_lock:
+                self._log_lines.append(line)
+            self._log_file.write(line)
+            self._log_file.flush()
+            if not self._listening.is_set():
+                m = _LISTENING.search(line)
+                if m:
+                    self.port = int(m.group(1))
+                    self._listening.set()
+        proc.stderr.close()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> int:
+        """SIGTERM, wait (bounded) for exit; returns the exit code (SIGKILLs and raises on hang)."""
+        if not self.proc:
+            raise GatewayError("daemon was never started")
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise GatewayError(f"daemon did not exit within {timeout}s of SIGTERM:\n" + self.log_tail())
+        self._finish_reader()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL (the crash test's power cut); waits for the process to be gone."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(STOP_TIMEOUT_S)
+        self._finish_reader()
+
+    def _finish_reader(self) -> None:
+        if self._reader:
+            self._reader.join(10)
+            self._reader = None
+        if getattr(self, "_log_file", None):
+            self._log_file.close()
+            self._log_file = None
+
+    def alive(self) -> bool:
+        return bool(self.proc) and self.proc.poll() is None
+
+    def cleanup(self) -> None:
+        if self.alive():
+            self.kill()
+        if os.environ.get("CG_TEST_KEEP") == "1":
+            print(f"(kept {self.dir})")
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> "GatewayProcess":
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            print("---- daemon log (tail) ----\n" + self.log_tail(), file=sys.stderr)
+        self.cleanup()
+
+    # ---- observation -----------------------------------------------------------------
+
+    def log_text(self) -> str:
+        with self._log_lock:
+            return "".join(self._log_lines)
+
+    def log_tail(self, n: int = 40) -> str:
+        with self._log_lock:
+            return "".join(self._log_lines[-n:])
+
+    def memory_kb(self) -> dict[str, int]:
+        """VmRSS / VmHWM (and VmPeak) in kB from /proc/<pid>/status."""
+        out = {}
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM", "VmPeak"):
+                out[key] = int(value.split()[0])
+        return out
+
+    # ---- HTTP ------------------------------------------------------------------------
+
+    def url(self, path: str = "/fhir") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def connection(self, timeout: float = REQUEST_TIMEOUT_S) -> "Connection":
+        return Connection(self, timeout)
+
+    def request(self, method: str, path: str, body=None, headers: dict | None = None,
+                auth: bool = True, timeout: float = REQUEST_TIMEOUT_S):
+        """One request on a fresh connection; returns (status, headers dict lower-cased, body bytes)."""
+        with self.connection(timeout) as c:
+            return c.request(method, path, body, headers, auth)
+
+    def json(self, method: str, path: str, body=None, headers: dict | None = None,
+             expect: int | tuple = 200):
+        """Request with a JSON body (dict) and JSON answer; asserts the status; returns (parsed, headers)."""
+        h = {"Accept": "application/fhir+json"}
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            h["Content-Type"] = "application/fhir+json"
+        h.update(headers or {})
+        status, rh, data = self.request(method, path, body, h)
+        expected = expect if isinstance(expect, tuple) else (expect,)
+        if status not in expected:
+            raise GatewayError(f"{method} {path}: expected {expect}, got {status}: {data[:2000]!r}")
+        return (json.loads(data) if data else None), rh
+
+
+class Connection:
+    """A keep-alive HTTP/1.1 connection to the daemon (one per client thread)."""
+
+    def __init__(self, gw: GatewayProcess, timeout: float = REQUEST_TIMEOUT_S):
+        self.gw = gw
+        self.conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=timeout)
+
+    def request(self, method: str, path: str, body=None, headers: dict | None = None, auth: bool = True):
+        h = dict(headers or {})
+        if auth:
+            h.setdefault("Authorization", f"Bearer {self.gw.token}")
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self.conn.request(method, path, body=body, headers=h)
+        resp = self.conn.getresponse()
+        data = resp.read()
+        if resp.will_close:
+            self.conn.close()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def strip_meta_versions(resource):
+    """A copy of a resource without meta.versionId / meta.lastUpdated (and an emptied meta)."""
+    r = json.loads(json.dumps(resource))
+    meta = r.get("meta")
+    if isinstance(meta, dict):
+        meta.pop("versionId", None)
+        meta.pop("lastUpdated", None)
+        if not meta:
+            del r["meta"]
+    return r
+
+
+def first_difference(a, b, path: str = "") -> str | None:
+    """A human-readable description of the first place where two JSON values differ."""
+    if type(a) is not type(b):
+        return f"{path or '/'}: {json.dumps(a)[:200]} != {json.dumps(b)[:200]}"
+    if isinstance(a, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a:
+                return f"{path}/{k}: missing on the left, right has {json.dumps(b[k])[:200]}"
+            if k not in b:
+                return f"{path}/{k}: missing on the right, left has {json.dumps(a[k])[:200]}"
+            d = first_difference(a[k], b[k], f"{path}/{k}")
+            if d:
+                return d
+        return None
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return f"{path}: list length {len(a)} != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = first_difference(x, y, f"{path}/{i}")
+            if d:
+                return d
+        return None
+    return None if a == b else f"{path}: {json.dumps(a)[:200]} != {json.dumps(b)[:200]}"
+
+
+class Checks:
+    """Collects named check results so one test run reports every failure, not just the first."""
+
+    def __init__(self):
+        self.failures: list[str] = []
+        self.warnings: list[str] = []
+        self.passed = 0
+
+    def check(self, name: str, ok: bool, detail: str = "") -> bool:
+        if ok:
+            self.passed += 1
+            print(f"  ok    {name}")
+        else:
+            self.failures.append(f"{name}: {detail}")
+            print(f"  FAIL  {name}: {detail}")
+        sys.stdout.flush()
+        return ok
+
+    def warn(self, name: str, ok: bool, detail: str = "") -> bool:
+        """A check whose failure is reported but does not fail the test (a debatable behaviour)."""
+        if ok:
+            return self.check(name, True)
+        self.warnings.append(f"{name}: {detail}")
+        print(f"  WARN  {name}: {detail}")
+        sys.stdout.flush()
+        return False
+
+    def summary(self) -> int:
+        print(f"{self.passed} checks passed, {len(self.failures)} failed, {len(self.warnings)} warnings")
+        for w in self.warnings:
+            print(f"WARNING: {w}")
+        for f in self.failures:
+            print(f"FAILED: {f}")
+        return 1 if self.failures else 0
