@@ -1,8 +1,8 @@
 #include "storage/clinical_queries.hpp"
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
-#include <algorithm>
 #include <variant>
 
 namespace cg::storage {
@@ -118,7 +118,8 @@ Result<std::vector<StoredVersion>> search_rows(Connection& conn, Filter filter,
   filter.add(" ORDER BY r.id LIMIT ?", static_cast<std::int64_t>(limit + 1));
   auto stmt = conn.statement("SELECT " + std::string(kVersionColumns) +
                              " FROM resources r JOIN resource_versions v ON v.seq = r.seq"
-                             " WHERE " + filter.sql);
+                             " WHERE " +
+                             filter.sql);
   if (!stmt) return stmt.take_error();
   bind_all(**stmt, filter.bindings);
   return collect_rows(**stmt, limit);
@@ -162,16 +163,15 @@ void bind_history(Statement& stmt, const HistoryQuery& query, std::int64_t bound
 
 Result<std::optional<HeadInfo>> read_head_info(Connection& conn, const std::string& type,
                                                const std::string& id) {
-  auto stmt = conn.statement(
-      "SELECT current_version, deleted FROM resources WHERE type = ? AND id = ?");
+  auto stmt =
+      conn.statement("SELECT current_version, deleted FROM resources WHERE type = ? AND id = ?");
   if (!stmt) return stmt.take_error();
   (*stmt)->bind(1, std::string_view(type));
   (*stmt)->bind(2, std::string_view(id));
   auto row = (*stmt)->step();
   if (!row) return row.take_error();
   if (!*row) return std::optional<HeadInfo>();
-  return std::optional<HeadInfo>(
-      HeadInfo{(*stmt)->column_int64(0), (*stmt)->column_int64(1) != 0});
+  return std::optional<HeadInfo>(HeadInfo{(*stmt)->column_int64(0), (*stmt)->column_int64(1) != 0});
 }
 
 Result<std::optional<StoredVersion>> read_head(Connection& conn, const std::string& type,
@@ -203,8 +203,7 @@ Result<std::vector<std::string>> find_ids(Connection& conn, const std::string& t
   Filter filter;
   filter.add("r.type = ? AND r.deleted = 0", type);
   add_token_clauses(filter, type, tokens);
-  auto stmt = conn.statement("SELECT r.id FROM resources r WHERE " + filter.sql +
-                             " ORDER BY r.id");
+  auto stmt = conn.statement("SELECT r.id FROM resources r WHERE " + filter.sql + " ORDER BY r.id");
   if (!stmt) return stmt.take_error();
   bind_all(**stmt, filter.bindings);
   std::vector<std::string> ids;

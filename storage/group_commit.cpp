@@ -20,7 +20,9 @@ GroupCommitWriter::GroupCommitWriter(Connection& conn, WriteContext& context,
   writer_id_ = thread_.get_id();  // jobs arrive via submit(), after this (mutex-ordered)
 }
 
-GroupCommitWriter::~GroupCommitWriter() { close(); }
+GroupCommitWriter::~GroupCommitWriter() {
+  close();
+}
 
 void GroupCommitWriter::submit(WriteJob job, WriteDone done) {
   std::unique_lock lock(mutex_);
@@ -94,8 +96,8 @@ void GroupCommitWriter::run_batch(std::vector<Pending>& batch) {
       // Nothing of this batch survives; say so to every job, including those not yet run.
       if (conn_.in_transaction()) (void)conn_.exec("ROLLBACK");
       const Status& last = results.back();
-      return fail_all(batch, last ? Error::unavailable("write transaction was rolled back")
-                                  : last.error());
+      return fail_all(
+          batch, last ? Error::unavailable("write transaction was rolled back") : last.error());
     }
   }
   if (auto commit = conn_.exec("COMMIT"); !commit) {
@@ -152,8 +154,7 @@ void GroupCommitWriter::fail_all(std::vector<Pending>& batch, const Error& error
     ++stats_.failed_batches;
     stats_.jobs_failed += batch.size();
   }
-  log(kLogErr, "write batch of " + std::to_string(batch.size()) + " jobs failed: " +
-                   error.message);
+  log(kLogErr, "write batch of " + std::to_string(batch.size()) + " jobs failed: " + error.message);
   for (auto& pending : batch) call_done(pending, error);
 }
 

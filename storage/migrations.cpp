@@ -76,8 +76,8 @@ Status run_steps(Connection& conn, std::span<const std::string_view> steps, std:
   for (std::size_t i = from; i < steps.size(); ++i) {
     if (auto status = conn.exec(steps[i]); !status) {
       Error error = status.take_error();
-      error.message = "migration to schema version " + std::to_string(i + 1) + " failed: " +
-                      error.message;
+      error.message =
+          "migration to schema version " + std::to_string(i + 1) + " failed: " + error.message;
       return error;
     }
   }
@@ -87,7 +87,9 @@ Status run_steps(Connection& conn, std::span<const std::string_view> steps, std:
 
 }  // namespace
 
-std::span<const std::string_view> clinical_migrations() { return kClinicalSteps; }
+std::span<const std::string_view> clinical_migrations() {
+  return kClinicalSteps;
+}
 
 Result<MigrationOutcome> apply_migrations(Connection& conn,
                                           std::span<const std::string_view> steps) {

@@ -4,12 +4,13 @@
 
 namespace cg::storage {
 
-ReaderPool::ReaderPool(std::vector<Connection> connections)
-    : connections_(std::move(connections)) {
+ReaderPool::ReaderPool(std::vector<Connection> connections) : connections_(std::move(connections)) {
   for (auto& conn : connections_) idle_.push_back(&conn);
 }
 
-ReaderPool::~ReaderPool() { close(); }
+ReaderPool::~ReaderPool() {
+  close();
+}
 
 ReaderPool::Lease::Lease(Lease&& other) noexcept
     : pool_(std::exchange(other.pool_, nullptr)), conn_(std::exchange(other.conn_, nullptr)) {}

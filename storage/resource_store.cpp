@@ -104,10 +104,10 @@ class SqliteResourceStore final : public ResourceStore {
         version_writer_(writer_conn_, config_.clock_ms ? config_.clock_ms : system_clock_ms,
                         floor_ms),
         readers_(std::move(readers)),
-        group_(writer_conn_, version_writer_,
-               {.max_batch_jobs = config_.max_batch_jobs,
-                .max_queued_jobs = config_.max_queued_jobs},
-               config_.log) {}
+        group_(
+            writer_conn_, version_writer_,
+            {.max_batch_jobs = config_.max_batch_jobs, .max_queued_jobs = config_.max_queued_jobs},
+            config_.log) {}
 
   ~SqliteResourceStore() override { close(); }
 

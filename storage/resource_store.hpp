@@ -26,9 +26,9 @@
 namespace cg::storage {
 
 struct StoreConfig {
-  std::filesystem::path directory;  // clinical.db (+ -wal, -shm) is created here
-  int reader_connections = 4;       // readers beyond this wait for a free connection
-  std::size_t max_batch_jobs = 256;  // upper bound of jobs in one group commit
+  std::filesystem::path directory;      // clinical.db (+ -wal, -shm) is created here
+  int reader_connections = 4;           // readers beyond this wait for a free connection
+  std::size_t max_batch_jobs = 256;     // upper bound of jobs in one group commit
   std::size_t max_queued_jobs = 10000;  // submit() beyond this fails with kUnavailable
   std::function<void(int priority, std::string_view message)> log;  // syslog priority
   // Wall clock in ms since the Unix epoch; empty: the system clock. Tests inject one.
@@ -56,8 +56,8 @@ struct StoredVersion {
   std::int64_t last_updated_ms = 0;  // ms since the Unix epoch, UTC
   std::string last_updated;          // the same as a FHIR instant: 2026-11-21T04:05:06.123Z
   bool deleted = false;
-  std::string json;                  // full resource incl. id and meta; empty when deleted
-  std::int64_t seq = 0;              // changes.seq that created this version
+  std::string json;      // full resource incl. id and meta; empty when deleted
+  std::int64_t seq = 0;  // changes.seq that created this version
 };
 
 // Index entry computed by the caller (the FHIR layer) for a resource being written;
@@ -80,7 +80,7 @@ struct TokenMatch {
 struct SearchQuery {
   std::string type;
   std::vector<std::string> ids;
-  std::optional<std::int64_t> updated_from_ms;   // last_updated >= this
+  std::optional<std::int64_t> updated_from_ms;    // last_updated >= this
   std::optional<std::int64_t> updated_before_ms;  // last_updated <  this
   std::vector<TokenMatch> tokens;
   std::size_t count = 50;
@@ -105,13 +105,14 @@ struct HistoryQuery {
 };
 
 struct HistoryPage {
-  std::vector<StoredVersion> items;     // deleted versions included (deleted=true)
+  std::vector<StoredVersion> items;              // deleted versions included (deleted=true)
   std::optional<std::int64_t> next_at_most_seq;  // seq bound of the next page, if any
-  std::int64_t snapshot_seq = 0;        // the bound this page was taken under
+  std::int64_t snapshot_seq = 0;                 // the bound this page was taken under
 };
 
 // What a job sees: committed data plus earlier jobs of the same batch. Valid only during
-// the job's call. A job that returns an error is rolled back alone; its writes vanish. Errors from SQLite map to kInternal, disk full / read-only to kUnavailable.
+// the job's call. A job that returns an error is rolled back alone; its writes vanish.
+// Errors from SQLite map to kInternal, disk full / read-only to kUnavailable.
 class WriteContext {
  public:
   virtual ~WriteContext() = default;

@@ -32,7 +32,9 @@ Error sqlite_error(int code, std::string_view what, std::string_view detail) {
 
 // ---- Statement -------------------------------------------------------------------------
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() {
+  sqlite3_finalize(stmt_);
+}
 
 void Statement::bind(int index, std::int64_t value) {
   int rc = sqlite3_bind_int64(stmt_, index, value);
@@ -133,7 +135,9 @@ Connection& Connection::operator=(Connection&& other) noexcept {
   return *this;
 }
 
-Connection::~Connection() { close(); }
+Connection::~Connection() {
+  close();
+}
 
 void Connection::close() {
   cache_.clear();  // statements must be finalized before the connection closes
@@ -181,7 +185,9 @@ bool Connection::in_transaction() const {
   return db_ != nullptr && sqlite3_get_autocommit(db_) == 0;
 }
 
-std::int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+std::int64_t Connection::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_);
+}
 
 // ---- ReadTransaction -------------------------------------------------------------------
 

@@ -144,8 +144,7 @@ Status VersionWriter::upsert_head(const StoredVersion& v) {
   return (*stmt)->run();
 }
 
-Status VersionWriter::replace_tokens(const StoredVersion& v,
-                                     const std::vector<TokenKey>& tokens) {
+Status VersionWriter::replace_tokens(const StoredVersion& v, const std::vector<TokenKey>& tokens) {
   auto drop = conn_.statement("DELETE FROM resource_tokens WHERE type = ? AND id = ?");
   if (!drop) return drop.take_error();
   (*drop)->bind(1, std::string_view(v.type));

@@ -36,11 +36,9 @@ class VersionWriter final : public WriteContext {
 
  private:
   // The next version's identity and timestamp; json, deleted and seq are the caller's.
-  StoredVersion next_version(const std::string& type, const std::string& id,
-                             std::int64_t version);
+  StoredVersion next_version(const std::string& type, const std::string& id, std::int64_t version);
   // Appends the change and the version row, moves the head, replaces the token rows.
-  Status write_version(StoredVersion& v, std::string_view op,
-                       const std::vector<TokenKey>& tokens);
+  Status write_version(StoredVersion& v, std::string_view op, const std::vector<TokenKey>& tokens);
   Status insert_change(StoredVersion& v, std::string_view op);
   Status insert_version(const StoredVersion& v);
   Status upsert_head(const StoredVersion& v);

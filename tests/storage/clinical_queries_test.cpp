@@ -57,8 +57,8 @@ TEST_CASE("search lists current resources of one type ordered by id, deleted one
   query.type = "Patient";
   query.with_total = true;
   auto page = search(*store, query);
-  CHECK(ids_of(page.items) == std::vector<std::string>{"p0", "p1", "p2", "p3", "p4", "p5", "p6",
-                                                        "p7", "p8"});
+  CHECK(ids_of(page.items) ==
+        std::vector<std::string>{"p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8"});
   CHECK(page.total == 9);
   CHECK_FALSE(page.next_after_id);
   CHECK(page.items[0].json.find("\"id\":\"p0\"") != std::string::npos);

@@ -129,12 +129,13 @@ TEST_CASE("a failing job rolls back alone and the rest of the batch commits") {
   store->submit(gate.job(), log.callback());
   REQUIRE(gate.wait_entered());
   store->submit(put_job("a"), log.callback());
-  store->submit([](WriteContext& ctx) -> Status {
-    REQUIRE(ctx.put("Patient", "b", patient(), {}).ok());  // written, then rolled back
-    return cg::Error::version_conflict("stale version");
-  }, log.callback());
-  store->submit([](WriteContext&) -> Status { throw std::runtime_error("boom"); },
-                log.callback());
+  store->submit(
+      [](WriteContext& ctx) -> Status {
+        REQUIRE(ctx.put("Patient", "b", patient(), {}).ok());  // written, then rolled back
+        return cg::Error::version_conflict("stale version");
+      },
+      log.callback());
+  store->submit([](WriteContext&) -> Status { throw std::runtime_error("boom"); }, log.callback());
   store->submit(put_job("c"), log.callback());
   gate.open();
   REQUIRE(log.wait_for(5));
@@ -230,9 +231,11 @@ TEST_CASE("a full database fails the batch with kUnavailable and reads go on") {
   CHECK(exists(*store, "kept"));
   CHECK_FALSE(exists(*store, "big" + std::to_string(written - 1)));
   // The writer survives a full disk: the next batch runs and commits.
-  CHECK(store->write([](WriteContext& ctx) -> Status {
-    auto head = ctx.head("Patient", "kept");
-    return head ? cg::ok_status() : Status(head.error());
-  }).ok());
+  CHECK(store
+            ->write([](WriteContext& ctx) -> Status {
+              auto head = ctx.head("Patient", "kept");
+              return head ? cg::ok_status() : Status(head.error());
+            })
+            .ok());
   CHECK(store->integrity_check().ok());
 }

@@ -85,8 +85,9 @@ TEST_CASE("a storage directory that is a regular file gives kUnavailable") {
 
 TEST_CASE("a read-only storage directory gives kUnavailable") {
   if (::geteuid() == 0) {
-    MESSAGE("skipped: root ignores directory permissions; the mapping of SQLITE_READONLY "
-            "and SQLITE_CANTOPEN is covered in sqlite_test");
+    MESSAGE(
+        "skipped: root ignores directory permissions; the mapping of SQLITE_READONLY "
+        "and SQLITE_CANTOPEN is covered in sqlite_test");
     return;
   }
   TempDir dir;
@@ -138,10 +139,12 @@ TEST_CASE("the store logs through the configured sink and never logs resource co
   config.max_db_bytes = 128 * 1024;
   auto store = open_store(dir.path(), config);
   const std::string secret = "SECRET-FAMILY-NAME-" + std::string(300'000, 'q');
-  CHECK_FALSE(store->write([&](WriteContext& ctx) -> cg::Status {
-    auto v = ctx.put("Patient", "p1", patient(secret), {});
-    return v ? cg::ok_status() : cg::Status(v.error());
-  }).ok());
+  CHECK_FALSE(store
+                  ->write([&](WriteContext& ctx) -> cg::Status {
+                    auto v = ctx.put("Patient", "p1", patient(secret), {});
+                    return v ? cg::ok_status() : cg::Status(v.error());
+                  })
+                  .ok());
   store->close();
   std::lock_guard lock(mutex);
   CHECK_FALSE(lines.empty());

@@ -118,8 +118,10 @@ TEST_CASE("dropping a lease mid-read releases the snapshot so a checkpoint can f
   TempDir dir;
   auto writer = open_db(dir.path() / "t.db");
   auto reader = open_db(dir.path() / "t.db");
-  REQUIRE(writer.exec("PRAGMA journal_mode = WAL; CREATE TABLE t (x);"
-                      "INSERT INTO t VALUES (1), (2), (3)").ok());
+  REQUIRE(writer
+              .exec("PRAGMA journal_mode = WAL; CREATE TABLE t (x);"
+                    "INSERT INTO t VALUES (1), (2), (3)")
+              .ok());
   {
     auto select = reader.statement("SELECT x FROM t");
     REQUIRE(select.ok());
@@ -134,8 +136,8 @@ TEST_CASE("a read transaction keeps one snapshot until it is dropped") {
   TempDir dir;
   auto writer = open_db(dir.path() / "t.db");
   auto reader = open_db(dir.path() / "t.db");
-  REQUIRE(writer.exec("PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1)")
-              .ok());
+  REQUIRE(
+      writer.exec("PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1)").ok());
   {
     auto txn = ReadTransaction::begin(reader);
     REQUIRE(txn.ok());

@@ -59,8 +59,8 @@ inline boost::json::object parse_object(std::string_view text) {
 }
 
 inline boost::json::object patient(std::string_view family = "Doe") {
-  return parse_object(R"({"resourceType":"Patient","name":[{"family":")" +
-                      std::string(family) + R"("}]})");
+  return parse_object(R"({"resourceType":"Patient","name":[{"family":")" + std::string(family) +
+                      R"("}]})");
 }
 
 // Writes one version through the store and returns what put() returned.

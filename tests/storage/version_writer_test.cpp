@@ -28,8 +28,8 @@ std::vector<ChangeRow> changes(const std::filesystem::path& dir) {
   REQUIRE(stmt.ok());
   std::vector<ChangeRow> rows;
   while (*(*stmt)->step()) {
-    rows.push_back({(*stmt)->column_int64(0), (*stmt)->column_text(1),
-                    (*stmt)->column_int64(2), (*stmt)->column_text(3)});
+    rows.push_back({(*stmt)->column_int64(0), (*stmt)->column_text(1), (*stmt)->column_int64(2),
+                    (*stmt)->column_text(3)});
   }
   return rows;
 }
@@ -84,8 +84,10 @@ TEST_CASE("create, update, delete and re-create number versions and log each cha
   REQUIRE(head.ok());
   CHECK((*head)->version == 4);
   CHECK_FALSE((*head)->deleted);
-  const std::vector<ChangeRow> expected = {
-      {1, "p1", 1, "create"}, {2, "p1", 2, "update"}, {3, "p1", 3, "delete"}, {4, "p1", 4, "create"}};
+  const std::vector<ChangeRow> expected = {{1, "p1", 1, "create"},
+                                           {2, "p1", 2, "update"},
+                                           {3, "p1", 3, "delete"},
+                                           {4, "p1", 4, "create"}};
   store->close();
   CHECK(changes(dir.path()) == expected);
 }
@@ -120,13 +122,15 @@ TEST_CASE("removing a missing resource is kNotFound; removing twice returns the 
   put(*store, "Patient", "p1", patient());
   REQUIRE(remove(*store, "Patient", "p1").ok());
   std::int64_t again_version = 0;
-  REQUIRE(store->write([&](WriteContext& ctx) -> Status {
-    auto v = ctx.remove("Patient", "p1");
-    if (!v) return v.take_error();
-    again_version = v->version;
-    CHECK(v->deleted);
-    return cg::ok_status();
-  }).ok());
+  REQUIRE(store
+              ->write([&](WriteContext& ctx) -> Status {
+                auto v = ctx.remove("Patient", "p1");
+                if (!v) return v.take_error();
+                again_version = v->version;
+                CHECK(v->deleted);
+                return cg::ok_status();
+              })
+              .ok());
   CHECK(again_version == 2);
   CHECK(*store->latest_seq() == 2);  // no new change for the repeated delete
 }
@@ -170,12 +174,14 @@ TEST_CASE("token rows follow the current version and vanish on delete") {
   put(*store, "Patient", "p1", patient(), {{"identifier", "urn:mrn", "111"}});
   auto find = [&](const std::string& code) {
     std::vector<std::string> ids;
-    REQUIRE(store->write([&](WriteContext& ctx) -> Status {
-      auto found = ctx.find("Patient", {{"identifier", std::string("urn:mrn"), code}});
-      if (!found) return found.take_error();
-      ids = *found;
-      return cg::ok_status();
-    }).ok());
+    REQUIRE(store
+                ->write([&](WriteContext& ctx) -> Status {
+                  auto found = ctx.find("Patient", {{"identifier", std::string("urn:mrn"), code}});
+                  if (!found) return found.take_error();
+                  ids = *found;
+                  return cg::ok_status();
+                })
+                .ok());
     return ids;
   };
   CHECK(find("111") == std::vector<std::string>{"p1"});
@@ -205,19 +211,23 @@ TEST_CASE("a job sees its own writes and the earlier jobs of its batch") {
   DoneLog log;
   store->submit(gate.job(), log.callback());
   REQUIRE(gate.wait_entered());
-  store->submit([](WriteContext& ctx) -> Status {
-    auto v = ctx.put("Patient", "p1", patient(), {{"identifier", "", "9"}});
-    return v ? cg::ok_status() : Status(v.error());
-  }, log.callback());
+  store->submit(
+      [](WriteContext& ctx) -> Status {
+        auto v = ctx.put("Patient", "p1", patient(), {{"identifier", "", "9"}});
+        return v ? cg::ok_status() : Status(v.error());
+      },
+      log.callback());
   bool seen = false;
-  store->submit([&](WriteContext& ctx) -> Status {
-    auto head = ctx.head("Patient", "p1");
-    auto v1 = ctx.version("Patient", "p1", 1);
-    auto ids = ctx.find("Patient", {{"identifier", std::string(""), "9"}});
-    seen = head.ok() && head->has_value() && v1.ok() && v1->has_value() && ids.ok() &&
-           ids->size() == 1;
-    return cg::ok_status();
-  }, log.callback());
+  store->submit(
+      [&](WriteContext& ctx) -> Status {
+        auto head = ctx.head("Patient", "p1");
+        auto v1 = ctx.version("Patient", "p1", 1);
+        auto ids = ctx.find("Patient", {{"identifier", std::string(""), "9"}});
+        seen = head.ok() && head->has_value() && v1.ok() && v1->has_value() && ids.ok() &&
+               ids->size() == 1;
+        return cg::ok_status();
+      },
+      log.callback());
   gate.open();
   REQUIRE(log.wait_for(3));
   CHECK(seen);
