@@ -1,6 +1,7 @@
 #include "protocols/fhir/model/definitions.hpp"
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -9,7 +10,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 
 using namespace cg::fhir;
 
@@ -145,8 +145,8 @@ TEST_CASE("search parameters include those defined on Resource and DomainResourc
   CHECK(birthdate->base.size() == 3);
   CHECK(find_search_parameter("Patient", "_id") != nullptr);
   CHECK(find_search_parameter("Patient", "_lastUpdated") != nullptr);
-  CHECK(find_search_parameter("Patient", "_text") != nullptr);      // DomainResource
-  CHECK(find_search_parameter("Bundle", "_text") == nullptr);       // Bundle is no DomainResource
+  CHECK(find_search_parameter("Patient", "_text") != nullptr);  // DomainResource
+  CHECK(find_search_parameter("Bundle", "_text") == nullptr);   // Bundle is no DomainResource
   CHECK(find_search_parameter("Bundle", "_id") != nullptr);
   CHECK(find_search_parameter("Patient", "nonsense") == nullptr);
   CHECK(search_parameters("Nonsense").empty());
@@ -188,10 +188,9 @@ TEST_CASE("the committed tables are what the generator produces from the R4 defi
   const std::filesystem::path source = CG_SOURCE_DIR;
   const auto out = std::filesystem::temp_directory_path() /
                    ("cg_r4_definitions_" + std::to_string(::getpid()) + ".inc");
-  const std::string cmd = "/usr/bin/python3 '" +
-                          (source / "protocols/fhir/model/generate_definitions.py").string() +
-                          "' --input '" + input.string() + "' --output '" + out.string() +
-                          "' > /dev/null";
+  const std::string cmd =
+      "/usr/bin/python3 '" + (source / "protocols/fhir/model/generate_definitions.py").string() +
+      "' --input '" + input.string() + "' --output '" + out.string() + "' > /dev/null";
   REQUIRE(std::system(cmd.c_str()) == 0);
   const std::string fresh = read_file(out);
   std::filesystem::remove(out);

@@ -72,7 +72,8 @@ TEST_CASE("string-like types") {
   CHECK_FALSE(is_valid_primitive(PrimitiveType::kOid, "urn:oid:1.02"));
   CHECK_FALSE(is_valid_primitive(PrimitiveType::kOid, "urn:oid:1"));
   CHECK(is_valid_primitive(PrimitiveType::kUuid, "urn:uuid:c757873d-ec9a-4326-a141-556f43239520"));
-  CHECK_FALSE(is_valid_primitive(PrimitiveType::kUuid, "urn:uuid:C757873D-ec9a-4326-a141-556f43239520"));
+  CHECK_FALSE(
+      is_valid_primitive(PrimitiveType::kUuid, "urn:uuid:C757873D-ec9a-4326-a141-556f43239520"));
   CHECK(is_valid_primitive(PrimitiveType::kBase64Binary, "aGVsbG8="));
   CHECK(is_valid_primitive(PrimitiveType::kBase64Binary, "aGVs bG8=\n"));
   CHECK_FALSE(is_valid_primitive(PrimitiveType::kBase64Binary, "aGVsbG8"));

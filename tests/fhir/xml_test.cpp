@@ -54,16 +54,15 @@ json::object round_trip(const json::object& resource) {
 }  // namespace
 
 TEST_CASE("primitives become value attributes in definition order") {
-  auto patient = parse_object(
-      R"({"resourceType":"Patient","birthDate":"1970-01-02","active":true,"id":"p1",)"
-      R"("name":[{"family":"Chalmers","given":["Peter","James"]}]})");
+  auto patient =
+      parse_object(R"({"resourceType":"Patient","birthDate":"1970-01-02","active":true,"id":"p1",)"
+                   R"("name":[{"family":"Chalmers","given":["Peter","James"]}]})");
   auto xml = resource_to_xml(patient);
   REQUIRE(xml.ok());
-  CHECK(*xml ==
-        R"(<?xml version="1.0" encoding="UTF-8"?><Patient xmlns="http://hl7.org/fhir">)"
-        R"(<id value="p1"/><active value="true"/><name><family value="Chalmers"/>)"
-        R"(<given value="Peter"/><given value="James"/></name>)"
-        R"(<birthDate value="1970-01-02"/></Patient>)");
+  CHECK(*xml == R"(<?xml version="1.0" encoding="UTF-8"?><Patient xmlns="http://hl7.org/fhir">)"
+                R"(<id value="p1"/><active value="true"/><name><family value="Chalmers"/>)"
+                R"(<given value="Peter"/><given value="James"/></name>)"
+                R"(<birthDate value="1970-01-02"/></Patient>)");
   CHECK(json::value(round_trip(patient)) == json::value(patient));
 }
 
@@ -110,8 +109,10 @@ TEST_CASE("the narrative div is embedded as XHTML and comes back as the same tex
       "div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">a &amp; b<br/><!-- c --><p class='x'>&lt;d&gt;</p></div>"}})");
   auto xml = resource_to_xml(patient);
   REQUIRE(xml.ok());
-  CHECK(xml->find(R"(<status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">a &amp; b<br/>)") !=
-        std::string::npos);
+  CHECK(
+      xml->find(
+          R"(<status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">a &amp; b<br/>)") !=
+      std::string::npos);
   CHECK(json::value(round_trip(patient)) == json::value(patient));
 }
 
@@ -138,10 +139,13 @@ TEST_CASE("JSON that does not fit the definitions cannot be written as XML") {
   CHECK(unknown.error().location == "Patient.foo");
   CHECK_FALSE(resource_to_xml(parse_object(R"({"resourceType":"Nope"})")).ok());
   CHECK_FALSE(resource_to_xml(parse_object(R"({"resourceType":"Patient","active":"yes"})")).ok());
-  CHECK_FALSE(resource_to_xml(parse_object(R"({"resourceType":"Patient","gender":["male"]})")).ok());
-  CHECK_FALSE(resource_to_xml(parse_object(R"({"resourceType":"Patient","name":{"text":"x"}})")).ok());
   CHECK_FALSE(
-      resource_to_xml(parse_object(R"({"resourceType":"Observation","valueString":"a","valueBoolean":true})"))
+      resource_to_xml(parse_object(R"({"resourceType":"Patient","gender":["male"]})")).ok());
+  CHECK_FALSE(
+      resource_to_xml(parse_object(R"({"resourceType":"Patient","name":{"text":"x"}})")).ok());
+  CHECK_FALSE(
+      resource_to_xml(
+          parse_object(R"({"resourceType":"Observation","valueString":"a","valueBoolean":true})"))
           .ok());
 }
 
@@ -151,18 +155,25 @@ TEST_CASE("unknown elements and attributes are invalid and name their path") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == cg::ErrorKind::kInvalid);
   CHECK(r.error().location == "Patient.name[0].nick");
-  auto a = resource_from_xml(R"(<Patient xmlns="http://hl7.org/fhir"><active value="true" x="1"/></Patient>)");
+  auto a = resource_from_xml(
+      R"(<Patient xmlns="http://hl7.org/fhir"><active value="true" x="1"/></Patient>)");
   REQUIRE_FALSE(a.ok());
   CHECK(a.error().location == "Patient.active.x");
-  CHECK_FALSE(resource_from_xml(R"(<Patient xmlns="http://hl7.org/fhir"><active value="yes"/></Patient>)").ok());
-  CHECK_FALSE(resource_from_xml(R"(<Patient xmlns="http://hl7.org/fhir"><gender value="male"/><gender value="male"/></Patient>)").ok());
+  CHECK_FALSE(
+      resource_from_xml(R"(<Patient xmlns="http://hl7.org/fhir"><active value="yes"/></Patient>)")
+          .ok());
+  CHECK_FALSE(
+      resource_from_xml(
+          R"(<Patient xmlns="http://hl7.org/fhir"><gender value="male"/><gender value="male"/></Patient>)")
+          .ok());
   CHECK_FALSE(resource_from_xml(R"(<Patient><active value="true"/></Patient>)").ok());
   CHECK_FALSE(resource_from_xml(R"(<Nope xmlns="http://hl7.org/fhir"/>)").ok());
   CHECK_FALSE(resource_from_xml(R"(<Patient xmlns="http://hl7.org/fhir">text</Patient>)").ok());
 }
 
 TEST_CASE("malformed XML and DOCTYPE declarations are refused") {
-  auto bad = resource_from_xml("<Patient xmlns=\"http://hl7.org/fhir\"><active value=\"true\"></Patient>");
+  auto bad =
+      resource_from_xml("<Patient xmlns=\"http://hl7.org/fhir\"><active value=\"true\"></Patient>");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().kind == cg::ErrorKind::kInvalid);
   CHECK_FALSE(resource_from_xml("").ok());
@@ -205,4 +216,30 @@ TEST_CASE("every XML example is stable through XML to JSON to XML to JSON") {
     REQUIRE(reparsed.ok());
     CHECK(*reparsed == json::value(*first));
   }
+}
+
+TEST_CASE("the div source text is cut exactly, whatever comments and CDATA contain") {
+  const std::string div =
+      "<div xmlns=\"http://www.w3.org/1999/xhtml\"><!-- </div> --><div>in<br/></div>"
+      "<![CDATA[ </div> ]]><p title='a>b'>x</p></div>";
+  const std::string xml =
+      "<Patient xmlns=\"http://hl7.org/fhir\"><text><status value=\"generated\"/>" + div +
+      "</text><active value=\"true\"/></Patient>";
+  auto r = resource_from_xml(xml);
+  REQUIRE_MESSAGE(r.ok(), r.error().message);
+  CHECK(r->at("text").at("div").as_string() == div);
+  CHECK(r->at("active").as_bool());
+  auto back = resource_to_xml(*r);
+  REQUIRE(back.ok());
+  CHECK(back->find(div) != std::string::npos);
+}
+
+TEST_CASE("schema location attributes and comments are ignored") {
+  auto r = resource_from_xml(
+      "<?xml version=\"1.0\"?><!-- c --><Patient xmlns=\"http://hl7.org/fhir\" "
+      "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+      "xsi:schemaLocation=\"http://hl7.org/fhir patient.xsd\"><!-- c --><id "
+      "value=\"x\"/></Patient>");
+  REQUIRE_MESSAGE(r.ok(), r.error().message);
+  CHECK(serialize_json(json::value(*r)) == R"({"resourceType":"Patient","id":"x"})");
 }

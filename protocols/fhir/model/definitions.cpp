@@ -77,18 +77,23 @@ using namespace tables;
 // type name as modifier, which is not listed).
 constexpr std::string_view kMissing[] = {"missing"};
 constexpr std::string_view kStringModifiers[] = {"missing", "exact", "contains"};
-constexpr std::string_view kTokenModifiers[] = {"missing", "text",  "not",    "above",
-                                                "below",   "in",    "not-in", "of-type"};
+constexpr std::string_view kTokenModifiers[] = {"missing", "text", "not",    "above",
+                                                "below",   "in",   "not-in", "of-type"};
 constexpr std::string_view kReferenceModifiers[] = {"missing", "identifier", "above", "below"};
 constexpr std::string_view kUriModifiers[] = {"missing", "above", "below"};
 
 std::span<const std::string_view> modifiers_for(SearchParamType type) {
   switch (type) {
-    case SearchParamType::kString: return kStringModifiers;
-    case SearchParamType::kToken: return kTokenModifiers;
-    case SearchParamType::kReference: return kReferenceModifiers;
-    case SearchParamType::kUri: return kUriModifiers;
-    default: return kMissing;
+    case SearchParamType::kString:
+      return kStringModifiers;
+    case SearchParamType::kToken:
+      return kTokenModifiers;
+    case SearchParamType::kReference:
+      return kReferenceModifiers;
+    case SearchParamType::kUri:
+      return kUriModifiers;
+    default:
+      return kMissing;
   }
 }
 
@@ -139,8 +144,8 @@ class Definitions {
       def.primitive = static_cast<PrimitiveType>(t.primitive);
       def.is_abstract = t.is_abstract != 0;
       def.base = t.base;
-      def.elements = std::span<const ElementDef>(elements.data() + t.first_element,
-                                                 t.element_count);
+      def.elements =
+          std::span<const ElementDef>(elements.data() + t.first_element, t.element_count);
       types.push_back(def);
       if (def.kind == TypeKind::kResource && !def.is_abstract) resource_types.push_back(def.name);
     }
@@ -159,12 +164,13 @@ class Definitions {
       def.url = kStrings[p.url];
       def.expression = kStrings[p.expression];
       def.type = static_cast<SearchParamType>(p.type);
-      def.base = std::span<const std::string_view>(search_lists).subspan(p.first_base, p.base_count);
+      def.base =
+          std::span<const std::string_view>(search_lists).subspan(p.first_base, p.base_count);
       def.target =
           std::span<const std::string_view>(search_lists).subspan(p.first_target, p.target_count);
       def.modifiers = modifiers_for(def.type);
-      def.components = std::span<const SearchParamComponent>(components).subspan(
-          p.first_component, p.component_count);
+      def.components = std::span<const SearchParamComponent>(components)
+                           .subspan(p.first_component, p.component_count);
       def.comparator_bits = p.comparators;
       params.push_back(def);
     }
@@ -192,24 +198,29 @@ class Definitions {
 
 std::optional<TypeId> find_type(std::string_view name) {
   const auto* end = std::end(kTypes);
-  const auto* it = std::lower_bound(std::begin(kTypes), end, name,
-                                    [](const RawType& t, std::string_view n) {
-                                      return kStrings[t.name] < n;
-                                    });
+  const auto* it =
+      std::lower_bound(std::begin(kTypes), end, name,
+                       [](const RawType& t, std::string_view n) { return kStrings[t.name] < n; });
   if (it == end || kStrings[it->name] != name) return std::nullopt;
   return static_cast<TypeId>(it - std::begin(kTypes));
 }
 
-const TypeDef& type_def(TypeId id) { return Definitions::get().types.at(id); }
+const TypeDef& type_def(TypeId id) {
+  return Definitions::get().types.at(id);
+}
 
-std::size_t type_count() { return std::size(kTypes); }
+std::size_t type_count() {
+  return std::size(kTypes);
+}
 
 bool is_resource_type(std::string_view name) {
   const auto& names = Definitions::get().resource_types;
   return std::binary_search(names.begin(), names.end(), name);
 }
 
-std::span<const std::string_view> resource_types() { return Definitions::get().resource_types; }
+std::span<const std::string_view> resource_types() {
+  return Definitions::get().resource_types;
+}
 
 std::optional<ElementMatch> find_element(TypeId owner, std::string_view name) {
   if (owner >= std::size(kTypes)) return std::nullopt;
@@ -217,9 +228,8 @@ std::optional<ElementMatch> find_element(TypeId owner, std::string_view name) {
   const RawMember* first = kMembers + t.first_member;
   const RawMember* last = first + t.member_count;
   const RawMember* it =
-      std::lower_bound(first, last, name, [](const RawMember& m, std::string_view n) {
-        return kStrings[m.name] < n;
-      });
+      std::lower_bound(first, last, name,
+                       [](const RawMember& m, std::string_view n) { return kStrings[m.name] < n; });
   if (it == last || kStrings[it->name] != name) return std::nullopt;
   const auto& defs = Definitions::get();
   return ElementMatch{&defs.elements[it->element], it->type,
@@ -240,15 +250,17 @@ std::span<const SearchParamDef* const> search_parameters(std::string_view resour
   return Definitions::get().params_by_type[*id];
 }
 
-const SearchParamDef* find_search_parameter(std::string_view resource_type,
-                                            std::string_view code) {
+const SearchParamDef* find_search_parameter(std::string_view resource_type, std::string_view code) {
   auto list = search_parameters(resource_type);
-  auto it = std::lower_bound(list.begin(), list.end(), code,
-                             [](const SearchParamDef* p, std::string_view c) { return p->code < c; });
+  auto it =
+      std::lower_bound(list.begin(), list.end(), code,
+                       [](const SearchParamDef* p, std::string_view c) { return p->code < c; });
   return it != list.end() && (*it)->code == code ? *it : nullptr;
 }
 
-std::span<const SearchParamDef> all_search_parameters() { return Definitions::get().params; }
+std::span<const SearchParamDef> all_search_parameters() {
+  return Definitions::get().params;
+}
 
 std::string_view to_string(SearchParamType type) {
   static constexpr std::array<std::string_view, 9> kNames = {
@@ -267,9 +279,9 @@ std::span<const std::string_view> compartment_params(std::string_view compartmen
   };
   const std::pair wanted{compartment_type, resource_type};
   const auto* end = std::end(kCompartments);
-  const auto* it = std::lower_bound(
-      std::begin(kCompartments), end, wanted,
-      [&](const RawCompartmentEntry& c, const auto& w) { return key(c) < w; });
+  const auto* it =
+      std::lower_bound(std::begin(kCompartments), end, wanted,
+                       [&](const RawCompartmentEntry& c, const auto& w) { return key(c) < w; });
   if (it == end || key(*it) != wanted) return {};
   return std::span<const std::string_view>(Definitions::get().compartment_params)
       .subspan(it->first_param, it->param_count);

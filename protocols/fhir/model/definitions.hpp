@@ -25,19 +25,37 @@ enum class TypeKind : std::uint8_t { kPrimitive, kComplex, kResource, kBackbone 
 
 // The R4 primitive types; kNone for every other type.
 enum class PrimitiveType : std::uint8_t {
-  kNone, kBase64Binary, kBoolean, kCanonical, kCode, kDate, kDateTime, kDecimal, kId,
-  kInstant, kInteger, kMarkdown, kOid, kPositiveInt, kString, kTime, kUnsignedInt, kUri,
-  kUrl, kUuid, kXhtml,
+  kNone,
+  kBase64Binary,
+  kBoolean,
+  kCanonical,
+  kCode,
+  kDate,
+  kDateTime,
+  kDecimal,
+  kId,
+  kInstant,
+  kInteger,
+  kMarkdown,
+  kOid,
+  kPositiveInt,
+  kString,
+  kTime,
+  kUnsignedInt,
+  kUri,
+  kUrl,
+  kUuid,
+  kXhtml,
 };
 
 struct ElementDef {
   std::string_view name;          // "value" for value[x]; otherwise the JSON / XML name
   std::span<const TypeId> types;  // one type, or every allowed type of a choice element
   std::uint32_t min = 0;
-  std::uint32_t max = 1;          // 0, 1 or kUnbounded
-  bool is_choice = false;         // value[x]: appears as valueQuantity, valueString, ...
-  bool is_xml_attr = false;       // an XML attribute (Element.id, Extension.url)
-  bool is_xhtml = false;          // Narrative.div
+  std::uint32_t max = 1;               // 0, 1 or kUnbounded
+  bool is_choice = false;              // value[x]: appears as valueQuantity, valueString, ...
+  bool is_xml_attr = false;            // an XML attribute (Element.id, Extension.url)
+  bool is_xhtml = false;               // Narrative.div
   std::string_view content_reference;  // "Questionnaire.item" when reusing that definition
 
   bool is_array() const { return max > 1; }
@@ -78,7 +96,15 @@ const ElementDef* find_element_def(TypeId owner, std::string_view name);
 // --- search parameters ---------------------------------------------------------------
 
 enum class SearchParamType : std::uint8_t {
-  kNumber, kDate, kString, kToken, kReference, kComposite, kQuantity, kUri, kSpecial,
+  kNumber,
+  kDate,
+  kString,
+  kToken,
+  kReference,
+  kComposite,
+  kQuantity,
+  kUri,
+  kSpecial,
 };
 enum class SearchComparator : std::uint8_t { kEq, kNe, kGt, kLt, kGe, kLe, kSa, kEb, kAp };
 
@@ -88,7 +114,7 @@ struct SearchParamComponent {
 };
 
 struct SearchParamDef {
-  std::string_view code;        // "birthdate", "_lastUpdated"
+  std::string_view code;  // "birthdate", "_lastUpdated"
   std::string_view url;
   std::string_view expression;  // FHIRPath; empty for _text, _content, _query
   SearchParamType type = SearchParamType::kToken;
@@ -106,8 +132,7 @@ struct SearchParamDef {
 // Parameters that apply to resource_type, including those defined on Resource and
 // DomainResource, sorted by code; empty for unknown types.
 std::span<const SearchParamDef* const> search_parameters(std::string_view resource_type);
-const SearchParamDef* find_search_parameter(std::string_view resource_type,
-                                            std::string_view code);
+const SearchParamDef* find_search_parameter(std::string_view resource_type, std::string_view code);
 // Every R4 search parameter, sorted by URL.
 std::span<const SearchParamDef> all_search_parameters();
 std::string_view to_string(SearchParamType type);

@@ -8,7 +8,9 @@ namespace {
 
 constexpr std::size_t kMaxStringChars = 1024 * 1024;  // R4 string maxLength
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
@@ -49,7 +51,9 @@ class Scanner {
   std::size_t i_ = 0;
 };
 
-bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool is_leap(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 int days_in_month(int y, int m) {
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -263,27 +267,46 @@ bool is_valid_time(std::string_view text) {
 
 bool is_valid_primitive(PrimitiveType type, std::string_view text) {
   switch (type) {
-    case PrimitiveType::kNone: return false;
-    case PrimitiveType::kBoolean: return text == "true" || text == "false";
-    case PrimitiveType::kInteger: return is_valid_integer(text, -2147483648LL);
-    case PrimitiveType::kPositiveInt: return is_valid_integer(text, 1);
-    case PrimitiveType::kUnsignedInt: return is_valid_integer(text, 0);
-    case PrimitiveType::kDecimal: return is_valid_decimal(text);
-    case PrimitiveType::kString: return is_valid_string(text);
-    case PrimitiveType::kMarkdown: return is_valid_markdown(text);
-    case PrimitiveType::kCode: return is_valid_code(text);
-    case PrimitiveType::kId: return is_valid_id(text);
+    case PrimitiveType::kNone:
+      return false;
+    case PrimitiveType::kBoolean:
+      return text == "true" || text == "false";
+    case PrimitiveType::kInteger:
+      return is_valid_integer(text, -2147483648LL);
+    case PrimitiveType::kPositiveInt:
+      return is_valid_integer(text, 1);
+    case PrimitiveType::kUnsignedInt:
+      return is_valid_integer(text, 0);
+    case PrimitiveType::kDecimal:
+      return is_valid_decimal(text);
+    case PrimitiveType::kString:
+      return is_valid_string(text);
+    case PrimitiveType::kMarkdown:
+      return is_valid_markdown(text);
+    case PrimitiveType::kCode:
+      return is_valid_code(text);
+    case PrimitiveType::kId:
+      return is_valid_id(text);
     case PrimitiveType::kUri:
     case PrimitiveType::kUrl:
-    case PrimitiveType::kCanonical: return is_valid_uri(text);
-    case PrimitiveType::kOid: return is_valid_oid(text);
-    case PrimitiveType::kUuid: return is_valid_uuid(text);
-    case PrimitiveType::kDate: return is_valid_date(text);
-    case PrimitiveType::kDateTime: return is_valid_date_time(text);
-    case PrimitiveType::kInstant: return is_valid_instant(text);
-    case PrimitiveType::kTime: return is_valid_time(text);
-    case PrimitiveType::kBase64Binary: return is_valid_base64(text);
-    case PrimitiveType::kXhtml: return !text.empty();
+    case PrimitiveType::kCanonical:
+      return is_valid_uri(text);
+    case PrimitiveType::kOid:
+      return is_valid_oid(text);
+    case PrimitiveType::kUuid:
+      return is_valid_uuid(text);
+    case PrimitiveType::kDate:
+      return is_valid_date(text);
+    case PrimitiveType::kDateTime:
+      return is_valid_date_time(text);
+    case PrimitiveType::kInstant:
+      return is_valid_instant(text);
+    case PrimitiveType::kTime:
+      return is_valid_time(text);
+    case PrimitiveType::kBase64Binary:
+      return is_valid_base64(text);
+    case PrimitiveType::kXhtml:
+      return !text.empty();
   }
   return false;
 }

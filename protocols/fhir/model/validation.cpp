@@ -15,7 +15,9 @@ namespace json = boost::json;
 // Recursion bound; parse_json already limits depth, but objects may be built in code.
 constexpr int kMaxDepth = 100;
 
-std::string_view sv(json::string_view s) { return {s.data(), s.size()}; }
+std::string_view sv(json::string_view s) {
+  return {s.data(), s.size()};
+}
 
 std::string join(std::string_view parent, std::string_view name) {
   std::string p;
@@ -85,8 +87,8 @@ class StructureValidator {
     for (std::size_t i = 0; i < t.elements.size(); ++i) {
       const ElementDef& e = t.elements[i];
       if (e.min > 0 && seen[i].empty()) {
-        add("required", "missing required element '" + std::string(e.name) +
-                            (e.is_choice ? "[x]'" : "'"),
+        add("required",
+            "missing required element '" + std::string(e.name) + (e.is_choice ? "[x]'" : "'"),
             join(path, e.is_choice ? std::string(e.name) + "[x]" : std::string(e.name)));
       }
     }
@@ -149,7 +151,8 @@ class StructureValidator {
     const TypeDef& t = type_def(type);
     if (t.kind != TypeKind::kPrimitive) {
       if (!val || !val->is_object()) return add("structure", "must be an object", path);
-      if (t.kind == TypeKind::kResource) return validate_resource(val->get_object(), path, depth + 1);
+      if (t.kind == TypeKind::kResource)
+        return validate_resource(val->get_object(), path, depth + 1);
       return validate_object(val->get_object(), type, path, depth + 1);
     }
     if (!val && !ext) return add("structure", "neither a value nor an extension", path);
@@ -169,8 +172,8 @@ class StructureValidator {
     }
     if (is_integer_type(p) || p == PrimitiveType::kDecimal) {
       auto text = number_text(v);
-      const bool fits = text && (p == PrimitiveType::kDecimal || !is_decimal(v)) &&
-                        is_valid_primitive(p, *text);
+      const bool fits =
+          text && (p == PrimitiveType::kDecimal || !is_decimal(v)) && is_valid_primitive(p, *text);
       if (!fits) add("value", "not a valid " + std::string(t.name), path);
       return;
     }

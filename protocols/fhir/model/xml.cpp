@@ -1,10 +1,9 @@
 #include "protocols/fhir/model/xml.hpp"
 
-#include <pugixml.hpp>
-
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <pugixml.hpp>
 #include <vector>
 
 #include "protocols/fhir/model/definitions.hpp"
@@ -20,8 +19,12 @@ constexpr std::string_view kXhtmlNamespace = "http://www.w3.org/1999/xhtml";
 // Recursion bound for both directions; FHIR content nests far less deeply.
 constexpr int kMaxDepth = 100;
 
-std::string_view sv(json::string_view s) { return {s.data(), s.size()}; }
-std::string_view sv(const json::string& s) { return {s.data(), s.size()}; }
+std::string_view sv(json::string_view s) {
+  return {s.data(), s.size()};
+}
+std::string_view sv(const json::string& s) {
+  return {s.data(), s.size()};
+}
 
 bool is_integer_type(PrimitiveType p) {
   return p == PrimitiveType::kInteger || p == PrimitiveType::kPositiveInt ||
@@ -125,16 +128,31 @@ Status parse_document(pugi::xml_document& doc, std::string_view text) {
 void append_escaped(std::string& out, std::string_view s) {
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
       // Character references keep whitespace that attribute normalisation would turn
       // into spaces.
-      case '\t': out += "&#9;"; break;
-      case '\n': out += "&#10;"; break;
-      case '\r': out += "&#13;"; break;
-      default: out.push_back(c);
+      case '\t':
+        out += "&#9;";
+        break;
+      case '\n':
+        out += "&#10;";
+        break;
+      case '\r':
+        out += "&#13;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
 }
@@ -165,8 +183,7 @@ class XmlWriter {
   }
 
  private:
-  Status write_resource(const json::object& resource, bool root, std::string_view path,
-                        int depth) {
+  Status write_resource(const json::object& resource, bool root, std::string_view path, int depth) {
     const json::value* rt = resource.if_contains("resourceType");
     if (!rt || !rt->is_string() || !is_resource_type(sv(rt->get_string()))) {
       return Error::invalid("missing or unknown resourceType", std::string(path));
@@ -345,7 +362,8 @@ class XmlWriter {
       return ok_status();
     }
     out_ += '>';
-    PendingElement p{0, "extension", extensions, nullptr, *find_element(*find_type("Element"), "extension")};
+    PendingElement p{0, "extension", extensions, nullptr,
+                     *find_element(*find_type("Element"), "extension")};
     if (Status s = write_element(p, child_path(path, "extension"), depth + 1); !s) return s;
     out_ += "</";
     out_ += name;
@@ -429,8 +447,8 @@ class XmlReader {
 
  private:
   // Reads the attributes and child elements of node as members of `type` into out.
-  Status read_members(pugi::xml_node node, TypeId type, json::object& out,
-                      const std::string& path, int depth) {
+  Status read_members(pugi::xml_node node, TypeId type, json::object& out, const std::string& path,
+                      int depth) {
     if (depth > kMaxDepth) return Error::invalid("nesting too deep", path);
     for (pugi::xml_attribute a : node.attributes()) {
       std::string_view name = a.name();
@@ -458,13 +476,15 @@ class XmlReader {
     if (child.type() != pugi::node_element) return ok_status();  // comments, PIs
     std::string_view name = child.name();
     auto m = find_element(type, name);
-    if (!m || m->element->is_xml_attr) return Error::invalid("unknown element", child_path(path, name));
+    if (!m || m->element->is_xml_attr)
+      return Error::invalid("unknown element", child_path(path, name));
     const ElementDef& def = *m->element;
     const TypeDef& t = type_def(m->type);
     std::string here = child_path(path, name);
     json::value* existing = out.if_contains(name);
     if (!def.is_array() && existing) return Error::invalid("repeats but is allowed once", here);
-    if (def.is_array()) here = indexed(std::move(here), existing ? existing->get_array().size() : 0);
+    if (def.is_array())
+      here = indexed(std::move(here), existing ? existing->get_array().size() : 0);
 
     if (t.kind != TypeKind::kPrimitive) {
       auto value = read_complex(child, m->type, here, depth + 1);
@@ -561,8 +581,8 @@ class XmlReader {
       if (child.type() == pugi::node_element && std::string_view(child.name()) != "extension") {
         return Error::invalid("unknown element", child_path(path, child.name()));
       }
-      if (Status s = read_child(child, find_type(t.name).value(), children, path, depth + 1,
-                                unused);
+      if (Status s =
+              read_child(child, find_type(t.name).value(), children, path, depth + 1, unused);
           !s) {
         return s;
       }
