@@ -393,12 +393,32 @@ http::Response FhirApi::search(Call& call) {
 
 http::Response FhirApi::bundle(Call& call) {
   const auto& f = call.fhir;
-  auto bundle = body_resource(call.http, "Bundle");
+  auto format = request_body_format(call.http);
+  if (!format) return error_response(format.error(), f.response_format, f.pretty);
+  auto bundle = parse_resource(call.http.body, *format);
   if (!bundle) return error_response(bundle.error(), f.response_format, f.pretty);
+  const auto* rt = bundle->if_contains("resourceType");
+  if (!rt || *rt != "Bundle") {
+    return error_response(Error::invalid("POST to the base needs a Bundle", "resourceType"), f.response_format, f.pretty);
+  }
   const auto* type = bundle->if_contains("type");
   std::string t = type && type->is_string() ? std::string(type->get_string()) : "";
-  if (t == "transaction") return transaction(call, std::move(*bundle));
-  if (t == "batch") return batch(call, std::move(*bundle));
+  if (t == "transaction") {
+    // All or nothing: the whole Bundle, entry resources included, must be valid.
+    if (auto s = check_structure(*bundle); !s) return error_response(s.error(), f.response_format, f.pretty);
+    return transaction(call, std::move(*bundle));
+  }
+  if (t == "batch") {
+    // Entries are independent: each resource is validated by its own entry's request.
+    json::object shell = *bundle;
+    if (auto* entries = shell.if_contains("entry"); entries && entries->is_array()) {
+      for (auto& e : entries->as_array()) {
+        if (auto* o = e.if_object()) o->erase("resource");
+      }
+    }
+    if (auto s = check_structure(shell); !s) return error_response(s.error(), f.response_format, f.pretty);
+    return batch(call, std::move(*bundle));
+  }
   return error_response(Error::invalid("POST to the base needs a Bundle of type batch or transaction, not '" + t + "'", "Bundle.type"),
                         f.response_format, f.pretty);
 }

@@ -1,14 +1,40 @@
 #include "protocols/fhir/rest/fhir_request.hpp"
 
-#include <boost/url/decode_view.hpp>
-#include <boost/url/params_view.hpp>
-#include <boost/url/parse_query.hpp>
+#include <optional>
 #include <cctype>
 
 #include "protocols/fhir/model/definitions.hpp"
 
 namespace cg::fhir {
 namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decoding; for application/x-www-form-urlencoded also '+' as space.
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+' && plus_is_space) {
+      out += ' ';
+    } else if (s[i] == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      int hi = hex_digit(s[i + 1]), lo = hex_digit(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -76,14 +102,18 @@ void read_prefer(const http::Request& request, FhirRequest& out) {
   out.strict_handling = prefer.find("handling=strict") != std::string::npos;
 }
 
-std::vector<std::string> split_path(std::string_view path) {
+// Splits the path into percent-decoded segments; nullopt on a malformed escape.
+std::optional<std::vector<std::string>> split_path(std::string_view path) {
   std::vector<std::string> segments;
   std::size_t pos = 0;
   while (pos < path.size()) {
     auto slash = path.find('/', pos);
     auto seg = path.substr(pos, slash == std::string_view::npos ? path.npos : slash - pos);
-    if (!seg.empty()) segments.emplace_back(boost::urls::decode_view(seg, {}).begin(),
-                                            boost::urls::decode_view(seg, {}).end());
+    if (!seg.empty()) {
+      auto decoded = percent_decode(seg, false);
+      if (!decoded) return std::nullopt;
+      segments.push_back(std::move(*decoded));
+    }
     if (slash == std::string_view::npos) break;
     pos = slash + 1;
   }
@@ -152,17 +182,20 @@ Result<Interaction> route_type(const std::string& m, const std::vector<std::stri
 }  // namespace
 
 Result<QueryParams> parse_query(std::string_view query) {
+  // Hand-written rather than Boost.URL: FHIR clients send '|' , ':' and other characters
+  // unencoded in search values, which a strict RFC 3986 parser rejects.
   QueryParams out;
-  if (query.empty()) return out;
-  if (!boost::urls::parse_query(query)) return Error::invalid("malformed query string");
-  // Form encoding: '+' is a space, as HTML forms and most HTTP clients send it.
-  boost::urls::encoding_opts opts;
-  opts.space_as_plus = true;
-  try {
-    boost::urls::params_view params(query, opts);
-    for (auto p : params) out.push_back({p.key, p.has_value ? p.value : std::string()});
-  } catch (const std::exception&) {
-    return Error::invalid("malformed query string");
+  std::size_t pos = 0;
+  while (pos < query.size()) {
+    auto amp = query.find('&', pos);
+    std::string_view pair = query.substr(pos, amp == std::string_view::npos ? query.npos : amp - pos);
+    pos = amp == std::string_view::npos ? query.size() : amp + 1;
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    auto name = percent_decode(pair.substr(0, eq), true);
+    auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
+    if (!name || !value) return Error::invalid("malformed percent-encoding in the query string");
+    out.push_back({std::move(*name), std::move(*value)});
   }
   return out;
 }
@@ -174,7 +207,9 @@ Result<FhirRequest> parse_fhir_request(const http::Request& request, std::string
   if (!params) return params.take_error();
   out.params = std::move(*params);
   std::string method = request.method == "HEAD" ? "GET" : request.method;
-  auto segments = split_path(path);
+  auto split = split_path(path);
+  if (!split) return Error::invalid("malformed percent-encoding in the path");
+  auto& segments = *split;
   bool typed = !segments.empty() && is_resource_type(segments[0]);
   if (!typed && !segments.empty() && !segments[0].empty() &&
       std::isupper(static_cast<unsigned char>(segments[0][0]))) {
@@ -184,7 +219,10 @@ Result<FhirRequest> parse_fhir_request(const http::Request& request, std::string
   if (!interaction) return interaction.take_error();
   out.interaction = *interaction;
   if (typed) out.type = segments[0];
-  if (segments.size() > 1 && typed) out.id = segments[1];
+  bool instance = out.interaction == Interaction::kRead || out.interaction == Interaction::kUpdate ||
+                  out.interaction == Interaction::kDelete || out.interaction == Interaction::kVread ||
+                  out.interaction == Interaction::kHistoryInstance;
+  if (instance) out.id = segments[1];
   if (segments.size() > 3) out.version = segments[3];
   if (out.interaction == Interaction::kSearchType && method == "POST") {
     auto form = parse_query(request.body);

@@ -168,7 +168,7 @@ Status assign_identities(storage::WriteContext& ctx, TransactionPlan& plan, Refe
         if (matches->size() == 1) existing = matches->front();
       }
       e.id = existing ? *existing : new_resource_id();
-      if (existing) e.outcome.status = 200;  // marks "matched, do not create"
+      e.matched_existing = existing.has_value();
     } else if (e.method == "PUT" && e.criteria) {
       auto matches = find_matches(ctx, *e.criteria);
       if (!matches) return entry_error(e.index, matches.error());
@@ -194,9 +194,10 @@ Result<WriteOutcome> run_entry(storage::WriteContext& ctx, TransactionEntry& e) 
     return r;
   }
   if (e.method == "POST") {
-    if (e.outcome.status == 200) {
+    if (e.matched_existing) {
       auto head = ctx.head(e.type, e.id);
       if (!head) return head.take_error();
+      if (!*head) return Error::internal("matched resource vanished within the transaction");
       return WriteOutcome{200, std::move(**head)};
     }
     return apply_create(ctx, e.type, e.id, std::move(*e.resource), std::nullopt);

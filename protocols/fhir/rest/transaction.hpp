@@ -28,6 +28,7 @@ struct TransactionEntry {
   std::optional<Criteria> criteria;  // ifNoneExist (POST) or conditional URL (PUT/DELETE)
   std::optional<std::int64_t> if_match;
   std::optional<boost::json::object> resource;
+  bool matched_existing = false;  // POST whose ifNoneExist found the resource: no write
   // Filled by execution:
   WriteOutcome outcome;
 };

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include "protocols/fhir/model/json.hpp"
 #include "temp_store.hpp"
 
@@ -269,7 +271,8 @@ TEST_CASE("a batch answers each entry on its own") {
     {"resource":{"resourceType":"Patient","birthDate":"x"},"request":{"method":"POST","url":"Patient"}}]})";
   auto r = a.call("POST", "", batch);
   REQUIRE(r.status == 200);
-  const auto& entries = body_of(r).at("entry").as_array();
+  auto response = body_of(r);
+  const auto& entries = response.at("entry").as_array();
   REQUIRE(entries.size() == 3);
   CHECK(entries[0].at("response").at("status") == "201 Created");
   CHECK(entries[1].at("response").at("status") == "404");
