@@ -4,6 +4,9 @@
 
 #include "protocols/fhir/model/definitions.hpp"
 #include "protocols/fhir/rest/search_params.hpp"
+#include "storage/resource_store.hpp"
+
+#include <chrono>
 
 namespace cg::fhir {
 namespace {
@@ -50,6 +53,13 @@ json::object resource_capability(std::string_view type) {
   };
 }
 
+// The statement describes this running instance, so it is dated now.
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 json::object capability_statement(std::string_view base_url, std::string_view version) {
@@ -66,7 +76,7 @@ json::object capability_statement(std::string_view base_url, std::string_view ve
   return {
       {"resourceType", "CapabilityStatement"},
       {"status", "active"},
-      {"date", "2026-11-21"},
+      {"date", storage::format_instant(now_ms())},
       {"publisher", "clinic-gateway"},
       {"kind", "instance"},
       {"software", json::object{{"name", "clinic-gateway"}, {"version", version}}},
