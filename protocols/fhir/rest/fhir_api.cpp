@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 
 #include "protocols/fhir/model/json.hpp"
 #include "protocols/fhir/rest/bundle_writer.hpp"
@@ -111,21 +112,10 @@ Result<std::optional<std::int64_t>> if_match_of(const http::Request& req) {
   return std::optional<std::int64_t>(*v);
 }
 
-std::size_t page_size(const QueryParams& params, const FhirApiConfig& cfg, Error* error) {
-  auto c = first_param(params, "_count");
-  if (!c) return cfg.default_page_size;
-  std::size_t n = 0;
-  auto r = std::from_chars(c->data(), c->data() + c->size(), n);
-  if (r.ec != std::errc() || r.ptr != c->data() + c->size()) {
-    *error = Error::invalid("_count must be a non-negative integer");
-    return 0;
-  }
-  if (n > cfg.max_page_size) {
-    *error = Error::invalid("_count " + std::string(*c) + " exceeds the maximum page size " +
-                            std::to_string(cfg.max_page_size));
-    return 0;
-  }
-  return n;
+// Bundle.meta.lastUpdated of a response Bundle: when it was assembled.
+std::string now_instant() {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return storage::format_instant(std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
 }
 
 std::string entry_request_method(const storage::StoredVersion& v) {
@@ -319,9 +309,12 @@ http::Response FhirApi::history(Call& call) {
   storage::HistoryQuery q;
   q.type = f.type;
   q.id = f.id;
-  Error err;
-  q.count = page_size(f.params, config_, &err);
-  if (!err.message.empty()) return error_response(err, f.response_format, f.pretty);
+  q.count = config_.default_page_size;
+  if (auto c = first_param(f.params, "_count")) {
+    auto n = parse_count(*c, config_.max_page_size);
+    if (!n) return error_response(n.error(), f.response_format, f.pretty);
+    q.count = *n;
+  }
   if (auto since = first_param(f.params, "_since")) {
     auto range = parse_time_range(*since);
     if (!range) return error_response(Error::invalid("_since: " + range.error().message), f.response_format, f.pretty);
@@ -343,8 +336,7 @@ http::Response FhirApi::history(Call& call) {
   std::string path_url = call.base + "/" + call.path;
   std::string keep = "_count=" + std::to_string(q.count);
   if (auto since = first_param(f.params, "_since")) keep += "&_since=" + std::string(*since);
-  BundleWriter w("history", new_resource_id(), storage::format_instant(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count()));
+  BundleWriter w("history", new_resource_id(), now_instant());
   w.link("self", path_url + (call.query.empty() ? "" : "?" + call.query));
   if (page->next_at_most_seq) {
     w.link("next", path_url + "?" + keep + "&_cursor=" + std::to_string(*page->next_at_most_seq));
@@ -372,8 +364,7 @@ http::Response FhirApi::search(Call& call) {
   if (!page) return error_response(page.error(), f.response_format, f.pretty);
 
   std::string type_url = call.base + "/" + f.type;
-  BundleWriter w("searchset", new_resource_id(), storage::format_instant(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count()));
+  BundleWriter w("searchset", new_resource_id(), now_instant());
   if (page->total >= 0) w.total(page->total);
   w.link("self", type_url + "?" + query->self_query);
   if (page->next_after_id && !query->summary_count) {
@@ -430,8 +421,7 @@ http::Response FhirApi::transaction(Call& call, boost::json::object bundle) {
   Status s = store_.write([&](storage::WriteContext& ctx) { return execute_transaction(ctx, *plan); });
   if (!s) return error_response(s.error(), f.response_format, f.pretty);
 
-  BundleWriter w("transaction-response", new_resource_id(), storage::format_instant(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count()));
+  BundleWriter w("transaction-response", new_resource_id(), now_instant());
   for (const auto& e : plan->entries) {
     BundleWriter::Entry out;
     json::object response{{"status", status_line(e.outcome.status)}};
@@ -459,8 +449,7 @@ http::Response FhirApi::batch(Call& call, boost::json::object bundle) {
                                            std::to_string(config_.max_bundle_entries)),
                           f.response_format, f.pretty);
   }
-  BundleWriter w("batch-response", new_resource_id(), storage::format_instant(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count()));
+  BundleWriter w("batch-response", new_resource_id(), now_instant());
   for (std::size_t i = 0; i < n; ++i) {
     w.entry(batch_entry(call, entries->as_array()[i]));
   }

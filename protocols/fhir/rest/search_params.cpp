@@ -62,19 +62,6 @@ Status apply_last_updated(std::string_view value, storage::SearchQuery& q) {
   return ok_status();
 }
 
-Result<std::size_t> parse_count(std::string_view c, std::size_t max_count) {
-  std::size_t n = 0;
-  auto r = std::from_chars(c.data(), c.data() + c.size(), n);
-  if (r.ec != std::errc() || r.ptr != c.data() + c.size()) {
-    return Error::invalid("_count must be a non-negative integer");
-  }
-  if (n > max_count) {
-    return Error::invalid("_count " + std::string(c) + " exceeds the maximum page size " +
-                          std::to_string(max_count));
-  }
-  return n;
-}
-
 Status apply_filter(const std::string& type, const QueryParam& p, storage::SearchQuery& q,
                     bool& used) {
   used = true;
@@ -102,6 +89,19 @@ Status apply_filter(const std::string& type, const QueryParam& p, storage::Searc
 }
 
 }  // namespace
+
+Result<std::size_t> parse_count(std::string_view c, std::size_t max_count) {
+  std::size_t n = 0;
+  auto r = std::from_chars(c.data(), c.data() + c.size(), n);
+  if (r.ec != std::errc() || r.ptr != c.data() + c.size()) {
+    return Error::invalid("_count must be a non-negative integer");
+  }
+  if (n > max_count) {
+    return Error::invalid("_count " + std::string(c) + " exceeds the maximum page size " +
+                          std::to_string(max_count));
+  }
+  return n;
+}
 
 bool has_identifier_param(std::string_view type) {
   return find_search_parameter(type, "identifier") != nullptr;

@@ -19,6 +19,9 @@ struct SearchPlan {
   bool summary_count = false;
 };
 
+// Parses a _count value: a non-negative integer no larger than max_count (else 400).
+Result<std::size_t> parse_count(std::string_view value, std::size_t max_count);
+
 // True when `type` defines the `identifier` search parameter.
 bool has_identifier_param(std::string_view type);
 
