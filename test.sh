@@ -1,7 +1,11 @@
 #!/bin/sh
-# Installs what the build and the tests need (Debian packages, pinned npm clients),
-# builds the debug and asan presets, and runs the whole test suite through CTest.
-# Environment: CG_SKIP_ASAN=1 skips the sanitizer pass (for quick local runs).
+# Installs what the build and the tests need (Debian packages, pinned npm clients), builds
+# and runs the whole suite through CTest three ways:
+#   1. debug preset: unit, integration (real daemon + real clients) and benchmark smoke tests;
+#   2. asan preset: the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#      (tests labelled no-asan are skipped: timing-bound load runs);
+#   3. fuzz preset (clang): every libFuzzer target runs briefly over its seeds.
+# Environment: CG_SKIP_ASAN=1 / CG_SKIP_FUZZ=1 skip a stage for quick local runs.
 set -eu
 cd "$(dirname "$0")"
 
@@ -11,12 +15,22 @@ if [ -f tests/clients/package-lock.json ]; then
 fi
 
 jobs=$(nproc)
+echo "== debug build and tests"
 cmake --preset debug >/dev/null
 cmake --build --preset debug -j "$jobs"
 ctest --preset debug -j "$jobs"
 
 if [ "${CG_SKIP_ASAN:-0}" != "1" ]; then
+  echo "== asan build and tests"
   cmake --preset asan >/dev/null
   cmake --build --preset asan -j "$jobs"
-  ctest --preset asan -j "$jobs" -LE "no-asan"
+  ctest --preset asan -j "$jobs" -LE "no-asan|bench"
 fi
+
+if [ "${CG_SKIP_FUZZ:-0}" != "1" ]; then
+  echo "== fuzz smoke runs"
+  cmake --preset fuzz >/dev/null
+  cmake --build --preset fuzz -j "$jobs" --target fuzz_all
+  ctest --preset fuzz -j "$jobs"
+fi
+echo "== all tests passed"
