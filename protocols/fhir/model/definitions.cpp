@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstddef>
 #include <vector>
 
@@ -265,7 +266,8 @@ std::span<const SearchParamDef> all_search_parameters() {
 std::string_view to_string(SearchParamType type) {
   static constexpr std::array<std::string_view, 9> kNames = {
       "number", "date", "string", "token", "reference", "composite", "quantity", "uri", "special"};
-  return kNames.at(static_cast<std::size_t>(type));
+  const auto i = static_cast<std::size_t>(type);
+  return i < kNames.size() ? kNames[i] : std::string_view{};
 }
 
 std::span<const std::string_view> compartment_types() {
