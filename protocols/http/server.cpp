@@ -271,7 +271,7 @@ class ServerImpl final : public HttpServer {
   void close_all_sessions();
   void close_acceptor();
   template <class Predicate>
-  void wait_for(std::chrono::milliseconds limit, Predicate done);
+  bool wait_for(std::chrono::milliseconds limit, Predicate done);
 
   asio::awaitable<void> run_plain(tcp::socket socket, ConnectionSlot slot, std::string remote);
   asio::awaitable<void> run_tls(tcp::socket socket, std::shared_ptr<ssl::context> tls,
@@ -317,6 +317,8 @@ class ServerImpl final : public HttpServer {
   mutable std::mutex tls_mutex_;
   std::shared_ptr<ssl::context> tls_;  // guarded by tls_mutex_; null for plain HTTP
 
+  std::promise<void> accept_loop_done_;
+
   std::mutex stop_mutex_;
   State state_ = State::kIdle;  // guarded by stop_mutex_
 
@@ -358,7 +360,10 @@ Status ServerImpl::listen() {
   }
   port_ = acceptor_.local_endpoint(ec).port();
 
-  asio::co_spawn(acceptor_.get_executor(), accept_loop(), report_failure("acceptor"));
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(), [this](std::exception_ptr e) {
+    if (e) log(kLogErr, "acceptor ended with an exception");
+    accept_loop_done_.set_value();
+  });
   for (int i = 0; i < config_.io_threads; ++i) io_threads_.emplace_back([this] { run_io(); });
   {
     std::lock_guard lock(stop_mutex_);
@@ -392,9 +397,9 @@ void ServerImpl::run_io() {
 }
 
 template <class Predicate>
-void ServerImpl::wait_for(std::chrono::milliseconds limit, Predicate done) {
+bool ServerImpl::wait_for(std::chrono::milliseconds limit, Predicate done) {
   std::unique_lock lock(state_mutex_);
-  state_changed_.wait_for(lock, limit, done);
+  return state_changed_.wait_for(lock, limit, done);
 }
 
 void ServerImpl::stop(std::chrono::milliseconds drain) {
@@ -413,7 +418,10 @@ void ServerImpl::stop(std::chrono::milliseconds drain) {
   // Handlers still running past the drain finish here; their connections then see a
   // closed socket and unwind.
   workers_.join();
-  wait_for(kUnwindTimeout, [this] { return open_connections_.load() == 0; });
+  if (!wait_for(kUnwindTimeout, [this] { return open_connections_.load() == 0; })) {
+    log(kLogWarning, std::to_string(open_connections_.load()) +
+                         " HTTP connections did not unwind before the io threads stopped");
+  }
   work_.reset();
   ioc_.stop();
   for (auto& thread : io_threads_) thread.join();
@@ -422,14 +430,15 @@ void ServerImpl::stop(std::chrono::milliseconds drain) {
   log(kLogInfo, "HTTP listener on port " + std::to_string(port_) + " stopped");
 }
 
+// Waits for the accept loop to end, not just for the close: a connection the kernel
+// handed over just before the close completes on the strand after it, and must be
+// admitted (then closed with the others) or dropped before the io threads stop.
 void ServerImpl::close_acceptor() {
-  std::promise<void> closed;
-  asio::post(acceptor_.get_executor(), [this, &closed] {
+  asio::post(acceptor_.get_executor(), [this] {
     error_code ignored;
     acceptor_.close(ignored);
-    closed.set_value();
   });
-  closed.get_future().wait();
+  accept_loop_done_.get_future().wait();
 }
 
 // ---- TLS -------------------------------------------------------------------------------
