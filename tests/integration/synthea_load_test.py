@@ -13,7 +13,9 @@
 3. JSON -> XML -> JSON: GET the resource as JSON, GET it with _format=xml, PUT that XML back to
    the same id (Content-Type application/fhir+xml), GET it as JSON again: unchanged apart from
    meta.versionId/lastUpdated.
-4. Prints the daemon's VmRSS / VmHWM after the load and at the end.
+4. Re-POSTs the hospital batch: every ifNoneExist entry must find (200) the resource created
+   the first time, and the Organization/Location counts stay the same.
+5. Prints the daemon's VmRSS / VmHWM after the load and at the end.
 
 Exit 0 = pass, 1 = fail, 77 = skipped (no ../shared/data). Stdlib only.
 Environment: CG_SYNTHEA_THREADS (verification threads, default 4), CG_RSS_LIMIT_MB (fail if
@@ -134,6 +136,29 @@ def main() -> int:
         mem = gw.memory_kb()
         print(f"RSS after the Synthea load: VmRSS {mem['VmRSS'] / 1024:.1f} MB, "
               f"VmHWM {mem['VmHWM'] / 1024:.1f} MB")
+
+        # Re-posting the hospital batch (every entry has ifNoneExist) must find, not duplicate.
+        hospital = next(f for f in files if f.name.startswith("0-hospital"))
+        bundle = json.loads(bz2.decompress(hospital.read_bytes()))
+        first_ids = {}
+        for rtype, rid, _, origin in submitted:
+            if origin == hospital.name:
+                first_ids.setdefault(rtype, set()).add(rid)
+        resp, _ = gw.json("POST", "/fhir", bundle)
+        again = []
+        for e in resp.get("entry", []):
+            # A matched conditional create need not send a Location; then the entry's resource says which.
+            loc = e.get("response", {}).get("location") or (
+                f"{e['resource']['resourceType']}/{e['resource'].get('id')}" if "resource" in e else "")
+            again.append((e.get("response", {}).get("status", ""), loc, LOCATION.match(loc)))
+        bad = [f"entry {i}: {st} {loc!r}" for i, (st, loc, m) in enumerate(again)
+               if not st.startswith("200") or not m or m.group(2) not in first_ids.get(m.group(1), ())]
+        checks.check("re-posting the hospital batch: every ifNoneExist entry answers 200 with the first id",
+                     len(again) == len(bundle["entry"]) and not bad, f"{len(bad)} entries, e.g. {bad[:3]}")
+        for rtype in ("Organization", "Location"):
+            n, _ = gw.json("GET", f"/fhir/{rtype}?_summary=count")
+            checks.check(f"{rtype}?_summary=count unchanged by the re-post", n.get("total") == len(first_ids.get(rtype, ())),
+                         f"{n.get('total')} != {len(first_ids.get(rtype, ()))}")
 
         # Patient count via _summary=count: one Patient per patient bundle.
         n_patient_bundles = sum(1 for f in files if not f.name.startswith("0-"))
