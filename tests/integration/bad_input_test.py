@@ -122,6 +122,31 @@ def raw_exchange(port: int, payload: bytes, shut_wr: bool = False, timeout: floa
     return received, closed, time.monotonic() - t0
 
 
+def trickle(port: int, payload: bytes, every_s: float, limit_s: float):
+    """Sends one byte per `every_s` (the slowloris pace). Returns seconds until the server
+    disconnected us, or None if it was still accepting bytes after `limit_s`."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    t0 = time.monotonic()
+    try:
+        for b in payload:
+            if time.monotonic() - t0 > limit_s:
+                return None
+            try:
+                s.sendall(bytes([b]))
+                # A closed connection shows up as readable EOF (or a reset on the next send).
+                s.settimeout(every_s)
+                try:
+                    if s.recv(4096) == b"":
+                        return time.monotonic() - t0
+                except socket.timeout:
+                    pass
+            except OSError:
+                return time.monotonic() - t0
+        return None
+    finally:
+        s.close()
+
+
 def status_of(raw: bytes):
     line = raw.split(b"\r\n", 1)[0].decode("latin-1")
     parts = line.split(" ")
@@ -239,16 +264,22 @@ def main() -> int:
         print("connection-level abuse")
         raw, closed, took = raw_exchange(gw.port, b"GET /fhir/metadata HTTP/1.1\r\nHost: x\r\nX-Slow: ", timeout=15)
         checks.check(f"slowloris (partial headers, then silence) is disconnected (request_timeout_ms "
-                     f"{REQUEST_TIMEOUT_MS})", closed and took < 10,
+                     f"{REQUEST_TIMEOUT_MS}; took {took:.2f}s)", closed and took < 10,
                      f"closed={closed} after {took:.1f}s, got {raw[:100]!r}")
         t.still_fine("slowloris headers")
         raw, closed, took = raw_exchange(gw.port, (
             f"POST /fhir/Patient HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {gw.token}\r\n"
             "Content-Type: application/fhir+json\r\nContent-Length: 200\r\n\r\n{\"resourceType\"").encode(),
             timeout=15)
-        checks.check("slow body (Content-Length 200, 15 bytes, then silence) is disconnected",
+        checks.check(f"slow body (Content-Length 200, 15 bytes, then silence) is disconnected (took {took:.2f}s)",
                      closed and took < 10, f"closed={closed} after {took:.1f}s, got {raw[:100]!r}")
         t.still_fine("slowloris body")
+        took = trickle(gw.port, b"GET /fhir/metadata HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"a" * 200,
+                       every_s=0.1, limit_s=5)
+        checks.check(f"trickling slowloris (1 header byte / 100 ms) is cut off by the total request timeout "
+                     f"(took {took:.2f}s)" if took else "trickling slowloris is cut off",
+                     took is not None and took < 3, "still connected after 5 s")
+        t.still_fine("trickling slowloris")
         raw, closed, took = raw_exchange(gw.port, b"GET /fhir/metadata HTTP/1.1\r\nHost: x\r\n\r\n",
                                          shut_wr=True, timeout=15)
         checks.check("half-closed connection (request then SHUT_WR) still gets its 200", status_of(raw) == 200
