@@ -45,3 +45,11 @@ TEST_CASE("pretty output parses back to the same value") {
   REQUIRE(again.ok());
   CHECK(serialize_json(*again) == serialize_json(*v));
 }
+
+TEST_CASE("a repeated property is refused rather than silently collapsed") {
+  auto v = parse_json(R"({"resourceType":"Patient","gender":"male","gender":"female"})");
+  REQUIRE_FALSE(v.ok());
+  CHECK(v.error().message.find("repeats") != std::string::npos);
+  CHECK_FALSE(parse_json(R"({"a":[{"b":1,"c":{"d":1,"d":2}}]})").ok());
+  CHECK(parse_json(R"({"a":[{"b":1},{"b":1}],"c":{"b":1}})").ok());
+}

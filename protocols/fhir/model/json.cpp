@@ -3,6 +3,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
 #include <charconv>
+#include <vector>
 
 namespace cg::fhir {
 namespace {
@@ -18,11 +19,15 @@ struct DecimalKeepingHandler {
 
   json::value_stack st;
   std::string number;  // lexeme of the number being read (it may arrive in parts)
+  // Key count of every object as read, in the order objects end (post-order). An object
+  // built with fewer members had a duplicate key, which value_stack silently collapses.
+  std::vector<std::size_t> object_sizes;
 
   bool on_document_begin(json::error_code&) { return true; }
   bool on_document_end(json::error_code&) { return true; }
   bool on_object_begin(json::error_code&) { return true; }
   bool on_object_end(std::size_t n, json::error_code&) {
+    object_sizes.push_back(n);
     st.push_object(n);
     return true;
   }
@@ -177,6 +182,22 @@ void write_value(std::string& out, const json::value& v, int indent) {
   }
 }
 
+// Walks `v` in post-order, matching each object against the key count it was read with.
+bool has_duplicate_keys(const json::value& v, const std::vector<std::size_t>& sizes,
+                        std::size_t& next) {
+  if (const auto* arr = v.if_array()) {
+    for (const auto& item : *arr) {
+      if (has_duplicate_keys(item, sizes, next)) return true;
+    }
+  } else if (const auto* obj = v.if_object()) {
+    for (const auto& kv : *obj) {
+      if (has_duplicate_keys(kv.value(), sizes, next)) return true;
+    }
+    if (next >= sizes.size() || sizes[next++] != obj->size()) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<json::value> parse_json(std::string_view text, JsonLimits limits) {
@@ -190,7 +211,14 @@ Result<json::value> parse_json(std::string_view text, JsonLimits limits) {
   if (ec) {
     return Error::invalid("malformed JSON at byte " + std::to_string(used) + ": " + ec.message());
   }
-  return parser.handler().st.release();
+  json::value value = parser.handler().st.release();
+  std::size_t next = 0;
+  // FHIR JSON must not repeat a property; keeping only one of two values would silently
+  // drop clinical data.
+  if (has_duplicate_keys(value, parser.handler().object_sizes, next)) {
+    return Error::invalid("malformed JSON: an object repeats a property name");
+  }
+  return value;
 }
 
 std::string serialize_json(const json::value& value) {
