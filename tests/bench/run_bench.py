@@ -402,15 +402,45 @@ http {{
         return sum(proc_status_kb(p, "VmHWM") or 0 for p in pids), len(pids)
 
     # ---------------------------------------------------------------- benchmarks
+    def rounds(self, name, runs):
+        """Runs each (name, cmd, timeout) of `runs` once per round, alternating the order
+        every round so that drifting background load does not favour one side; keeps every
+        round and stores the median of each metric under `name_<runname>`."""
+        per = {n: [] for n, _, _ in runs}
+        for r in range(self.a.rounds):
+            order = runs if r % 2 == 0 else list(reversed(runs))
+            for n, cmd, timeout in order:
+                res = self.run_tool(f"{n}#{r + 1}", cmd, timeout)
+                if res:
+                    per[n].append(res)
+                self.gw_alive()
+        med = {}
+        for n, lst in per.items():
+            if not lst:
+                continue
+            m = {}
+            for k in ("rps", "p50_us", "p99_us"):
+                vals = sorted(x[k] for x in lst)
+                m[k] = vals[len(vals) // 2]
+                m[k + "_all"] = [x[k] for x in lst]
+            for k in ("hwm_kb",):
+                if k in lst[0]:
+                    m[k] = max(x[k] for x in lst)
+            self.results[n] = m
+            med[n] = m
+        return med
+
     def read_bench(self):
         c, d, w = self.a.connections, self.a.duration, self.a.warmup
         common = ["-m", "GET", "--paths-file", self.paths_file, "-H", f"Authorization: Bearer {self.token}",
                   "-c", c, "-t", self.a.load_threads, "-d", d, "--warmup", w]
-        g = self.run_tool("read_gateway", [self.a.load, "--url", f"http://127.0.0.1:{self.gw_port}", *common,
-                                           "--label", "read-gateway"], timeout=d + w + 120)
-        self.gw_alive()
-        n = self.run_tool("read_nginx", [self.a.load, "--url", f"http://127.0.0.1:{self.ng_port}", *common,
-                                         "--label", "read-nginx"], timeout=d + w + 120)
+        med = self.rounds("read", [
+            ("read_gateway", [self.a.load, "--url", f"http://127.0.0.1:{self.gw_port}", *common,
+                              "--label", "read-gateway"], d + w + 120),
+            ("read_nginx", [self.a.load, "--url", f"http://127.0.0.1:{self.ng_port}", *common,
+                            "--label", "read-nginx"], d + w + 120),
+        ])
+        g, n = med.get("read_gateway"), med.get("read_nginx")
         if g and n:
             self.rows += [
                 ("read-by-id", "requests/s", g["rps"], n["rps"], "nginx", True, ""),
@@ -426,7 +456,7 @@ http {{
                            "request = function()\n  i = i % #paths + 1\n"
                            "  return wrk.format('GET', paths[i])\nend\n")
             for name, port in (("gateway", self.gw_port), ("nginx", self.ng_port)):
-                cmd = [self.a.wrk, "-t", str(self.a.load_threads), "-c", str(c), "-d", f"{int(d)}s",
+                cmd = [self.a.wrk, "-t", str(self.a.load_threads), "-c", str(c), "-d", f"{max(1, int(d))}s",
                        "--latency", "-s", str(lua), f"http://127.0.0.1:{port}"]
                 log(f"\n$ {' '.join(cmd)}   (cross-check)")
                 cp = subprocess.run(cmd, capture_output=True, text=True, timeout=d + 60)
@@ -436,28 +466,32 @@ http {{
                 if m:
                     self.results[f"wrk_{name}"] = {"rps": float(m.group(1)),
                                                    "non2xx": int(bad.group(1)) if bad else 0}
+                    if bad:
+                        self.errors.append(f"wrk against {name}: {bad.group(1)} non-2xx responses")
             self.gw_alive()
 
     def create_bench(self):
         c, d, w = self.a.connections, self.a.duration, self.a.warmup
-        g = self.run_tool("create_gateway", [self.a.load, "--url", f"http://127.0.0.1:{self.gw_port}", "-m", "POST",
-                                             "-p", "/fhir/Patient", "-b", self.body_file,
-                                             "-H", f"Authorization: Bearer {self.token}", "-H", "Prefer: return=minimal",
-                                             "-c", c, "-t", self.a.load_threads, "-d", d, "--warmup", w,
-                                             "--label", "create-gateway"], timeout=d + w + 180)
-        self.gw_alive()
-        peers = {}
+        runs = [("create_gateway", [self.a.load, "--url", f"http://127.0.0.1:{self.gw_port}", "-m", "POST",
+                                    "-p", "/fhir/Patient", "-b", self.body_file,
+                                    "-H", f"Authorization: Bearer {self.token}", "-H", "Prefer: return=minimal",
+                                    "-c", c, "-t", self.a.load_threads, "-d", d, "--warmup", w,
+                                    "--label", "create-gateway"], d + w + 180)]
+        peer_dirs = 0
         for name, mode, threads in (("create_sqlite_32", "per-insert", c), ("create_sqlite_1", "per-insert", 1),
                                     ("create_sqlite_group", "group", c)):
+            peer_dirs += 1
             db = self.work / f"peer-{name}" / "peer.db"
-            db.parent.mkdir()
-            peers[name] = self.run_tool(name, [self.a.peer, "--db", db, "--body-file", self.body_file, "--mode", mode,
-                                               "--threads", threads, "-d", d, "--label", name], timeout=d + 180)
+            db.parent.mkdir(exist_ok=True)
+            runs.append((name, [self.a.peer, "--db", db, "--body-file", self.body_file, "--mode", mode,
+                                "--threads", threads, "-d", d, "--label", name], d + 180))
+        med = self.rounds("create", runs)
+        g = med.get("create_gateway")
         if g:
             for name, label in (("create_sqlite_32", f"SQLite {c} thr, 1 txn/insert"),
                                 ("create_sqlite_1", "SQLite 1 thr, 1 txn/insert"),
                                 ("create_sqlite_group", f"SQLite {c} thr, group commit")):
-                p = peers.get(name)
+                p = med.get(name)
                 if not p:
                     continue
                 self.rows += [
@@ -483,6 +517,8 @@ http {{
             return f"{v:,.0f}"
 
         log("\n" + "=" * 100)
+        log(f"medians of {self.a.rounds} interleaved round(s) of {self.a.duration:g} s, {self.a.connections} connections"
+            f" / threads; gw/peer > 1 means the gateway is higher (faster for rates, slower for latencies)")
         log(f"{'benchmark':<11} {'metric':<18} {'gateway':>11} {'peer':>11}  {'gw/peer':>8}  peer")
         log("-" * 100)
         for sec, metric, gv, pv, pname, _hib, _u in self.rows:
@@ -586,7 +622,9 @@ def main():
                     help="POST the Synthea patient transactions as batch Bundles (workaround mode; "
                          "the RSS figure is then labelled as such)")
     ap.add_argument("--smoke", action="store_true", help="tiny durations (~10 s in all), for CI")
-    ap.add_argument("--duration", type=float, help="seconds per measured run (default 10, smoke 0.5)")
+    ap.add_argument("--duration", type=float, help="seconds per measured run (default 5, smoke 0.5)")
+    ap.add_argument("--rounds", type=int, help="interleaved rounds per comparison; medians reported "
+                                                "(default 3, smoke 1)")
     ap.add_argument("--warmup", type=float, help="unrecorded warm-up seconds per run (default 2, smoke 0)")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--load-threads", type=int, default=2)
@@ -599,7 +637,9 @@ def main():
         if not getattr(a, k) or not os.access(getattr(a, k), os.X_OK):
             ap.error(f"--{k} (or its environment variable) must name an executable")
     if a.duration is None:
-        a.duration = 0.5 if a.smoke else 10.0
+        a.duration = 0.5 if a.smoke else 5.0
+    if a.rounds is None:
+        a.rounds = 1 if a.smoke else 3
     if a.warmup is None:
         a.warmup = 0.0 if a.smoke else 2.0
     if a.seed is None:
