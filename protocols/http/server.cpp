@@ -29,6 +29,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <condition_variable>
@@ -36,6 +37,7 @@
 #include <ctime>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -148,6 +150,11 @@ Request to_request(BeastRequest&& message, const std::string& remote_address, bo
   request.remote_address = remote_address;
   request.secure = secure;
   return request;
+}
+
+bool has_header(const Headers& headers, std::string_view name) {
+  return std::any_of(headers.begin(), headers.end(),
+                     [&](const auto& header) { return iequals(header.first, name); });
 }
 
 bool expects_continue(const BeastRequest& message) {
@@ -289,7 +296,8 @@ class ServerImpl final : public HttpServer {
   template <class Stream>
   asio::awaitable<bool> write(Stream& stream, BeastResponse& response);
 
-  asio::awaitable<Response> respond(Request& request);
+  asio::awaitable<Response> respond(Request& request, unsigned version);
+  std::optional<Response> refuse_early(Request& request, unsigned version);
   Response call_handler(Request& request);
   Response decode_failure(const Error& error);
   BeastResponse to_beast(Response response, unsigned version, bool head, bool keep_alive);
@@ -607,7 +615,7 @@ asio::awaitable<Ending> ServerImpl::serve(Stream& stream, const Peer& peer) {
     const bool head = parser.get().method() == bhttp::verb::head;
     const bool client_keeps_alive = parser.get().keep_alive();
     Request request = to_request(parser.release(), peer.address, peer.secure);
-    Response response = co_await respond(request);
+    Response response = co_await respond(request, version);
     const bool keep_alive = client_keeps_alive && !stopping_.load();
     BeastResponse message = to_beast(std::move(response), version, head, keep_alive);
     const bool written = co_await write(stream, message);
@@ -686,13 +694,22 @@ asio::awaitable<bool> ServerImpl::write(Stream& stream, BeastResponse& response)
 
 // ---- requests and responses ------------------------------------------------------------
 
-asio::awaitable<Response> ServerImpl::respond(Request& request) {
-  const std::string accept_encoding(request.header("Accept-Encoding"));
-  Response response;
+// What the server itself refuses before any handler runs: a missing Host (RFC 9112 §3.2)
+// and request bodies it cannot decode. Also inflates gzip bodies in place.
+std::optional<Response> ServerImpl::refuse_early(Request& request, unsigned version) {
+  if (version >= 11 && !has_header(request.headers, "Host")) {
+    ++counters_.bad_requests;
+    return plain_response(400, "Bad Request: missing Host header");
+  }
   const Status decoded = decode_request_body(request, config_.body_limit);
-  if (!decoded) {
-    response = decode_failure(decoded.error());
-  } else {
+  if (!decoded) return decode_failure(decoded.error());
+  return std::nullopt;
+}
+
+asio::awaitable<Response> ServerImpl::respond(Request& request, unsigned version) {
+  const std::string accept_encoding(request.header("Accept-Encoding"));
+  std::optional<Response> response = refuse_early(request, version);
+  if (!response) {
     // The handler may block (SQLite, group commit), so it runs on the worker pool; the
     // coroutine resumes on the connection's strand when it returns.
     auto on_worker = [this, &request]() -> asio::awaitable<Response> {
@@ -700,8 +717,8 @@ asio::awaitable<Response> ServerImpl::respond(Request& request) {
     };
     response = co_await asio::co_spawn(workers_, std::move(on_worker), asio::use_awaitable);
   }
-  compress_response(accept_encoding, response, config_.gzip_min_bytes);
-  co_return response;
+  compress_response(accept_encoding, *response, config_.gzip_min_bytes);
+  co_return std::move(*response);
 }
 
 Response ServerImpl::call_handler(Request& request) {

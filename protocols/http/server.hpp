@@ -12,7 +12,9 @@
 //
 // Lifecycle: start() binds and listens (port 0 picks a free port) and returns once
 // accepting; stop() stops accepting, lets in-flight requests finish within `drain`, then
-// closes every connection and joins the threads. Thread-safe.
+// closes every connection and joins the threads (it also waits for handlers still running
+// past the drain: they cannot be interrupted). stop() must not be called from a handler or
+// an io thread; the destructor calls stop() with no drain. Thread-safe.
 
 #include <atomic>
 #include <chrono>
@@ -48,18 +50,20 @@ struct ServerConfig {
   int worker_threads = 32;
   std::size_t gzip_min_bytes = 1024;
   std::string server_name = "clinic-gateway";
-  std::function<void(int priority, std::string_view message)> log;  // syslog priority
+  // syslog priority (3 err .. 7 debug); called concurrently from io and worker threads.
+  // Messages never contain bodies or query strings.
+  std::function<void(int priority, std::string_view message)> log;
 };
 
 // Monotonic counters, readable at any time (for /metrics and tests).
 struct ServerCounters {
-  std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> connections_accepted{0};   // admitted (rejected ones excluded)
   std::atomic<std::uint64_t> connections_rejected{0};   // over max_connections
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> bad_requests{0};           // unparseable HTTP
   std::atomic<std::uint64_t> too_large{0};              // header or body over the limit
   std::atomic<std::uint64_t> timeouts{0};               // request or idle deadline hit
-  std::atomic<std::uint64_t> tls_handshake_failures{0};
+  std::atomic<std::uint64_t> tls_handshake_failures{0};  // incl. handshakes timing out
   std::atomic<std::uint64_t> handler_errors{0};         // handler threw (a bug): 500 sent
 };
 

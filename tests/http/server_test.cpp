@@ -195,13 +195,14 @@ TEST_CASE("a body over the limit gets 413 and never reaches the handler") {
   std::atomic<int> calls{0};
   ServerConfig config = test_config();
   config.body_limit = 1024;
+  // Counts only this test's target: other processes on a shared machine may reuse ports.
   auto server = start_server(config, [&](Request& r) {
-    ++calls;
+    if (r.target == "/upload") ++calls;
     return echo(r);
   });
   SUBCASE("declared length") {
     TestClient client(server->port());
-    auto response = client.exchange(post_request("/x", std::string(4096, 'b')));
+    auto response = client.exchange(post_request("/upload", std::string(4096, 'b')));
     REQUIRE(response);
     CHECK(response->status == 413);
     CHECK(response->header("Connection") == "close");
@@ -210,7 +211,7 @@ TEST_CASE("a body over the limit gets 413 and never reaches the handler") {
   SUBCASE("chunked") {
     TestClient client(server->port());
     auto response = client.exchange(
-        "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "POST /upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
         "800\r\n" + std::string(0x800, 'c') + "\r\n0\r\n\r\n");
     REQUIRE(response);
     CHECK(response->status == 413);
@@ -246,6 +247,18 @@ TEST_CASE("malformed HTTP gets 400 and the connection is closed") {
   }
   CHECK(server->counters().bad_requests == 4);
   CHECK(server->counters().requests == 0);
+}
+
+TEST_CASE("an HTTP/1.1 request without Host gets 400 but keeps the connection") {
+  auto server = start_server(test_config());
+  TestClient client(server->port());
+  auto response = client.exchange("GET / HTTP/1.1\r\n\r\n");
+  REQUIRE(response);
+  CHECK(response->status == 400);
+  auto next = client.exchange(get_request("/"));
+  REQUIRE(next);
+  CHECK(next->status == 200);
+  CHECK(server->counters().bad_requests == 1);
 }
 
 TEST_CASE("slowloris: a request that never completes is cut off at request_timeout") {
@@ -320,29 +333,31 @@ TEST_CASE("gzip request bodies are inflated within the body limit") {
   ServerConfig config = test_config();
   config.body_limit = 64 * 1024;
   std::atomic<int> calls{0};
+  // Counts only this test's target: other processes on a shared machine may reuse ports.
   auto server = start_server(config, [&](Request& r) {
-    ++calls;
+    if (r.target == "/upload") ++calls;
     return echo(r);
   });
   TestClient client(server->port());
   const std::string json(10'000, 'j');
-  auto ok = client.exchange(post_request("/x", *gzip_compress(json), "Content-Encoding: gzip\r\n"));
+  auto ok =
+      client.exchange(post_request("/upload", *gzip_compress(json), "Content-Encoding: gzip\r\n"));
   REQUIRE(ok);
   CHECK(ok->status == 200);
   CHECK(ok->body == json);
   CHECK(calls == 1);
 
-  auto corrupt = client.exchange(post_request("/x", "not gzip", "Content-Encoding: gzip\r\n"));
+  auto corrupt = client.exchange(post_request("/upload", "not gzip", "Content-Encoding: gzip\r\n"));
   REQUIRE(corrupt);
   CHECK(corrupt->status == 400);
 
-  auto brotli = client.exchange(post_request("/x", "abc", "Content-Encoding: br\r\n"));
+  auto brotli = client.exchange(post_request("/upload", "abc", "Content-Encoding: br\r\n"));
   REQUIRE(brotli);
   CHECK(brotli->status == 415);
 
   const std::string bomb = *gzip_compress(std::string(10 * 1024 * 1024, '\0'), 9);
   REQUIRE(bomb.size() < config.body_limit);
-  auto refused = client.exchange(post_request("/x", bomb, "Content-Encoding: gzip\r\n"));
+  auto refused = client.exchange(post_request("/upload", bomb, "Content-Encoding: gzip\r\n"));
   REQUIRE(refused);
   CHECK(refused->status == 413);
   CHECK(calls == 1);
