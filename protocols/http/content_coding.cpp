@@ -40,9 +40,8 @@ bool valid_qvalue(std::string_view q) {
 // A malformed qvalue counts as zero: falling back to identity is always safe.
 bool qvalue_is_zero(std::string_view q) {
   if (!valid_qvalue(q)) return true;
-  return q[0] == '0' && std::all_of(q.begin() + 1, q.end(), [](char c) {
-           return c == '.' || c == '0';
-         });
+  return q[0] == '0' &&
+         std::all_of(q.begin() + 1, q.end(), [](char c) { return c == '.' || c == '0'; });
 }
 
 struct CodingPreference {
@@ -64,8 +63,7 @@ CodingPreference parse_preference(std::string_view element) {
 // Content types whose bodies are compressed already; gzip would only cost CPU.
 bool already_compressed(std::string_view content_type) {
   constexpr std::array<std::string_view, 6> kPrefixes = {
-      "image/jpeg", "image/png", "image/webp", "application/zip", "application/gzip",
-      "video/"};
+      "image/jpeg", "image/png", "image/webp", "application/zip", "application/gzip", "video/"};
   return std::any_of(kPrefixes.begin(), kPrefixes.end(), [&](std::string_view p) {
     return content_type.size() >= p.size() && iequals(content_type.substr(0, p.size()), p);
   });

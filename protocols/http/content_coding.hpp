@@ -35,7 +35,6 @@ Status decode_request_body(Request& request, std::size_t limit);
 // did not choose a Content-Encoding itself, the content type is not already compressed,
 // and `accept_encoding` (the request's header) allows gzip. Whenever the choice depended
 // on Accept-Encoding, `Vary: Accept-Encoding` is added so caches keep both forms apart.
-void compress_response(std::string_view accept_encoding, Response& response,
-                       std::size_t min_bytes);
+void compress_response(std::string_view accept_encoding, Response& response, std::size_t min_bytes);
 
 }  // namespace cg::http

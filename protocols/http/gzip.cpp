@@ -15,7 +15,9 @@ constexpr int kMemLevel = 8;
 constexpr std::size_t kChunk = 16 * 1024;
 
 // zlib counts in uInt; feed large inputs in slices so nothing is truncated on 64-bit.
-uInt clamp_uint(std::size_t n) { return static_cast<uInt>(std::min<std::size_t>(n, UINT_MAX)); }
+uInt clamp_uint(std::size_t n) {
+  return static_cast<uInt>(std::min<std::size_t>(n, UINT_MAX));
+}
 
 // Owns a z_stream for deflate or inflate and ends it on every exit path.
 class ZStream {

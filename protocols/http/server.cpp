@@ -8,6 +8,8 @@
 
 #include "protocols/http/server.hpp"
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -28,9 +30,6 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-
-#include <algorithm>
-#include <array>
 #include <cassert>
 #include <condition_variable>
 #include <cstdint>
@@ -129,8 +128,8 @@ std::string http_date_now() {
 
 // Framing headers belong to the server; a header with CR/LF would split the response.
 bool handler_may_set(std::string_view name, std::string_view value) {
-  for (std::string_view reserved : {"Content-Length", "Transfer-Encoding", "Connection",
-                                    "Keep-Alive", "Upgrade"}) {
+  for (std::string_view reserved :
+       {"Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade"}) {
     if (iequals(name, reserved)) return false;
   }
   const auto unsafe = [](std::string_view s) {
@@ -377,8 +376,8 @@ Status ServerImpl::listen() {
     std::lock_guard lock(stop_mutex_);
     state_ = State::kRunning;
   }
-  log(kLogInfo, std::string("HTTP") + (tls_ ? "S" : "") + " listening on " + config_.address +
-                    ":" + std::to_string(port_));
+  log(kLogInfo, std::string("HTTP") + (tls_ ? "S" : "") + " listening on " + config_.address + ":" +
+                    std::to_string(port_));
   return ok_status();
 }
 
@@ -413,10 +412,11 @@ bool ServerImpl::wait_for(std::chrono::milliseconds limit, Predicate done) {
 void ServerImpl::stop(std::chrono::milliseconds drain) {
   std::lock_guard stop_lock(stop_mutex_);
   if (state_ != State::kRunning) return;
-  if (ioc_.get_executor().running_in_this_thread()) {
-    // Joining the io threads from one of them would deadlock.
-    log(kLogErr, "HttpServer::stop called from an io thread; ignored");
-    assert(false && "HttpServer::stop called from an io thread");
+  if (ioc_.get_executor().running_in_this_thread() ||
+      workers_.get_executor().running_in_this_thread()) {
+    // Joining the io threads or the worker pool from one of them would deadlock.
+    log(kLogErr, "HttpServer::stop called from an io or worker thread; ignored");
+    assert(false && "HttpServer::stop called from an io or worker thread");
     return;
   }
   stopping_ = true;
@@ -571,6 +571,7 @@ asio::awaitable<void> ServerImpl::run_tls(tcp::socket socket, std::shared_ptr<ss
   if (!registration.active()) co_return;
   tcp_layer.expires_after(config_.request_timeout);
   auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kUseTuple);
+  if (ec == asio::error::operation_aborted) co_return;  // closed by stop(), not a failure
   if (ec) {
     ++counters_.tls_handshake_failures;
     log(kLogDebug, "TLS handshake with " + remote + " failed: " + ec.message());
@@ -629,8 +630,8 @@ asio::awaitable<Ending> ServerImpl::serve(Stream& stream, const Peer& peer) {
 // from its first byte. Either way a client dribbling bytes is cut off.
 template <class Stream>
 asio::awaitable<error_code> ServerImpl::read_request(
-    Stream& stream, beast::flat_buffer& buffer,
-    bhttp::request_parser<bhttp::string_body>& parser, bool first) {
+    Stream& stream, beast::flat_buffer& buffer, bhttp::request_parser<bhttp::string_body>& parser,
+    bool first) {
   auto& tcp_layer = beast::get_lowest_layer(stream);
   if (!first && buffer.size() == 0) {
     tcp_layer.expires_after(config_.idle_timeout);
@@ -676,9 +677,9 @@ asio::awaitable<Ending> ServerImpl::reject(Stream& stream, const error_code& ec)
       break;
   }
   log(kLogDebug, "rejected HTTP request (" + std::to_string(status) + "): " + ec.message());
-  BeastResponse message = to_beast(plain_response(status, bhttp::obsolete_reason(
-                                                              bhttp::int_to_status(status))),
-                                   11, /*head=*/false, /*keep_alive=*/false);
+  BeastResponse message =
+      to_beast(plain_response(status, bhttp::obsolete_reason(bhttp::int_to_status(status))), 11,
+               /*head=*/false, /*keep_alive=*/false);
   const bool written = co_await write(stream, message);
   co_return written ? Ending::kClose : Ending::kDone;
 }
@@ -768,8 +769,7 @@ BeastResponse ServerImpl::to_beast(Response response, unsigned version, bool hea
     message.set(bhttp::field::date, http_date_now());
   }
   // 1xx, 204 and 304 never carry a body (RFC 9110 §6.4.1); HEAD describes the GET body.
-  const bool bodyless =
-      response.status < 200 || response.status == 204 || response.status == 304;
+  const bool bodyless = response.status < 200 || response.status == 204 || response.status == 304;
   if (!bodyless) message.content_length(response.body.size());
   if (!bodyless && !head) message.body() = std::move(response.body);
   message.keep_alive(keep_alive);

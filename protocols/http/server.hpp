@@ -57,14 +57,14 @@ struct ServerConfig {
 
 // Monotonic counters, readable at any time (for /metrics and tests).
 struct ServerCounters {
-  std::atomic<std::uint64_t> connections_accepted{0};   // admitted (rejected ones excluded)
-  std::atomic<std::uint64_t> connections_rejected{0};   // over max_connections
+  std::atomic<std::uint64_t> connections_accepted{0};  // admitted (rejected ones excluded)
+  std::atomic<std::uint64_t> connections_rejected{0};  // over max_connections
   std::atomic<std::uint64_t> requests{0};
-  std::atomic<std::uint64_t> bad_requests{0};           // unparseable HTTP
-  std::atomic<std::uint64_t> too_large{0};              // header or body over the limit
-  std::atomic<std::uint64_t> timeouts{0};               // request or idle deadline hit
+  std::atomic<std::uint64_t> bad_requests{0};            // unparseable HTTP, no Host, bad gzip
+  std::atomic<std::uint64_t> too_large{0};               // header or body over the limit
+  std::atomic<std::uint64_t> timeouts{0};                // request or idle deadline hit
   std::atomic<std::uint64_t> tls_handshake_failures{0};  // incl. handshakes timing out
-  std::atomic<std::uint64_t> handler_errors{0};         // handler threw (a bug): 500 sent
+  std::atomic<std::uint64_t> handler_errors{0};          // handler threw (a bug): 500 sent
 };
 
 class HttpServer {

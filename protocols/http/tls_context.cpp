@@ -49,8 +49,8 @@ Status load_files(SSL_CTX* ctx, const TlsConfig& config) {
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
     return Error::invalid("TLS private key '" + config.private_key.string() +
-                          "' does not match certificate '" +
-                          config.certificate_chain.string() + "'");
+                          "' does not match certificate '" + config.certificate_chain.string() +
+                          "'");
   }
   return ok_status();
 }
@@ -65,8 +65,8 @@ Result<TlsContextPtr> make_server_tls_context(const TlsConfig& config) {
       SSL_CTX_set_cipher_list(ctx.get(), kTls12Ciphers) != 1) {
     return Error::internal("cannot configure TLS context: " + take_openssl_error());
   }
-  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                                     SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(
+      ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (Status s = load_files(ctx.get(), config); !s) return s.take_error();
   return ctx;
 }

@@ -8,7 +8,8 @@ namespace cg::http {
 
 TEST_CASE("compressed text inflates back to the original") {
   std::string text;
-  for (int i = 0; i < 2000; ++i) text += "{\"resourceType\":\"Patient\",\"id\":\"" + std::to_string(i) + "\"}";
+  for (int i = 0; i < 2000; ++i)
+    text += "{\"resourceType\":\"Patient\",\"id\":\"" + std::to_string(i) + "\"}";
   auto compressed = gzip_compress(text);
   REQUIRE(compressed.ok());
   CHECK(compressed->size() < text.size() / 5);

@@ -180,8 +180,9 @@ TEST_CASE("request bodies reach the handler: sized, chunked and after 100-contin
   REQUIRE(chunked);
   CHECK(chunked->body == "hello world");
 
-  REQUIRE(client.send("POST /x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"
-                      "Content-Length: 4\r\n\r\n"));
+  REQUIRE(
+      client.send("POST /x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"
+                  "Content-Length: 4\r\n\r\n"));
   auto interim = client.read_response(5s, false, /*keep_interim=*/true);
   REQUIRE(interim);
   CHECK(interim->status == 100);
@@ -212,7 +213,8 @@ TEST_CASE("a body over the limit gets 413 and never reaches the handler") {
     TestClient client(server->port());
     auto response = client.exchange(
         "POST /upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
-        "800\r\n" + std::string(0x800, 'c') + "\r\n0\r\n\r\n");
+        "800\r\n" +
+        std::string(0x800, 'c') + "\r\n0\r\n\r\n");
     REQUIRE(response);
     CHECK(response->status == 413);
   }
@@ -235,8 +237,7 @@ TEST_CASE("a header over the limit gets 431") {
 TEST_CASE("malformed HTTP gets 400 and the connection is closed") {
   auto server = start_server(test_config());
   for (const char* garbage :
-       {"GARBAGE\r\n\r\n", "GET / HTTP/1.1\r\nBad Header Line\r\n\r\n",
-        "GET / HTTP/9.9\r\n\r\n",
+       {"GARBAGE\r\n\r\n", "GET / HTTP/1.1\r\nBad Header Line\r\n\r\n", "GET / HTTP/9.9\r\n\r\n",
         "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"}) {
     CAPTURE(garbage);
     TestClient client(server->port());
@@ -446,7 +447,7 @@ TEST_CASE("stop waits for an in-flight request, then closes everything") {
   REQUIRE(entered.get_future().wait_for(5s) == std::future_status::ready);
 
   auto stopped = std::async(std::launch::async, [&] { server->stop(10s); });
-  CHECK(eventually([&] { return !TestClient(port).ok(); }));  // no longer accepting
+  CHECK(eventually([&] { return !TestClient(port).ok(); }));     // no longer accepting
   CHECK(stopped.wait_for(50ms) == std::future_status::timeout);  // still draining
   release.set_value();
   auto response = busy.read_response();

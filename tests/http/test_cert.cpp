@@ -61,8 +61,8 @@ CertificateFiles make_self_signed(const std::filesystem::path& dir, const char* 
   EVP_PKEY* key = EVP_EC_gen("P-256");
   if (key == nullptr) return {};
   X509* cert = make_certificate(key);
-  const bool written =
-      cert != nullptr && write_pem(files.key, key, nullptr) && write_pem(files.chain, nullptr, cert);
+  const bool written = cert != nullptr && write_pem(files.key, key, nullptr) &&
+                       write_pem(files.chain, nullptr, cert);
   X509_free(cert);
   EVP_PKEY_free(key);
   return written ? files : CertificateFiles{};

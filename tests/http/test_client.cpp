@@ -88,7 +88,9 @@ bool TestClient::send(std::string_view bytes) {
   return true;
 }
 
-void TestClient::shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+void TestClient::shutdown_write() {
+  ::shutdown(fd_, SHUT_WR);
+}
 
 bool TestClient::fill(std::chrono::steady_clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -103,8 +105,8 @@ bool TestClient::fill(std::chrono::steady_clock::time_point deadline) {
   return true;
 }
 
-std::optional<RawResponse> TestClient::read_response(std::chrono::milliseconds timeout,
-                                                     bool head, bool keep_interim) {
+std::optional<RawResponse> TestClient::read_response(std::chrono::milliseconds timeout, bool head,
+                                                     bool keep_interim) {
   if (!ok()) return std::nullopt;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::size_t head_end;
@@ -120,8 +122,9 @@ std::optional<RawResponse> TestClient::read_response(std::chrono::milliseconds t
   }
   const bool bodyless = head || response->status == 204 || response->status == 304;
   const std::size_t length =
-      bodyless ? 0 : std::strtoull(std::string(response->header("Content-Length")).c_str(),
-                                   nullptr, 10);
+      bodyless
+          ? 0
+          : std::strtoull(std::string(response->header("Content-Length")).c_str(), nullptr, 10);
   while (buf_.size() < length) {
     if (!fill(deadline)) return std::nullopt;
   }
@@ -159,9 +162,9 @@ std::string get_request(std::string_view target, std::string_view extra_headers)
 
 std::string post_request(std::string_view target, std::string_view body,
                          std::string_view extra_headers) {
-  return "POST " + std::string(target) + " HTTP/1.1\r\nHost: localhost\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n" + std::string(extra_headers) + "\r\n" +
-         std::string(body);
+  return "POST " + std::string(target) +
+         " HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+         std::string(extra_headers) + "\r\n" + std::string(body);
 }
 
 }  // namespace cg::http::testing
