@@ -278,7 +278,14 @@ TEST_CASE("a silent new connection is cut off at request_timeout") {
   config.request_timeout = 300ms;
   auto server = start_server(config);
   TestClient client(server->port());
-  CHECK(client.wait_closed(5s));
+  const bool closed = client.wait_closed(5s);
+  CHECK(closed);
+  // Seen once under heavy machine load (load average 9 on 2 cores); kept to diagnose it.
+  if (!closed) {
+    MESSAGE("accepted=" << server->counters().connections_accepted.load()
+                        << " timeouts=" << server->counters().timeouts.load()
+                        << " open=" << server->open_connections());
+  }
   CHECK(eventually([&] { return server->counters().timeouts == 1; }));
 }
 
