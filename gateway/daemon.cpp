@@ -39,6 +39,7 @@ http::ServerConfig server_config(const GatewayConfig& c) {
   s.worker_threads = c.http.worker_threads;
   if (c.http.tls_certificate) s.tls = http::TlsConfig{*c.http.tls_certificate, *c.http.tls_private_key};
   s.log = [](int p, std::string_view m) { log(p, m); };
+  s.error_response = &GatewayRouter::protocol_error;
   return s;
 }
 

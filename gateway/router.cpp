@@ -29,6 +29,21 @@ void add_security_headers(http::Response& r) {
 
 }  // namespace
 
+http::Response GatewayRouter::protocol_error(int status, std::string_view reason) {
+  ErrorKind kind = ErrorKind::kInternal;
+  switch (status) {
+    case 400: kind = ErrorKind::kInvalid; break;
+    case 413:
+    case 431: kind = ErrorKind::kTooLarge; break;
+    case 415: kind = ErrorKind::kUnsupported; break;
+    default: break;
+  }
+  http::Response r = outcome_response(Error{kind, std::string(reason), {}});
+  r.status = status;  // 431 has no kind of its own; keep the server's exact status
+  add_security_headers(r);
+  return r;
+}
+
 GatewayRouter::GatewayRouter(fhir::FhirApi& fhir, const StaticTokenVerifier& tokens,
                              RouterConfig config)
     : fhir_(fhir), tokens_(tokens), config_(std::move(config)) {}

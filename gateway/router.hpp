@@ -27,6 +27,9 @@ class GatewayRouter {
 
   // Requests refused by the authorization point (for /metrics later).
   std::uint64_t unauthorized_count() const { return unauthorized_.load(); }
+  // The answer to an error the HTTP server detects itself (body too large, malformed
+  // request, undecodable body): an OperationOutcome with the server's status.
+  static http::Response protocol_error(int status, std::string_view reason);
   // Whether a path is open without a token (exposed for the route-policy test).
   static bool is_open_route(std::string_view method, std::string_view path);
 

@@ -299,6 +299,8 @@ class ServerImpl final : public HttpServer {
   std::optional<Response> refuse_early(Request& request, unsigned version);
   Response call_handler(Request& request);
   Response decode_failure(const Error& error);
+  // The server's own error answers, shaped by config_.error_response when set.
+  Response error_response(int status, std::string_view text) const;
   BeastResponse to_beast(Response response, unsigned version, bool head, bool keep_alive);
 
   enum class State { kIdle, kRunning, kStopped };
@@ -678,7 +680,7 @@ asio::awaitable<Ending> ServerImpl::reject(Stream& stream, const error_code& ec)
   }
   log(kLogDebug, "rejected HTTP request (" + std::to_string(status) + "): " + ec.message());
   BeastResponse message =
-      to_beast(plain_response(status, bhttp::obsolete_reason(bhttp::int_to_status(status))), 11,
+      to_beast(error_response(status, bhttp::obsolete_reason(bhttp::int_to_status(status))), 11,
                /*head=*/false, /*keep_alive=*/false);
   const bool written = co_await write(stream, message);
   co_return written ? Ending::kClose : Ending::kDone;
@@ -700,7 +702,7 @@ asio::awaitable<bool> ServerImpl::write(Stream& stream, BeastResponse& response)
 std::optional<Response> ServerImpl::refuse_early(Request& request, unsigned version) {
   if (version >= 11 && !has_header(request.headers, "Host")) {
     ++counters_.bad_requests;
-    return plain_response(400, "Bad Request: missing Host header");
+    return error_response(400, "Bad Request: missing Host header");
   }
   const Status decoded = decode_request_body(request, config_.body_limit);
   if (!decoded) return decode_failure(decoded.error());
@@ -730,22 +732,27 @@ Response ServerImpl::call_handler(Request& request) {
     // logged because it may quote patient data.
     ++counters_.handler_errors;
     log(kLogErr, "handler threw an exception on " + describe(request));
-    return plain_response(500, "Internal Server Error");
+    return error_response(500, "Internal Server Error");
   }
+}
+
+Response ServerImpl::error_response(int status, std::string_view text) const {
+  if (config_.error_response) return config_.error_response(status, text);
+  return plain_response(status, text);
 }
 
 Response ServerImpl::decode_failure(const Error& error) {
   switch (error.kind) {
     case ErrorKind::kTooLarge:
       ++counters_.too_large;
-      return plain_response(413, "Payload Too Large: " + error.message);
+      return error_response(413, "Payload Too Large: " + error.message);
     case ErrorKind::kUnsupported:
-      return plain_response(415, "Unsupported Media Type: " + error.message);
+      return error_response(415, "Unsupported Media Type: " + error.message);
     case ErrorKind::kInvalid:
       ++counters_.bad_requests;
-      return plain_response(400, "Bad Request: " + error.message);
+      return error_response(400, "Bad Request: " + error.message);
     default:
-      return plain_response(500, "Internal Server Error");
+      return error_response(500, "Internal Server Error");
   }
 }
 
@@ -754,7 +761,7 @@ BeastResponse ServerImpl::to_beast(Response response, unsigned version, bool hea
   if (response.status < 100 || response.status > 599) {
     log(kLogErr, "handler returned invalid status " + std::to_string(response.status));
     ++counters_.handler_errors;
-    response = plain_response(500, "Internal Server Error");
+    response = error_response(500, "Internal Server Error");
   }
   BeastResponse message;
   message.version(version);

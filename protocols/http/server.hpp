@@ -50,6 +50,10 @@ struct ServerConfig {
   int worker_threads = 32;
   std::size_t gzip_min_bytes = 1024;
   std::string server_name = "clinic-gateway";
+  // Builds the answers the server itself gives (400, 413, 415, 431, 500) from a status and
+  // a reason, so the application can answer in its own format (e.g. an OperationOutcome).
+  // Empty: plain text. Called from io and worker threads; must not throw.
+  std::function<Response(int status, std::string_view reason)> error_response;
   // syslog priority (3 err .. 7 debug); called concurrently from io and worker threads.
   // Messages never contain bodies or query strings.
   std::function<void(int priority, std::string_view message)> log;

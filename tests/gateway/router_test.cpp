@@ -57,3 +57,12 @@ TEST_CASE("every response carries the security headers") {
   auto body = f.call("GET", "/fhir/metadata", false).body;
   CHECK(body.find("http://gw.test:8080/fhir") != std::string::npos);  // base from Host
 }
+
+TEST_CASE("errors found by the HTTP server itself become OperationOutcomes") {
+  auto r = GatewayRouter::protocol_error(413, "Payload Too Large");
+  CHECK(r.status == 413);
+  CHECK(r.header("Content-Type").starts_with("application/fhir+json"));
+  CHECK(r.body.find("\"too-costly\"") != std::string::npos);
+  CHECK(GatewayRouter::protocol_error(431, "x").status == 431);
+  CHECK(GatewayRouter::protocol_error(400, "x").body.find("\"invalid\"") != std::string::npos);
+}

@@ -222,6 +222,25 @@ TEST_CASE("a body over the limit gets 413 and never reaches the handler") {
   CHECK(server->counters().too_large == 1);
 }
 
+TEST_CASE("the application shapes the server's own error answers") {
+  ServerConfig config = test_config();
+  config.body_limit = 1024;
+  config.error_response = [](int status, std::string_view reason) {
+    Response r;
+    r.status = status;
+    r.set_header("Content-Type", "application/fhir+json");
+    r.body = "{\"status\":" + std::to_string(status) + ",\"reason\":\"" + std::string(reason) + "\"}";
+    return r;
+  };
+  auto server = start_server(config);
+  TestClient client(server->port());
+  auto response = client.exchange(post_request("/upload", std::string(4096, 'b')));
+  REQUIRE(response);
+  CHECK(response->status == 413);
+  CHECK(response->header("Content-Type") == "application/fhir+json");
+  CHECK(response->body.find("\"status\":413") != std::string::npos);
+}
+
 TEST_CASE("a header over the limit gets 431") {
   ServerConfig config = test_config();
   config.header_limit = 1024;
