@@ -1,9 +1,10 @@
 #include "gateway/config.hpp"
 
+#include <toml++/toml.h>
+
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace cg::gateway {
 namespace {

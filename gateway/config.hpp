@@ -56,7 +56,7 @@ struct GatewayConfig {
 };
 
 struct ConfigProblem {
-  std::string key;      // dotted TOML key, or "" for the file as a whole
+  std::string key;  // dotted TOML key, or "" for the file as a whole
   std::string message;
 };
 

@@ -24,7 +24,9 @@ sigset_t handled_signals() {
   return set;
 }
 
-void notify(const std::string& state) { sd_notify(0, state.c_str()); }
+void notify(const std::string& state) {
+  sd_notify(0, state.c_str());
+}
 
 http::ServerConfig server_config(const GatewayConfig& c) {
   http::ServerConfig s;
@@ -35,10 +37,12 @@ http::ServerConfig server_config(const GatewayConfig& c) {
   s.request_timeout = c.http.request_timeout;
   s.idle_timeout = c.http.idle_timeout;
   s.max_connections = c.http.max_connections;
-  s.io_threads = c.http.io_threads > 0 ? c.http.io_threads
-                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  s.io_threads = c.http.io_threads > 0
+                     ? c.http.io_threads
+                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   s.worker_threads = c.http.worker_threads;
-  if (c.http.tls_certificate) s.tls = http::TlsConfig{*c.http.tls_certificate, *c.http.tls_private_key};
+  if (c.http.tls_certificate)
+    s.tls = http::TlsConfig{*c.http.tls_certificate, *c.http.tls_private_key};
   s.log = [](int p, std::string_view m) { log(p, m); };
   s.error_response = &GatewayRouter::protocol_error;
   return s;
@@ -66,8 +70,11 @@ void wait_for_stop(http::HttpServer& server, const std::filesystem::path& config
     }
     notify("RELOADING=1");
     auto reloaded = load_config(config_file);
-    if (reloaded.problems.empty()) set_log_level(reloaded.config.log_level);
-    else log(kWarning, "reload: config has problems, keeping the log level: " + describe(reloaded.problems.front()));
+    if (reloaded.problems.empty())
+      set_log_level(reloaded.config.log_level);
+    else
+      log(kWarning, "reload: config has problems, keeping the log level: " +
+                        describe(reloaded.problems.front()));
     if (auto s = server.reload_tls(); !s) log(kErr, "reload: TLS: " + s.error().message);
     log(kInfo, "reloaded configuration");
     notify("READY=1");
@@ -92,13 +99,15 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
   }
   auto store = storage::ResourceStore::open(store_config(config));
   if (!store) {
-    log(kErr, "cannot open the clinical store in " + config.data_dir.string() + ": " + store.error().message);
+    log(kErr, "cannot open the clinical store in " + config.data_dir.string() + ": " +
+                  store.error().message);
     return 1;
   }
   fhir::FhirApi api(**store, {config.fhir.default_page_size, config.fhir.max_page_size,
                               config.fhir.max_bundle_entries, CG_VERSION});
   StaticTokenVerifier tokens(config.auth.token_sha256);
-  if (config.auth.token_sha256.empty()) log(kWarning, "auth.token_sha256 is empty: every protected request will be refused");
+  if (config.auth.token_sha256.empty())
+    log(kWarning, "auth.token_sha256 is empty: every protected request will be refused");
   GatewayRouter router(api, tokens, {config.http.public_base_url});
   auto server = http::HttpServer::start(server_config(config),
                                         [&router](http::Request& r) { return router.handle(r); });
@@ -108,7 +117,8 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
     return 1;
   }
   std::string scheme = config.http.tls_certificate ? "https" : "http";
-  std::string url = scheme + "://" + config.http.address + ":" + std::to_string((*server)->port()) + "/fhir";
+  std::string url =
+      scheme + "://" + config.http.address + ":" + std::to_string((*server)->port()) + "/fhir";
   log(kInfo, "clinic-gateway " CG_VERSION " listening on " + url);
   notify("READY=1\nSTATUS=Serving FHIR on " + url);
 

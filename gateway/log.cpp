@@ -17,12 +17,18 @@ std::atomic<int> g_max_priority{kInfo};
 
 const char* level_name(int priority) {
   switch (priority) {
-    case kErr: return "error";
-    case kWarning: return "warning";
-    case kNotice: return "notice";
-    case kInfo: return "info";
-    case kDebug: return "debug";
-    default: return priority < kErr ? "critical" : "debug";
+    case kErr:
+      return "error";
+    case kWarning:
+      return "warning";
+    case kNotice:
+      return "notice";
+    case kInfo:
+      return "info";
+    case kDebug:
+      return "debug";
+    default:
+      return priority < kErr ? "critical" : "debug";
   }
 }
 
@@ -58,13 +64,18 @@ bool stderr_is_journal() {
 
 void set_log_level(std::string_view level) {
   int p = kInfo;
-  if (level == "error") p = kErr;
-  else if (level == "warning") p = kWarning;
-  else if (level == "debug") p = kDebug;
+  if (level == "error")
+    p = kErr;
+  else if (level == "warning")
+    p = kWarning;
+  else if (level == "debug")
+    p = kDebug;
   g_max_priority.store(p);
 }
 
-bool log_enabled(int priority) { return priority <= g_max_priority.load(); }
+bool log_enabled(int priority) {
+  return priority <= g_max_priority.load();
+}
 
 void log(int priority, std::string_view message) {
   if (!log_enabled(priority)) return;

@@ -36,7 +36,8 @@ int serve(int argc, char** argv) {
     return 2;
   }
   auto load = cg::gateway::load_config(argv[3]);
-  for (const auto& p : load.problems) std::cerr << argv[3] << ": " << cg::gateway::describe(p) << "\n";
+  for (const auto& p : load.problems)
+    std::cerr << argv[3] << ": " << cg::gateway::describe(p) << "\n";
   if (!load.problems.empty()) return 1;
   return cg::gateway::serve(load.config, argv[3]);
 }

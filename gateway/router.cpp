@@ -35,11 +35,18 @@ void add_security_headers(http::Response& r) {
 http::Response GatewayRouter::protocol_error(int status, std::string_view reason) {
   ErrorKind kind = ErrorKind::kInternal;
   switch (status) {
-    case 400: kind = ErrorKind::kInvalid; break;
+    case 400:
+      kind = ErrorKind::kInvalid;
+      break;
     case 413:
-    case 431: kind = ErrorKind::kTooLarge; break;
-    case 415: kind = ErrorKind::kUnsupported; break;
-    default: break;
+    case 431:
+      kind = ErrorKind::kTooLarge;
+      break;
+    case 415:
+      kind = ErrorKind::kUnsupported;
+      break;
+    default:
+      break;
   }
   http::Response r = outcome_response(Error{kind, std::string(reason), {}});
   r.status = status;  // 431 has no kind of its own; keep the server's exact status
@@ -91,10 +98,12 @@ http::Response GatewayRouter::handle(http::Request& request) {
     malloc_trim(0);
   }
   if (log_enabled(kDebug)) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::steady_clock::now() - started)
+                  .count();
     // Path only: query strings can carry patient identifiers.
-    log(kDebug, request.method + " " + std::string(path) + " " + std::to_string(response.status) + " " +
-                    std::to_string(us) + "us");
+    log(kDebug, request.method + " " + std::string(path) + " " + std::to_string(response.status) +
+                    " " + std::to_string(us) + "us");
   }
   return response;
 }

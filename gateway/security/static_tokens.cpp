@@ -38,7 +38,8 @@ StaticTokenVerifier::StaticTokenVerifier(const std::vector<std::string>& sha256_
 
 Result<Principal> StaticTokenVerifier::verify(std::string_view authorization) const {
   constexpr std::string_view kScheme = "Bearer ";
-  if (authorization.empty()) return Error::unauthorized("an Authorization: Bearer token is required");
+  if (authorization.empty())
+    return Error::unauthorized("an Authorization: Bearer token is required");
   if (authorization.size() <= kScheme.size() ||
       !std::equal(kScheme.begin(), kScheme.end(), authorization.begin(),
                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {

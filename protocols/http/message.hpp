@@ -21,7 +21,7 @@ struct Request {
   std::string method;  // "GET", "POST", ... as received
   std::string target;  // origin-form: path and query, percent-encoded as received
   Headers headers;
-  std::string body;    // already decoded when the client sent Content-Encoding: gzip
+  std::string body;  // already decoded when the client sent Content-Encoding: gzip
   std::string remote_address;
   bool secure = false;  // arrived over TLS
 

@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto space = line.find(' ');
   cg::http::Request request;
   request.method = std::string(line.substr(0, space));
-  std::string_view target = space == std::string_view::npos ? std::string_view() : line.substr(space + 1);
+  std::string_view target =
+      space == std::string_view::npos ? std::string_view() : line.substr(space + 1);
   auto q = target.find('?');
   std::string_view path = target.substr(0, q);
   std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);

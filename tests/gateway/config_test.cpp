@@ -33,7 +33,8 @@ TEST_CASE("values are read and relative paths resolve against the config's direc
     private_key = "/secure/key.pem"
     [auth]
     token_sha256 = ["0000000000000000000000000000000000000000000000000000000000000000"]
-  )", "/srv/gw");
+  )",
+                           "/srv/gw");
   REQUIRE(load.problems.empty());
   CHECK(load.config.data_dir == "/srv/gw/data");
   CHECK(load.config.http.port == 0);
@@ -56,7 +57,8 @@ TEST_CASE("every problem names its key") {
     [auth]
     token_sha256 = ["abc"]
     [extra]
-  )", "/x");
+  )",
+                           "/x");
   CHECK(has_problem(load, "http.port", "between 0 and 65535"));
   CHECK(has_problem(load, "http.prot", "unknown setting"));
   CHECK(has_problem(load, "http.address", "must be a string"));

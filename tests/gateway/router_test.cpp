@@ -30,10 +30,17 @@ TEST_CASE("only /health and /fhir/metadata are open") {
   Fixture f;
   CHECK(f.call("GET", "/health", false).status == 200);
   CHECK(f.call("GET", "/fhir/metadata", false).status == 200);
-  for (auto [method, target] : std::initializer_list<std::pair<const char*, const char*>>{
-           {"GET", "/fhir/Patient"}, {"GET", "/fhir/Patient/1"}, {"POST", "/fhir/Patient"},
-           {"PUT", "/fhir/Patient/1"}, {"DELETE", "/fhir/Patient/1"}, {"GET", "/fhir/_history"},
-           {"POST", "/fhir"}, {"GET", "/nowhere"}, {"POST", "/fhir/metadata"}, {"GET", "/fhir/metadata/x"}}) {
+  for (auto [method, target] :
+       std::initializer_list<std::pair<const char*, const char*>>{{"GET", "/fhir/Patient"},
+                                                                  {"GET", "/fhir/Patient/1"},
+                                                                  {"POST", "/fhir/Patient"},
+                                                                  {"PUT", "/fhir/Patient/1"},
+                                                                  {"DELETE", "/fhir/Patient/1"},
+                                                                  {"GET", "/fhir/_history"},
+                                                                  {"POST", "/fhir"},
+                                                                  {"GET", "/nowhere"},
+                                                                  {"POST", "/fhir/metadata"},
+                                                                  {"GET", "/fhir/metadata/x"}}) {
     CAPTURE(method);
     CAPTURE(target);
     auto r = f.call(method, target, false);

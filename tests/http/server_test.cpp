@@ -229,7 +229,8 @@ TEST_CASE("the application shapes the server's own error answers") {
     Response r;
     r.status = status;
     r.set_header("Content-Type", "application/fhir+json");
-    r.body = "{\"status\":" + std::to_string(status) + ",\"reason\":\"" + std::string(reason) + "\"}";
+    r.body =
+        "{\"status\":" + std::to_string(status) + ",\"reason\":\"" + std::string(reason) + "\"}";
     return r;
   };
   auto server = start_server(config);

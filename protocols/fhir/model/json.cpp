@@ -93,13 +93,27 @@ void write_string(std::string& out, std::string_view s) {
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";
@@ -134,11 +148,21 @@ void newline(std::string& out, int indent) {
 void write_value(std::string& out, const json::value& v, int indent) {
   const bool pretty = indent >= 0;
   switch (v.kind()) {
-    case json::kind::null: out += "null"; break;
-    case json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
-    case json::kind::int64: write_integer(out, v.get_int64()); break;
-    case json::kind::uint64: write_integer(out, v.get_uint64()); break;
-    case json::kind::double_: write_double(out, v.get_double()); break;
+    case json::kind::null:
+      out += "null";
+      break;
+    case json::kind::bool_:
+      out += v.get_bool() ? "true" : "false";
+      break;
+    case json::kind::int64:
+      write_integer(out, v.get_int64());
+      break;
+    case json::kind::uint64:
+      write_integer(out, v.get_uint64());
+      break;
+    case json::kind::double_:
+      write_double(out, v.get_double());
+      break;
     case json::kind::string: {
       const auto& s = v.get_string();
       if (!s.empty() && s[0] == kDecimalTag) {

@@ -5,10 +5,13 @@
 namespace cg::fhir {
 
 namespace {
-std::string quoted(std::string_view s) { return serialize_json(boost::json::string(s)); }
+std::string quoted(std::string_view s) {
+  return serialize_json(boost::json::string(s));
+}
 }  // namespace
 
-BundleWriter::BundleWriter(std::string_view type, std::string_view id, std::string_view last_updated) {
+BundleWriter::BundleWriter(std::string_view type, std::string_view id,
+                           std::string_view last_updated) {
   out_.reserve(4096);
   out_ += R"({"resourceType":"Bundle","id":)";
   out_ += quoted(id);

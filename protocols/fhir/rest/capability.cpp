@@ -1,12 +1,11 @@
 #include "protocols/fhir/rest/capability.hpp"
 
 #include <boost/json/array.hpp>
+#include <chrono>
 
 #include "protocols/fhir/model/definitions.hpp"
 #include "protocols/fhir/rest/search_params.hpp"
 #include "storage/resource_store.hpp"
-
-#include <chrono>
 
 namespace cg::fhir {
 namespace {
@@ -31,7 +30,8 @@ json::array search_params_for(std::string_view type) {
     } else if (name == "_lastUpdated") {
       out.push_back(search_param("_lastUpdated", "date", "Prefixes eq, gt, ge, lt, le, sa, eb"));
     } else if (name == "identifier") {
-      out.push_back(search_param("identifier", "token", "system|value, |value or value; one value per parameter"));
+      out.push_back(search_param("identifier", "token",
+                                 "system|value, |value or value; one value per parameter"));
     }
   }
   return out;
@@ -68,8 +68,9 @@ json::object capability_statement(std::string_view base_url, std::string_view ve
   json::object rest{
       {"mode", "server"},
       {"documentation", "Local FHIR R4 repository of a clinic-gateway node"},
-      {"security", json::object{{"description", "Bearer tokens in the Authorization header; "
-                                                "only /metadata is open."}}},
+      {"security", json::object{{"description",
+                                 "Bearer tokens in the Authorization header; "
+                                 "only /metadata is open."}}},
       {"resource", std::move(resources)},
       {"interaction", interactions({"transaction", "batch", "history-system"})},
   };
@@ -80,7 +81,8 @@ json::object capability_statement(std::string_view base_url, std::string_view ve
       {"publisher", "clinic-gateway"},
       {"kind", "instance"},
       {"software", json::object{{"name", "clinic-gateway"}, {"version", version}}},
-      {"implementation", json::object{{"description", "clinic-gateway FHIR R4 API"}, {"url", base_url}}},
+      {"implementation",
+       json::object{{"description", "clinic-gateway FHIR R4 API"}, {"url", base_url}}},
       {"fhirVersion", "4.0.1"},
       {"format", json::array{"application/fhir+json", "application/fhir+xml", "json", "xml"}},
       {"rest", json::array{std::move(rest)}},

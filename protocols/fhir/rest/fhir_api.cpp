@@ -31,15 +31,22 @@ namespace json = boost::json;
 
 std::string status_line(int status) {
   switch (status) {
-    case 200: return "200 OK";
-    case 201: return "201 Created";
-    case 204: return "204 No Content";
-    case 304: return "304 Not Modified";
-    default: return std::to_string(status);
+    case 200:
+      return "200 OK";
+    case 201:
+      return "201 Created";
+    case 204:
+      return "204 No Content";
+    case 304:
+      return "304 Not Modified";
+    default:
+      return std::to_string(status);
   }
 }
 
-std::string version_tag(std::int64_t version) { return "W/\"" + std::to_string(version) + "\""; }
+std::string version_tag(std::int64_t version) {
+  return "W/\"" + std::to_string(version) + "\"";
+}
 
 http::Response body_response(int status, std::string body, Format format) {
   http::Response r;
@@ -55,7 +62,8 @@ http::Response object_response(int status, const json::object& o, Format format,
 
 // Bundle text built by BundleWriter is JSON; XML clients get it converted.
 http::Response bundle_response(int status, std::string json_text, Format format, bool pretty) {
-  if (format == Format::kJson && !pretty) return body_response(status, std::move(json_text), format);
+  if (format == Format::kJson && !pretty)
+    return body_response(status, std::move(json_text), format);
   auto v = parse_json(json_text);
   return object_response(status, v->as_object(), format, pretty);
 }
@@ -80,8 +88,9 @@ http::Response written_response(const FhirRequest& f, const std::string& base, i
   if (f.prefer_return == PreferReturn::kMinimal || v.deleted) {
     r.status = status;
   } else if (f.prefer_return == PreferReturn::kOperationOutcome) {
-    r = object_response(status, information_outcome("stored " + v.type + "/" + v.id + " version " +
-                                                    std::to_string(v.version)),
+    r = object_response(status,
+                        information_outcome("stored " + v.type + "/" + v.id + " version " +
+                                            std::to_string(v.version)),
                         f.response_format, f.pretty);
   } else {
     r = body_response(status, render_stored(v, f.response_format, f.pretty), f.response_format);
@@ -115,7 +124,8 @@ Result<std::optional<std::int64_t>> if_match_of(const http::Request& req) {
 // Bundle.meta.lastUpdated of a response Bundle: when it was assembled.
 std::string now_instant() {
   auto now = std::chrono::system_clock::now().time_since_epoch();
-  return storage::format_instant(std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
+  return storage::format_instant(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
 }
 
 std::string entry_request_method(const storage::StoredVersion& v) {
@@ -132,7 +142,8 @@ http::Response FhirApi::handle(const http::Request& request, std::string_view pa
                                std::string_view query, std::string_view base_url) {
   auto parsed = parse_fhir_request(request, path, query);
   if (!parsed) return error_response(parsed.error(), Format::kJson, false);
-  Call call{request, std::move(*parsed), std::string(base_url), std::string(path), std::string(query)};
+  Call call{request, std::move(*parsed), std::string(base_url), std::string(path),
+            std::string(query)};
   http::Response r = dispatch(call);
   if (request.method == "HEAD") r.body.clear();
   return r;
@@ -140,19 +151,30 @@ http::Response FhirApi::handle(const http::Request& request, std::string_view pa
 
 http::Response FhirApi::dispatch(Call& call) {
   switch (call.fhir.interaction) {
-    case Interaction::kCapabilities: return capabilities(call);
-    case Interaction::kBatch: return bundle(call);
+    case Interaction::kCapabilities:
+      return capabilities(call);
+    case Interaction::kBatch:
+      return bundle(call);
     case Interaction::kHistorySystem:
     case Interaction::kHistoryType:
-    case Interaction::kHistoryInstance: return history(call);
-    case Interaction::kSearchType: return search(call);
-    case Interaction::kCreate: return create(call);
-    case Interaction::kConditionalUpdate: return conditional_update(call);
-    case Interaction::kConditionalDelete: return conditional_remove(call);
-    case Interaction::kRead: return read(call);
-    case Interaction::kUpdate: return update(call);
-    case Interaction::kDelete: return remove(call);
-    case Interaction::kVread: return vread(call);
+    case Interaction::kHistoryInstance:
+      return history(call);
+    case Interaction::kSearchType:
+      return search(call);
+    case Interaction::kCreate:
+      return create(call);
+    case Interaction::kConditionalUpdate:
+      return conditional_update(call);
+    case Interaction::kConditionalDelete:
+      return conditional_remove(call);
+    case Interaction::kRead:
+      return read(call);
+    case Interaction::kUpdate:
+      return update(call);
+    case Interaction::kDelete:
+      return remove(call);
+    case Interaction::kVread:
+      return vread(call);
   }
   return error_response(Error::internal("unhandled interaction"), Format::kJson, false);
 }
@@ -161,10 +183,13 @@ http::Response FhirApi::read(Call& call) {
   const auto& f = call.fhir;
   auto head = store_.head(f.type, f.id);
   if (!head) return error_response(head.error(), f.response_format, f.pretty);
-  if (!*head) return error_response(Error::not_found(f.type + "/" + f.id + " is not known"), f.response_format, f.pretty);
+  if (!*head)
+    return error_response(Error::not_found(f.type + "/" + f.id + " is not known"),
+                          f.response_format, f.pretty);
   const auto& v = **head;
   if (v.deleted) {
-    auto r = error_response(Error::gone(f.type + "/" + f.id + " was deleted"), f.response_format, f.pretty);
+    auto r = error_response(Error::gone(f.type + "/" + f.id + " was deleted"), f.response_format,
+                            f.pretty);
     set_version_headers(r, v);
     return r;
   }
@@ -182,19 +207,24 @@ http::Response FhirApi::read(Call& call) {
 http::Response FhirApi::vread(Call& call) {
   const auto& f = call.fhir;
   auto version = parse_version_tag(f.version);
-  if (!version) return error_response(Error::not_found("version '" + f.version + "' is not known"), f.response_format, f.pretty);
+  if (!version)
+    return error_response(Error::not_found("version '" + f.version + "' is not known"),
+                          f.response_format, f.pretty);
   auto found = store_.version(f.type, f.id, *version);
   if (!found) return error_response(found.error(), f.response_format, f.pretty);
   if (!*found) {
-    return error_response(Error::not_found(f.type + "/" + f.id + " has no version " + f.version), f.response_format, f.pretty);
+    return error_response(Error::not_found(f.type + "/" + f.id + " has no version " + f.version),
+                          f.response_format, f.pretty);
   }
   if ((*found)->deleted) {
-    auto r = error_response(Error::gone(f.type + "/" + f.id + " version " + f.version + " is a deletion"),
-                            f.response_format, f.pretty);
+    auto r = error_response(
+        Error::gone(f.type + "/" + f.id + " version " + f.version + " is a deletion"),
+        f.response_format, f.pretty);
     set_version_headers(r, **found);
     return r;
   }
-  auto r = body_response(200, render_stored(**found, f.response_format, f.pretty), f.response_format);
+  auto r =
+      body_response(200, render_stored(**found, f.response_format, f.pretty), f.response_format);
   set_version_headers(r, **found);
   return r;
 }
@@ -210,8 +240,9 @@ Result<json::object> body_resource(const http::Request& req, const std::string& 
   const auto* rt = resource->if_contains("resourceType");
   if (!rt || !rt->is_string()) return Error::invalid("resourceType is missing", "resourceType");
   if (!type.empty() && rt->get_string() != type) {
-    return Error::invalid("the body is a " + std::string(rt->get_string()) + ", the URL says " + type,
-                          "resourceType");
+    return Error::invalid(
+        "the body is a " + std::string(rt->get_string()) + ", the URL says " + type,
+        "resourceType");
   }
   if (auto s = check_structure(*resource); !s) return s.take_error();
   return resource;
@@ -244,8 +275,10 @@ http::Response FhirApi::update(Call& call) {
   if (!resource) return error_response(resource.error(), f.response_format, f.pretty);
   const auto* id = resource->if_contains("id");
   if (!id || !id->is_string() || id->get_string() != f.id) {
-    return error_response(Error::invalid("the resource id must be present and equal the id in the URL ('" + f.id + "')", "id"),
-                          f.response_format, f.pretty);
+    return error_response(
+        Error::invalid(
+            "the resource id must be present and equal the id in the URL ('" + f.id + "')", "id"),
+        f.response_format, f.pretty);
   }
   auto if_match = if_match_of(call.http);
   if (!if_match) return error_response(if_match.error(), f.response_format, f.pretty);
@@ -282,7 +315,8 @@ http::Response FhirApi::remove(Call& call) {
   if (!out) return error_response(out.error(), f.response_format, f.pretty);
   http::Response r;
   if (f.prefer_return == PreferReturn::kOperationOutcome) {
-    r = object_response(200, information_outcome("deleted " + f.type + "/" + f.id), f.response_format, f.pretty);
+    r = object_response(200, information_outcome("deleted " + f.type + "/" + f.id),
+                        f.response_format, f.pretty);
   } else {
     r.status = 204;
   }
@@ -294,9 +328,8 @@ http::Response FhirApi::conditional_remove(Call& call) {
   const auto& f = call.fhir;
   auto criteria = parse_criteria(f.type, f.params);
   if (!criteria) return error_response(criteria.error(), f.response_format, f.pretty);
-  auto out = run_write(store_, [&](storage::WriteContext& ctx) {
-    return apply_conditional_delete(ctx, *criteria);
-  });
+  auto out = run_write(
+      store_, [&](storage::WriteContext& ctx) { return apply_conditional_delete(ctx, *criteria); });
   if (!out) return error_response(out.error(), f.response_format, f.pretty);
   http::Response r;
   r.status = 204;
@@ -317,18 +350,23 @@ http::Response FhirApi::history(Call& call) {
   }
   if (auto since = first_param(f.params, "_since")) {
     auto range = parse_time_range(*since);
-    if (!range) return error_response(Error::invalid("_since: " + range.error().message), f.response_format, f.pretty);
+    if (!range)
+      return error_response(Error::invalid("_since: " + range.error().message), f.response_format,
+                            f.pretty);
     q.since_ms = range->begin_ms;
   }
   if (auto cursor = first_param(f.params, "_cursor")) {
     auto v = parse_version_tag(*cursor);
-    if (!v) return error_response(Error::invalid("_cursor is malformed"), f.response_format, f.pretty);
+    if (!v)
+      return error_response(Error::invalid("_cursor is malformed"), f.response_format, f.pretty);
     q.at_most_seq = *v;
   }
   if (!f.type.empty() && !f.id.empty()) {
     auto head = store_.head(f.type, f.id);
     if (!head) return error_response(head.error(), f.response_format, f.pretty);
-    if (!*head) return error_response(Error::not_found(f.type + "/" + f.id + " is not known"), f.response_format, f.pretty);
+    if (!*head)
+      return error_response(Error::not_found(f.type + "/" + f.id + " is not known"),
+                            f.response_format, f.pretty);
   }
   auto page = store_.history(q);
   if (!page) return error_response(page.error(), f.response_format, f.pretty);
@@ -347,9 +385,10 @@ http::Response FhirApi::history(Call& call) {
     if (!v.deleted) e.resource_json = v.json;
     std::string method = entry_request_method(v);
     e.request = {{"method", method}, {"url", method == "POST" ? v.type : v.type + "/" + v.id}};
-    e.response = {{"status", v.deleted ? "204 No Content" : (v.version == 1 ? "201 Created" : "200 OK")},
-                  {"etag", version_tag(v.version)},
-                  {"lastModified", v.last_updated}};
+    e.response = {
+        {"status", v.deleted ? "204 No Content" : (v.version == 1 ? "201 Created" : "200 OK")},
+        {"etag", version_tag(v.version)},
+        {"lastModified", v.last_updated}};
     w.entry(e);
   }
   return bundle_response(200, w.finish(), f.response_format, f.pretty);
@@ -390,13 +429,15 @@ http::Response FhirApi::bundle(Call& call) {
   if (!bundle) return error_response(bundle.error(), f.response_format, f.pretty);
   const auto* rt = bundle->if_contains("resourceType");
   if (!rt || *rt != "Bundle") {
-    return error_response(Error::invalid("POST to the base needs a Bundle", "resourceType"), f.response_format, f.pretty);
+    return error_response(Error::invalid("POST to the base needs a Bundle", "resourceType"),
+                          f.response_format, f.pretty);
   }
   const auto* type = bundle->if_contains("type");
   std::string t = type && type->is_string() ? std::string(type->get_string()) : "";
   if (t == "transaction") {
     // All or nothing: the whole Bundle, entry resources included, must be valid.
-    if (auto s = check_structure(*bundle); !s) return error_response(s.error(), f.response_format, f.pretty);
+    if (auto s = check_structure(*bundle); !s)
+      return error_response(s.error(), f.response_format, f.pretty);
     return transaction(call, std::move(*bundle));
   }
   if (t == "batch") {
@@ -407,18 +448,23 @@ http::Response FhirApi::bundle(Call& call) {
         if (auto* o = e.if_object()) o->erase("resource");
       }
     }
-    if (auto s = check_structure(shell); !s) return error_response(s.error(), f.response_format, f.pretty);
+    if (auto s = check_structure(shell); !s)
+      return error_response(s.error(), f.response_format, f.pretty);
     return batch(call, std::move(*bundle));
   }
-  return error_response(Error::invalid("POST to the base needs a Bundle of type batch or transaction, not '" + t + "'", "Bundle.type"),
-                        f.response_format, f.pretty);
+  return error_response(
+      Error::invalid(
+          "POST to the base needs a Bundle of type batch or transaction, not '" + t + "'",
+          "Bundle.type"),
+      f.response_format, f.pretty);
 }
 
 http::Response FhirApi::transaction(Call& call, boost::json::object bundle) {
   const auto& f = call.fhir;
   auto plan = plan_transaction(std::move(bundle), config_.max_bundle_entries);
   if (!plan) return error_response(plan.error(), f.response_format, f.pretty);
-  Status s = store_.write([&](storage::WriteContext& ctx) { return execute_transaction(ctx, *plan); });
+  Status s =
+      store_.write([&](storage::WriteContext& ctx) { return execute_transaction(ctx, *plan); });
   if (!s) return error_response(s.error(), f.response_format, f.pretty);
 
   BundleWriter w("transaction-response", new_resource_id(), now_instant());
@@ -429,7 +475,8 @@ http::Response FhirApi::transaction(Call& call, boost::json::object bundle) {
       if (e.method != "DELETE") {
         out.full_url = call.base + "/" + v->type + "/" + v->id;
         response["location"] = v->type + "/" + v->id + "/_history/" + std::to_string(v->version);
-        if (f.prefer_return == PreferReturn::kRepresentation && !v->deleted) out.resource_json = v->json;
+        if (f.prefer_return == PreferReturn::kRepresentation && !v->deleted)
+          out.resource_json = v->json;
       }
       response["etag"] = version_tag(v->version);
       response["lastModified"] = v->last_updated;
@@ -445,9 +492,10 @@ http::Response FhirApi::batch(Call& call, boost::json::object bundle) {
   auto* entries = bundle.if_contains("entry");
   std::size_t n = entries && entries->is_array() ? entries->as_array().size() : 0;
   if (n > config_.max_bundle_entries) {
-    return error_response(Error::too_large("the Bundle has " + std::to_string(n) + " entries; the limit is " +
-                                           std::to_string(config_.max_bundle_entries)),
-                          f.response_format, f.pretty);
+    return error_response(
+        Error::too_large("the Bundle has " + std::to_string(n) + " entries; the limit is " +
+                         std::to_string(config_.max_bundle_entries)),
+        f.response_format, f.pretty);
   }
   BundleWriter w("batch-response", new_resource_id(), now_instant());
   for (std::size_t i = 0; i < n; ++i) {
@@ -471,7 +519,8 @@ BundleWriter::Entry FhirApi::batch_entry(Call& call, const boost::json::value& r
   };
   const auto* entry = raw.if_object();
   const auto* req = entry ? entry->if_contains("request") : nullptr;
-  if (!req || !req->is_object()) return fail(Error::invalid("entry.request is required in a batch"));
+  if (!req || !req->is_object())
+    return fail(Error::invalid("entry.request is required in a batch"));
   const auto& r = req->get_object();
   auto text = [&](std::string_view k) {
     const auto* v = r.if_contains(k);
@@ -482,9 +531,11 @@ BundleWriter::Entry FhirApi::batch_entry(Call& call, const boost::json::value& r
   sub.target = text("url");
   sub.remote_address = call.http.remote_address;
   sub.secure = call.http.secure;
-  sub.headers = {{"Accept", "application/fhir+json"}, {"Content-Type", "application/fhir+json"},
+  sub.headers = {{"Accept", "application/fhir+json"},
+                 {"Content-Type", "application/fhir+json"},
                  {"Prefer", std::string(call.http.header("Prefer"))}};
-  for (auto [k, h] : {std::pair{"ifMatch", "If-Match"}, {"ifNoneExist", "If-None-Exist"},
+  for (auto [k, h] : {std::pair{"ifMatch", "If-Match"},
+                      {"ifNoneExist", "If-None-Exist"},
                       {"ifNoneMatch", "If-None-Match"}}) {
     if (auto v = text(k); !v.empty()) sub.headers.emplace_back(h, v);
   }
@@ -492,7 +543,8 @@ BundleWriter::Entry FhirApi::batch_entry(Call& call, const boost::json::value& r
   auto q = sub.target.find('?');
   std::string path = sub.target.substr(0, q);
   if (!path.empty() && path.front() == '/') path.erase(0, 1);
-  if (path.empty() && sub.method == "POST") return fail(Error::invalid("nested batch or transaction Bundles are not supported"));
+  if (path.empty() && sub.method == "POST")
+    return fail(Error::invalid("nested batch or transaction Bundles are not supported"));
   std::string query = q == std::string::npos ? "" : sub.target.substr(q + 1);
   http::Response resp = handle(sub, path, query, call.base);
 

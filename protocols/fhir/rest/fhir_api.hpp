@@ -31,8 +31,8 @@ class FhirApi {
 
   // `path`: the request path below the FHIR base ("Patient/1/_history"); `query`: the raw
   // query string; `base_url`: the absolute FHIR base for links ("http://host:8080/fhir").
-  http::Response handle(const http::Request& request, std::string_view path,
-                        std::string_view query, std::string_view base_url);
+  http::Response handle(const http::Request& request, std::string_view path, std::string_view query,
+                        std::string_view base_url);
 
  private:
   struct Call;

@@ -1,7 +1,7 @@
 #include "protocols/fhir/rest/fhir_request.hpp"
 
-#include <optional>
 #include <cctype>
+#include <optional>
 
 #include "protocols/fhir/model/definitions.hpp"
 
@@ -35,7 +35,6 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space
   return out;
 }
 
-
 std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -59,8 +58,8 @@ std::optional<Format> format_of_media(std::string_view mt) {
       mt == "application/json+fhir") {
     return Format::kJson;
   }
-  if (mt == "xml" || mt == "text/xml" || mt == "application/xml" ||
-      mt == "application/fhir+xml" || mt == "application/xml+fhir") {
+  if (mt == "xml" || mt == "text/xml" || mt == "application/xml" || mt == "application/fhir+xml" ||
+      mt == "application/xml+fhir") {
     return Format::kXml;
   }
   return std::nullopt;
@@ -71,14 +70,16 @@ std::optional<Format> format_of_media(std::string_view mt) {
 Result<Format> response_format(const http::Request& request, const QueryParams& params) {
   if (auto f = first_param(params, "_format")) {
     if (auto fmt = format_of_media(media_type(*f))) return *fmt;
-    return Error::not_acceptable("_format '" + std::string(*f) + "' is not supported; use json or xml");
+    return Error::not_acceptable("_format '" + std::string(*f) +
+                                 "' is not supported; use json or xml");
   }
   std::string_view accept = request.header("Accept");
   if (trim(accept).empty()) return Format::kJson;
   std::size_t pos = 0;
   while (pos <= accept.size()) {
     auto comma = accept.find(',', pos);
-    std::string_view item = accept.substr(pos, comma == std::string_view::npos ? accept.npos : comma - pos);
+    std::string_view item =
+        accept.substr(pos, comma == std::string_view::npos ? accept.npos : comma - pos);
     std::string mt = media_type(item);
     bool refused = lower(item).find("q=0") != std::string::npos &&
                    lower(item).find("q=0.") == std::string::npos;
@@ -89,7 +90,8 @@ Result<Format> response_format(const http::Request& request, const QueryParams& 
     if (comma == std::string_view::npos) break;
     pos = comma + 1;
   }
-  return Error::not_acceptable("no acceptable format in Accept; this server offers FHIR JSON and XML");
+  return Error::not_acceptable(
+      "no acceptable format in Accept; this server offers FHIR JSON and XML");
 }
 
 void read_prefer(const http::Request& request, FhirRequest& out) {
@@ -188,12 +190,14 @@ Result<QueryParams> parse_query(std::string_view query) {
   std::size_t pos = 0;
   while (pos < query.size()) {
     auto amp = query.find('&', pos);
-    std::string_view pair = query.substr(pos, amp == std::string_view::npos ? query.npos : amp - pos);
+    std::string_view pair =
+        query.substr(pos, amp == std::string_view::npos ? query.npos : amp - pos);
     pos = amp == std::string_view::npos ? query.size() : amp + 1;
     if (pair.empty()) continue;
     auto eq = pair.find('=');
     auto name = percent_decode(pair.substr(0, eq), true);
-    auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
+    auto value = percent_decode(
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
     if (!name || !value) return Error::invalid("malformed percent-encoding in the query string");
     out.push_back({std::move(*name), std::move(*value)});
   }
@@ -219,9 +223,10 @@ Result<FhirRequest> parse_fhir_request(const http::Request& request, std::string
   if (!interaction) return interaction.take_error();
   out.interaction = *interaction;
   if (typed) out.type = segments[0];
-  bool instance = out.interaction == Interaction::kRead || out.interaction == Interaction::kUpdate ||
-                  out.interaction == Interaction::kDelete || out.interaction == Interaction::kVread ||
-                  out.interaction == Interaction::kHistoryInstance;
+  bool instance =
+      out.interaction == Interaction::kRead || out.interaction == Interaction::kUpdate ||
+      out.interaction == Interaction::kDelete || out.interaction == Interaction::kVread ||
+      out.interaction == Interaction::kHistoryInstance;
   if (instance) out.id = segments[1];
   if (segments.size() > 3) out.version = segments[3];
   if (out.interaction == Interaction::kSearchType && method == "POST") {
@@ -246,8 +251,9 @@ Result<Format> request_body_format(const http::Request& request) {
     return Format::kJson;
   }
   if (auto fmt = format_of_media(mt); fmt && mt != "json" && mt != "xml") return *fmt;
-  return Error::unsupported("Content-Type '" + mt +
-                            "' is not supported; send application/fhir+json or application/fhir+xml");
+  return Error::unsupported(
+      "Content-Type '" + mt +
+      "' is not supported; send application/fhir+json or application/fhir+xml");
 }
 
 std::vector<std::string_view> param_values(const QueryParams& params, std::string_view name) {

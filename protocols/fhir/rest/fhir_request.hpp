@@ -15,19 +15,19 @@
 namespace cg::fhir {
 
 enum class Interaction {
-  kCapabilities,     // GET metadata
-  kBatch,            // POST [base] with a batch or transaction Bundle
-  kHistorySystem,    // GET _history
-  kSearchType,       // GET [type]?… or POST [type]/_search
-  kCreate,           // POST [type]
+  kCapabilities,       // GET metadata
+  kBatch,              // POST [base] with a batch or transaction Bundle
+  kHistorySystem,      // GET _history
+  kSearchType,         // GET [type]?… or POST [type]/_search
+  kCreate,             // POST [type]
   kConditionalUpdate,  // PUT [type]?…
   kConditionalDelete,  // DELETE [type]?…
-  kHistoryType,      // GET [type]/_history
-  kRead,             // GET [type]/[id]
-  kUpdate,           // PUT [type]/[id]
-  kDelete,           // DELETE [type]/[id]
-  kHistoryInstance,  // GET [type]/[id]/_history
-  kVread,            // GET [type]/[id]/_history/[vid]
+  kHistoryType,        // GET [type]/_history
+  kRead,               // GET [type]/[id]
+  kUpdate,             // PUT [type]/[id]
+  kDelete,             // DELETE [type]/[id]
+  kHistoryInstance,    // GET [type]/[id]/_history
+  kVread,              // GET [type]/[id]/_history/[vid]
 };
 
 enum class Format { kJson, kXml };
@@ -45,7 +45,7 @@ struct FhirRequest {
   std::string type;
   std::string id;
   std::string version;
-  QueryParams params;       // query string, plus the form body of POST _search
+  QueryParams params;  // query string, plus the form body of POST _search
   Format response_format = Format::kJson;
   bool pretty = false;
   PreferReturn prefer_return = PreferReturn::kRepresentation;

@@ -33,7 +33,8 @@ bool valid_date(int y, int m, int d) {
 }
 
 Error bad(std::string_view value) {
-  return Error::invalid("'" + std::string(value) + "' is not a valid FHIR date, dateTime or instant");
+  return Error::invalid("'" + std::string(value) +
+                        "' is not a valid FHIR date, dateTime or instant");
 }
 
 // Parses "Z", "+hh:mm" or "-hh:mm" at pos (to the end); offset in minutes.
@@ -53,14 +54,16 @@ Result<TimeRange> parse_time_range(std::string_view s) {
   int y = digits(s, 0, 4);
   if (y < 0) return bad(s);
   if (s.size() == 4) {
-    return TimeRange{days_from_civil(y, 1, 1) * 86'400'000, days_from_civil(y + 1, 1, 1) * 86'400'000};
+    return TimeRange{days_from_civil(y, 1, 1) * 86'400'000,
+                     days_from_civil(y + 1, 1, 1) * 86'400'000};
   }
   if (s[4] != '-') return bad(s);
   int m = digits(s, 5, 2);
   if (m < 1 || m > 12) return bad(s);
   if (s.size() == 7) {
     int ny = m == 12 ? y + 1 : y, nm = m == 12 ? 1 : m + 1;
-    return TimeRange{days_from_civil(y, m, 1) * 86'400'000, days_from_civil(ny, nm, 1) * 86'400'000};
+    return TimeRange{days_from_civil(y, m, 1) * 86'400'000,
+                     days_from_civil(ny, nm, 1) * 86'400'000};
   }
   if (s[7] != '-') return bad(s);
   int d = digits(s, 8, 2);
@@ -97,8 +100,8 @@ Result<TimeRange> parse_time_range(std::string_view s) {
   }
   int offset_min = 0;
   if (pos < s.size() && !parse_zone(s, pos, offset_min)) return bad(s);
-  std::int64_t begin = day_ms + hh * 3'600'000LL + mi * 60'000LL + sec * 1000LL + ms -
-                       offset_min * 60'000LL;
+  std::int64_t begin =
+      day_ms + hh * 3'600'000LL + mi * 60'000LL + sec * 1000LL + ms - offset_min * 60'000LL;
   return TimeRange{begin, begin + width};
 }
 

@@ -14,7 +14,7 @@ struct OutcomeIssue {
   std::string severity = "error";  // fatal | error | warning | information
   std::string code;                // FHIR IssueType: invalid, structure, not-found, ...
   std::string diagnostics;
-  std::string expression;          // element path, optional
+  std::string expression;  // element path, optional
 };
 
 int http_status(ErrorKind kind);

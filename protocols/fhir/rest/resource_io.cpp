@@ -14,7 +14,8 @@ Result<boost::json::object> parse_resource(std::string_view body, Format format)
   if (format == Format::kXml) return resource_from_xml(body);
   auto value = parse_json(body);
   if (!value) return value.take_error();
-  if (!value->is_object()) return Error::invalid("the body must be a JSON object (a FHIR resource)");
+  if (!value->is_object())
+    return Error::invalid("the body must be a JSON object (a FHIR resource)");
   return std::move(value->as_object());
 }
 
@@ -57,7 +58,8 @@ std::vector<storage::TokenKey> index_tokens(const boost::json::object& resource)
     const auto* value = obj->if_contains("value");
     if (!value || !value->is_string()) return;
     const auto* system = obj->if_contains("system");
-    keys.push_back({"identifier", system && system->is_string() ? std::string(system->get_string()) : "",
+    keys.push_back({"identifier",
+                    system && system->is_string() ? std::string(system->get_string()) : "",
                     std::string(value->get_string())});
   };
   if (identifiers->is_array()) {

@@ -23,12 +23,23 @@ void append(std::string& query, std::string_view name, std::string_view value) {
   // Values come decoded; re-encode what would break the link.
   for (char c : value) {
     switch (c) {
-      case '&': query += "%26"; break;
-      case '#': query += "%23"; break;
-      case '+': query += "%2B"; break;
-      case ' ': query += "%20"; break;
-      case '%': query += "%25"; break;
-      default: query += c;
+      case '&':
+        query += "%26";
+        break;
+      case '#':
+        query += "%23";
+        break;
+      case '+':
+        query += "%2B";
+        break;
+      case ' ':
+        query += "%20";
+        break;
+      case '%':
+        query += "%25";
+        break;
+      default:
+        query += c;
     }
   }
 }
@@ -43,8 +54,12 @@ Status apply_last_updated(std::string_view value, storage::SearchQuery& q) {
   }
   auto range = parse_time_range(value);
   if (!range) return Error::invalid("_lastUpdated: " + range.error().message);
-  auto raise_from = [&](std::int64_t v) { q.updated_from_ms = std::max(q.updated_from_ms.value_or(v), v); };
-  auto lower_before = [&](std::int64_t v) { q.updated_before_ms = std::min(q.updated_before_ms.value_or(v), v); };
+  auto raise_from = [&](std::int64_t v) {
+    q.updated_from_ms = std::max(q.updated_from_ms.value_or(v), v);
+  };
+  auto lower_before = [&](std::int64_t v) {
+    q.updated_before_ms = std::min(q.updated_before_ms.value_or(v), v);
+  };
   if (prefix == "eq") {
     raise_from(range->begin_ms);
     lower_before(range->end_ms);
@@ -57,7 +72,8 @@ Status apply_last_updated(std::string_view value, storage::SearchQuery& q) {
   } else if (prefix == "le") {
     lower_before(range->end_ms);
   } else {
-    return Error::invalid("_lastUpdated: prefix '" + std::string(prefix) + "' is not supported yet");
+    return Error::invalid("_lastUpdated: prefix '" + std::string(prefix) +
+                          "' is not supported yet");
   }
   return ok_status();
 }

@@ -22,7 +22,8 @@ std::string str(const boost::json::object& o, std::string_view key) {
 }
 
 // Splits "Type/id[/_history/vid]" or "Type?query" (a leading base URL is not allowed).
-Status parse_entry_url(TransactionEntry& e, const std::string& url, const std::string& if_none_exist) {
+Status parse_entry_url(TransactionEntry& e, const std::string& url,
+                       const std::string& if_none_exist) {
   auto q = url.find('?');
   std::string path = url.substr(0, q);
   if (!path.empty() && path.front() == '/') path.erase(0, 1);
@@ -61,15 +62,18 @@ Status parse_entry_url(TransactionEntry& e, const std::string& url, const std::s
 Status check_entry_shape(const TransactionEntry& e) {
   const bool has_resource = e.resource.has_value();
   if (e.method == "POST") {
-    if (!e.id.empty() || !has_resource) return Error::invalid("POST needs request.url [type] and a resource");
+    if (!e.id.empty() || !has_resource)
+      return Error::invalid("POST needs request.url [type] and a resource");
   } else if (e.method == "PUT") {
     if (!has_resource || (e.id.empty() && !e.criteria)) {
       return Error::invalid("PUT needs request.url [type]/[id] or [type]?criteria and a resource");
     }
   } else if (e.method == "DELETE") {
-    if (e.id.empty() && !e.criteria) return Error::invalid("DELETE needs [type]/[id] or [type]?criteria");
+    if (e.id.empty() && !e.criteria)
+      return Error::invalid("DELETE needs [type]/[id] or [type]?criteria");
   } else if (e.method == "GET") {
-    if (e.id.empty()) return Error::invalid("only read and vread GETs are supported in a transaction");
+    if (e.id.empty())
+      return Error::invalid("only read and vread GETs are supported in a transaction");
   } else {
     return Error::invalid("request.method '" + e.method + "' is not supported in a transaction");
   }
@@ -88,14 +92,16 @@ Result<TransactionEntry> plan_entry(std::size_t index, boost::json::value& raw) 
   auto* entry = raw.if_object();
   if (!entry) return Error::invalid("entry is not an object");
   const auto* request = entry->if_contains("request");
-  if (!request || !request->is_object()) return Error::invalid("entry.request is required in a transaction");
+  if (!request || !request->is_object())
+    return Error::invalid("entry.request is required in a transaction");
   const auto& req = request->get_object();
   e.method = str(req, "method");
   e.full_url = str(*entry, "fullUrl");
   if (auto* res = entry->if_contains("resource"); res && res->is_object()) {
     e.resource = std::move(res->as_object());
   }
-  if (auto s = parse_entry_url(e, str(req, "url"), str(req, "ifNoneExist")); !s) return s.take_error();
+  if (auto s = parse_entry_url(e, str(req, "url"), str(req, "ifNoneExist")); !s)
+    return s.take_error();
   if (auto m = str(req, "ifMatch"); !m.empty()) {
     auto v = parse_version_tag(m);
     if (!v) return v.take_error();
@@ -116,25 +122,29 @@ using ReferenceMap = std::map<std::string, std::string>;
 
 // Resolves one reference string: an entry's fullUrl, or a conditional "Type?query".
 Result<std::optional<std::string>> resolve_reference(storage::WriteContext& ctx,
-                                                     const ReferenceMap& map, const std::string& ref) {
+                                                     const ReferenceMap& map,
+                                                     const std::string& ref) {
   if (auto it = map.find(ref); it != map.end()) return std::optional<std::string>(it->second);
   auto q = ref.find('?');
-  if (q == std::string::npos || !is_resource_type(ref.substr(0, q))) return std::optional<std::string>();
+  if (q == std::string::npos || !is_resource_type(ref.substr(0, q)))
+    return std::optional<std::string>();
   auto criteria = parse_criteria(ref.substr(0, q), std::string_view(ref).substr(q + 1));
   if (!criteria) return criteria.take_error();
   auto matches = find_matches(ctx, *criteria);
   if (!matches) return matches.take_error();
   if (matches->size() != 1) {
-    Error e = matches->empty() ? Error::not_found("conditional reference matches no resource")
-                               : Error::multiple_matches("conditional reference matches " +
-                                                         std::to_string(matches->size()) + " resources");
+    Error e = matches->empty()
+                  ? Error::not_found("conditional reference matches no resource")
+                  : Error::multiple_matches("conditional reference matches " +
+                                            std::to_string(matches->size()) + " resources");
     e.message += " (" + criteria->type + ")";
     return e;
   }
   return std::optional<std::string>(criteria->type + "/" + matches->front());
 }
 
-Status rewrite_references(storage::WriteContext& ctx, const ReferenceMap& map, boost::json::value& v) {
+Status rewrite_references(storage::WriteContext& ctx, const ReferenceMap& map,
+                          boost::json::value& v) {
   if (auto* arr = v.if_array()) {
     for (auto& item : *arr) {
       if (auto s = rewrite_references(ctx, map, item); !s) return s;
@@ -164,7 +174,9 @@ Status assign_identities(storage::WriteContext& ctx, TransactionPlan& plan, Refe
       if (e.criteria) {
         auto matches = find_matches(ctx, *e.criteria);
         if (!matches) return entry_error(e.index, matches.error());
-        if (matches->size() > 1) return entry_error(e.index, Error::multiple_matches("ifNoneExist matches several resources"));
+        if (matches->size() > 1)
+          return entry_error(e.index,
+                             Error::multiple_matches("ifNoneExist matches several resources"));
         if (matches->size() == 1) existing = matches->front();
       }
       e.id = existing ? *existing : new_resource_id();
@@ -172,7 +184,9 @@ Status assign_identities(storage::WriteContext& ctx, TransactionPlan& plan, Refe
     } else if (e.method == "PUT" && e.criteria) {
       auto matches = find_matches(ctx, *e.criteria);
       if (!matches) return entry_error(e.index, matches.error());
-      if (matches->size() > 1) return entry_error(e.index, Error::multiple_matches("conditional update matches several resources"));
+      if (matches->size() > 1)
+        return entry_error(e.index,
+                           Error::multiple_matches("conditional update matches several resources"));
       std::string body_id = str(*e.resource, "id");
       e.id = matches->empty() ? (body_id.empty() ? new_resource_id() : body_id) : matches->front();
       e.criteria.reset();

@@ -19,12 +19,12 @@
 namespace cg::fhir {
 
 struct TransactionEntry {
-  std::size_t index = 0;     // position in the request Bundle
-  std::string method;        // GET POST PUT DELETE
+  std::size_t index = 0;  // position in the request Bundle
+  std::string method;     // GET POST PUT DELETE
   std::string full_url;
   std::string type;
-  std::string id;            // from the URL, or assigned during execution
-  std::string version;       // GET [type]/[id]/_history/[vid]
+  std::string id;                    // from the URL, or assigned during execution
+  std::string version;               // GET [type]/[id]/_history/[vid]
   std::optional<Criteria> criteria;  // ifNoneExist (POST) or conditional URL (PUT/DELETE)
   std::optional<std::int64_t> if_match;
   std::optional<boost::json::object> resource;

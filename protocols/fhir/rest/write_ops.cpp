@@ -82,17 +82,20 @@ Result<Criteria> parse_criteria(const std::string& type, std::string_view query)
 
 Result<std::int64_t> parse_version_tag(std::string_view tag) {
   if (tag.starts_with("W/")) tag.remove_prefix(2);
-  if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') tag = tag.substr(1, tag.size() - 2);
+  if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"')
+    tag = tag.substr(1, tag.size() - 2);
   if (tag.empty() || tag.size() > 18) return Error::invalid("malformed version tag");
   std::int64_t v = 0;
   for (char c : tag) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) return Error::invalid("malformed version tag");
+    if (!std::isdigit(static_cast<unsigned char>(c)))
+      return Error::invalid("malformed version tag");
     v = v * 10 + (c - '0');
   }
   return v;
 }
 
-Result<std::vector<std::string>> find_matches(storage::WriteContext& ctx, const Criteria& criteria) {
+Result<std::vector<std::string>> find_matches(storage::WriteContext& ctx,
+                                              const Criteria& criteria) {
   std::vector<std::string> ids;
   if (!criteria.tokens.empty()) {
     auto found = ctx.find(criteria.type, criteria.tokens);
@@ -169,8 +172,9 @@ Result<WriteOutcome> apply_conditional_update(storage::WriteContext& ctx, const 
   std::string given = body_id && body_id->is_string() ? std::string(body_id->get_string()) : "";
   if (matches->size() == 1) {
     if (!given.empty() && given != matches->front()) {
-      return Error::invalid("the resource id '" + given +
-                            "' differs from the id of the resource the criteria match", "id");
+      return Error::invalid(
+          "the resource id '" + given + "' differs from the id of the resource the criteria match",
+          "id");
     }
     return apply_update(ctx, criteria.type, matches->front(), std::move(resource), if_match);
   }
@@ -194,7 +198,8 @@ Result<WriteOutcome> apply_delete(storage::WriteContext& ctx, const std::string&
   return WriteOutcome{204, std::move(*removed)};
 }
 
-Result<WriteOutcome> apply_conditional_delete(storage::WriteContext& ctx, const Criteria& criteria) {
+Result<WriteOutcome> apply_conditional_delete(storage::WriteContext& ctx,
+                                              const Criteria& criteria) {
   auto matches = find_matches(ctx, criteria);
   if (!matches) return matches.take_error();
   if (matches->size() > 1) {

@@ -48,7 +48,8 @@ std::string id_from_location(const http::Response& r) {
   return loc.substr(start, loc.find('/', start) - start);
 }
 
-const char* kPatient = R"({"resourceType":"Patient","identifier":[{"system":"urn:sys","value":"42"}],
+const char* kPatient =
+    R"({"resourceType":"Patient","identifier":[{"system":"urn:sys","value":"42"}],
   "name":[{"family":"Okafor","given":["Ada"]}],"birthDate":"1990-04-01"})";
 
 }  // namespace
@@ -111,7 +112,8 @@ TEST_CASE("If-Match with a stale version is 412 and changes nothing") {
   CHECK(a.call("GET", "Patient/" + id).header("ETag") == "W/\"2\"");
 }
 
-TEST_CASE("invalid resources get 400 with an OperationOutcome naming the path, and nothing is stored") {
+TEST_CASE(
+    "invalid resources get 400 with an OperationOutcome naming the path, and nothing is stored") {
   Api a;
   auto bad = a.call("POST", "Patient", R"({"resourceType":"Patient","birthDate":"1990-13-01"})");
   CHECK(bad.status == 400);
@@ -119,10 +121,12 @@ TEST_CASE("invalid resources get 400 with an OperationOutcome naming the path, a
   CHECK(oo.at("resourceType") == "OperationOutcome");
   CHECK(serialize_json(oo).find("birthDate") != std::string::npos);
   CHECK(a.call("POST", "Patient", R"({"resourceType":"Patient","colour":"blue"})").status == 400);
-  CHECK(a.call("POST", "Patient", R"({"resourceType":"Observation","status":"final"})").status == 400);
+  CHECK(a.call("POST", "Patient", R"({"resourceType":"Observation","status":"final"})").status ==
+        400);
   CHECK(a.call("POST", "Patient", R"({"resourceType":"Patient",)").status == 400);
   CHECK(a.call("POST", "Patient", "<Patient xmlns=\"http://hl7.org/fhir\"><bogus/></Patient>",
-               {{"Content-Type", "application/fhir+xml"}}).status == 400);
+               {{"Content-Type", "application/fhir+xml"}})
+            .status == 400);
   CHECK(a.call("POST", "Patient", "hello", {{"Content-Type", "text/plain"}}).status == 415);
   CHECK(*a.store->latest_seq() == 0);
 }
@@ -136,7 +140,8 @@ TEST_CASE("conditional create returns the existing match instead of a duplicate"
   CHECK(body_of(second).at("id") == body_of(first).at("id"));
   CHECK(a.call("POST", "Patient", kPatient, {{"If-None-Exist", "name=Okafor"}}).status == 400);
   a.call("POST", "Patient", kPatient);  // a second match
-  CHECK(a.call("POST", "Patient", kPatient, {{"If-None-Exist", "identifier=urn:sys|42"}}).status == 412);
+  CHECK(a.call("POST", "Patient", kPatient, {{"If-None-Exist", "identifier=urn:sys|42"}}).status ==
+        412);
 }
 
 TEST_CASE("conditional update and delete by identifier") {
@@ -181,7 +186,8 @@ TEST_CASE("history at three levels, newest first, with stable next links") {
   auto p = parse_json(kPatient)->as_object();
   p["id"] = id;
   a.call("PUT", "Patient/" + id, serialize_json(p));
-  a.call("POST", "Observation", R"({"resourceType":"Observation","status":"final","code":{"text":"x"}})");
+  a.call("POST", "Observation",
+         R"({"resourceType":"Observation","status":"final","code":{"text":"x"}})");
   auto inst = body_of(a.call("GET", "Patient/" + id + "/_history"));
   CHECK(inst.at("type") == "history");
   REQUIRE(inst.at("entry").as_array().size() == 2);
@@ -226,10 +232,12 @@ TEST_CASE("minimal search: _id, identifier, _lastUpdated, _count paging and _sum
   std::string target = "Patient?_count=2";
   for (int guard = 0; guard < 10 && !target.empty(); ++guard) {
     auto page = body_of(a.call("GET", target));
-    for (const auto& e : page.at("entry").as_array()) seen.insert(std::string(e.at("resource").at("id").as_string()));
+    for (const auto& e : page.at("entry").as_array())
+      seen.insert(std::string(e.at("resource").at("id").as_string()));
     target.clear();
     for (const auto& l : page.at("link").as_array()) {
-      if (l.at("relation") == "next") target = std::string(l.at("url").as_string()).substr(kBase.size() + 1);
+      if (l.at("relation") == "next")
+        target = std::string(l.at("url").as_string()).substr(kBase.size() + 1);
     }
   }
   CHECK(seen.size() == 5);
@@ -251,7 +259,8 @@ TEST_CASE("a transaction rewrites urn:uuid references and commits atomically") {
   REQUIRE(entries.size() == 2);
   CHECK(entries[0].at("response").at("status") == "201 Created");
   std::string patient_id(entries[0].at("resource").at("id").as_string());
-  CHECK(entries[1].at("resource").at("subject").at("reference") == ("Patient/" + patient_id).c_str());
+  CHECK(entries[1].at("resource").at("subject").at("reference") ==
+        ("Patient/" + patient_id).c_str());
 
   auto before = *a.store->latest_seq();
   std::string failing = R"({"resourceType":"Bundle","type":"transaction","entry":[

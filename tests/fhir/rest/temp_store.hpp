@@ -1,12 +1,12 @@
 #pragma once
 // A ResourceStore in a fresh temporary directory, removed afterwards (test helper).
 
+#include <doctest/doctest.h>
+
 #include <atomic>
 #include <filesystem>
 #include <random>
 #include <string>
-
-#include <doctest/doctest.h>
 
 #include "storage/resource_store.hpp"
 
