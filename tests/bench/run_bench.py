@@ -578,7 +578,7 @@ http {{
             return
         self.results[f"loadavg_{when}"] = " ".join(la)
         log(f"[{when}] load average {' '.join(la)} on {os.cpu_count()} CPUs"
-            + ("  (other work on this machine: figures will be noisy)" if float(la[0]) > 0.5 * (os.cpu_count() or 1) else ""))
+            + ("  (other work on this machine: figures will be noisy)" if float(la[0]) > (os.cpu_count() or 1) else ""))
 
     def run(self):
         log(f"work dir {self.work}")
