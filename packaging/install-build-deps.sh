@@ -8,12 +8,16 @@ BUILD_PACKAGES="g++ cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libssl-dev zlib1g-dev libpugixml-dev libtomlplusplus-dev
   libsystemd-dev libavahi-client-dev"
-TEST_PACKAGES="doctest-dev nodejs npm curl bzip2 sqlite3 nginx-light wrk procps
+TEST_PACKAGES="doctest-dev curl bzip2 sqlite3 nginx-light wrk procps
   clang-14 libclang-rt-14-dev openssl systemd"
 
 packages="$BUILD_PACKAGES"
 if [ "${1:-}" = "--test" ]; then
   packages="$packages $TEST_PACKAGES"
+  # Node may come from another packaging (e.g. nodesource's nodejs, which bundles npm):
+  # only install Debian's when the commands are missing, never over an existing Node.
+  command -v node >/dev/null 2>&1 || packages="$packages nodejs"
+  command -v npm >/dev/null 2>&1 || packages="$packages npm"
 fi
 
 missing=""
