@@ -1,6 +1,6 @@
 # All dependencies are Debian 12 packages (see docs/dependencies.md).
 find_package(Threads REQUIRED)
-find_package(Boost 1.81 EXACT REQUIRED COMPONENTS json url)
+find_package(Boost 1.81.0 REQUIRED CONFIG COMPONENTS json)
 find_package(OpenSSL 3 REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(SQLite3 REQUIRED)

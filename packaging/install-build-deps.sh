@@ -5,7 +5,7 @@
 set -eu
 
 BUILD_PACKAGES="g++ cmake ninja-build pkg-config ccache
-  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libboost1.81-dev libboost-json1.81-dev
   libsqlite3-dev libssl-dev zlib1g-dev libpugixml-dev libtomlplusplus-dev
   libsystemd-dev libavahi-client-dev"
 TEST_PACKAGES="doctest-dev curl bzip2 sqlite3 nginx-light wrk procps
