@@ -477,10 +477,8 @@ http {{
                                     "-H", f"Authorization: Bearer {self.token}", "-H", "Prefer: return=minimal",
                                     "-c", c, "-t", self.a.load_threads, "-d", d, "--warmup", w,
                                     "--label", "create-gateway"], d + w + 180)]
-        peer_dirs = 0
         for name, mode, threads in (("create_sqlite_32", "per-insert", c), ("create_sqlite_1", "per-insert", 1),
                                     ("create_sqlite_group", "group", c)):
-            peer_dirs += 1
             db = self.work / f"peer-{name}" / "peer.db"
             db.parent.mkdir(exist_ok=True)
             runs.append((name, [self.a.peer, "--db", db, "--body-file", self.body_file, "--mode", mode,
