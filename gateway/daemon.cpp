@@ -65,7 +65,8 @@ void wait_for_stop(http::HttpServer& server, const std::filesystem::path& config
     int sig = 0;
     if (sigwait(&set, &sig) != 0) continue;
     if (sig != SIGHUP) {
-      log(kInfo, std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", stopping");
+      log_lifecycle(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+                    ", stopping");
       return;
     }
     notify("RELOADING=1");
@@ -76,7 +77,7 @@ void wait_for_stop(http::HttpServer& server, const std::filesystem::path& config
       log(kWarning, "reload: config has problems, keeping the log level: " +
                         describe(reloaded.problems.front()));
     if (auto s = server.reload_tls(); !s) log(kErr, "reload: TLS: " + s.error().message);
-    log(kInfo, "reloaded configuration");
+    log_lifecycle("reloaded configuration");
     notify("READY=1");
   }
 }
@@ -119,7 +120,7 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
   std::string scheme = config.http.tls_certificate ? "https" : "http";
   std::string url =
       scheme + "://" + config.http.address + ":" + std::to_string((*server)->port()) + "/fhir";
-  log(kInfo, "clinic-gateway " CG_VERSION " listening on " + url);
+  log_lifecycle("clinic-gateway " CG_VERSION " listening on " + url);
   notify("READY=1\nSTATUS=Serving FHIR on " + url);
 
   wait_for_stop(**server, config_file);
@@ -127,7 +128,7 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
   notify("STOPPING=1\nSTATUS=Draining connections");
   (*server)->stop(config.shutdown_drain);
   (*store)->close();
-  log(kInfo, "stopped cleanly");
+  log_lifecycle("stopped cleanly");
   return 0;
 }
 

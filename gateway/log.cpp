@@ -55,6 +55,8 @@ std::string timestamp() {
   return buf;
 }
 
+void write_line(int priority, std::string_view message);
+
 }  // namespace
 
 bool stderr_is_journal() {
@@ -79,6 +81,16 @@ bool log_enabled(int priority) {
 
 void log(int priority, std::string_view message) {
   if (!log_enabled(priority)) return;
+  write_line(priority, message);
+}
+
+void log_lifecycle(std::string_view message) {
+  write_line(kNotice, message);
+}
+
+namespace {
+
+void write_line(int priority, std::string_view message) {
   std::string line;
   line.reserve(message.size() + 48);
   if (stderr_is_journal()) {
@@ -97,5 +109,7 @@ void log(int priority, std::string_view message) {
   // A single write keeps lines from different threads whole.
   [[maybe_unused]] auto n = ::write(STDERR_FILENO, line.data(), line.size());
 }
+
+}  // namespace
 
 }  // namespace cg::gateway

@@ -15,6 +15,9 @@ enum Priority : int { kErr = 3, kWarning = 4, kNotice = 5, kInfo = 6, kDebug = 7
 void set_log_level(std::string_view level);
 bool log_enabled(int priority);
 void log(int priority, std::string_view message);
+// Lifecycle events (listening, reloaded, stopping, stopped): written at every log level,
+// as notice, because operators and scripts (port 0) rely on them.
+void log_lifecycle(std::string_view message);
 
 // True when stderr is connected to the journal (JOURNAL_STREAM matches it).
 bool stderr_is_journal();
