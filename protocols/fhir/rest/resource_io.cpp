@@ -2,7 +2,11 @@
 
 #include <openssl/rand.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 
 #include "protocols/fhir/model/json.hpp"
 #include "protocols/fhir/model/validation.hpp"
@@ -71,14 +75,23 @@ std::vector<storage::TokenKey> index_tokens(const boost::json::object& resource)
 }
 
 std::string new_resource_id() {
+  // UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits. Ids made
+  // close in time sort close together, so consecutive creates append to the same B-tree
+  // pages instead of dirtying a random page per index (a large saving in bytes written per
+  // create on SD cards). The time is no secret: meta.lastUpdated carries it anyway.
   unsigned char b[16];
   if (RAND_bytes(b, sizeof b) != 1) {
-    // RAND_bytes only fails when the OS entropy source is broken; fall back to a
-    // time-seeded value rather than handing out a fixed id.
-    for (auto& x : b) x = static_cast<unsigned char>(std::rand());
+    // RAND_bytes only fails when the OS entropy source is broken; ids must still differ.
+    static std::atomic<std::uint64_t> counter{0};
+    std::uint64_t c = counter.fetch_add(1) ^ static_cast<std::uint64_t>(std::rand());
+    for (int i = 0; i < 8; ++i) b[8 + i] = static_cast<unsigned char>(c >> (8 * i));
   }
-  b[6] = (b[6] & 0x0F) | 0x40;  // version 4
-  b[8] = (b[8] & 0x3F) | 0x80;  // RFC 4122 variant
+  auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
+  b[6] = (b[6] & 0x0F) | 0x70;  // version 7
+  b[8] = (b[8] & 0x3F) | 0x80;  // RFC 9562 variant
   char out[37];
   std::snprintf(out, sizeof out,
                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],

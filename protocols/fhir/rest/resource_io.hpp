@@ -28,7 +28,7 @@ std::string render_stored(const storage::StoredVersion& stored, Format format, b
 // Token index entries the store keeps for a resource (identifier for now).
 std::vector<storage::TokenKey> index_tokens(const boost::json::object& resource);
 
-// A new server-assigned id (random UUID v4, lowercase).
+// A new server-assigned id: a time-ordered UUID (version 7), lowercase.
 std::string new_resource_id();
 
 }  // namespace cg::fhir

@@ -289,6 +289,27 @@ TEST_CASE("a batch answers each entry on its own") {
   CHECK(entries[2].at("response").at("outcome").at("resourceType") == "OperationOutcome");
 }
 
+TEST_CASE("a large batch keeps the request order in its response") {
+  Api a;
+  std::string batch = R"({"resourceType":"Bundle","type":"batch","entry":[)";
+  for (int i = 0; i < 40; ++i) {
+    if (i) batch += ',';
+    batch += R"({"resource":{"resourceType":"Patient","identifier":[{"system":"urn:n","value":")" +
+             std::to_string(i) + R"("}]},"request":{"method":"POST","url":"Patient"}})";
+  }
+  batch += "]}";
+  auto r = a.call("POST", "", batch);
+  REQUIRE(r.status == 200);
+  auto response = body_of(r);
+  const auto& entries = response.at("entry").as_array();
+  REQUIRE(entries.size() == 40);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    CHECK(entries[i].at("response").at("status") == "201 Created");
+    CHECK(entries[i].at("resource").at("identifier").as_array()[0].at("value") ==
+          std::to_string(i).c_str());
+  }
+}
+
 TEST_CASE("metadata is a CapabilityStatement listing every resource type") {
   Api a;
   auto cs = body_of(a.call("GET", "metadata"));

@@ -1,0 +1,61 @@
+#include "protocols/fhir/rest/resource_io.hpp"
+
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "protocols/fhir/model/json.hpp"
+
+using namespace cg;
+using namespace cg::fhir;
+
+TEST_CASE("new ids are valid, distinct, time-ordered version 7 UUIDs") {
+  std::set<std::string> ids;
+  std::string previous;
+  for (int i = 0; i < 1000; ++i) {
+    std::string id = new_resource_id();
+    REQUIRE(id.size() == 36);
+    CHECK(id[14] == '7');
+    CHECK((id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b'));
+    CHECK(id.substr(0, 13) >= previous.substr(0, std::min<std::size_t>(13, previous.size())));
+    previous = id;
+    ids.insert(id);
+  }
+  CHECK(ids.size() == 1000);
+}
+
+TEST_CASE("identifiers become token index keys") {
+  auto r = parse_json(R"({"resourceType":"Patient","identifier":[{"system":"urn:a","value":"1"},
+    {"value":"2"},{"system":"urn:b"}]})");
+  auto keys = index_tokens(r->as_object());
+  REQUIRE(keys.size() == 2);
+  CHECK(keys[0] == storage::TokenKey{"identifier", "urn:a", "1"});
+  CHECK(keys[1] == storage::TokenKey{"identifier", "", "2"});
+  auto single = parse_json(R"({"resourceType":"Basic","identifier":{"system":"s","value":"v"}})");
+  CHECK(index_tokens(single->as_object()).size() == 1);
+}
+
+TEST_CASE("bodies parse by format; the error names the problem") {
+  CHECK(parse_resource(R"({"resourceType":"Patient"})", Format::kJson).ok());
+  CHECK(parse_resource(R"([1])", Format::kJson).error().kind == ErrorKind::kInvalid);
+  CHECK(parse_resource(R"(<Patient xmlns="http://hl7.org/fhir"/>)", Format::kXml).ok());
+  CHECK_FALSE(parse_resource("<Patient", Format::kXml).ok());
+}
+
+TEST_CASE("structure problems are listed with the first path as location") {
+  auto r = parse_json(R"({"resourceType":"Patient","birthDate":"1990-02-30","active":"yes"})");
+  auto s = check_structure(r->as_object());
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().location.find("Patient.") == 0);
+  CHECK(s.error().message.find("birthDate") != std::string::npos);
+  CHECK(s.error().message.find("active") != std::string::npos);
+}
+
+TEST_CASE("stored JSON is sent as is, and converted for XML") {
+  storage::StoredVersion v;
+  v.json = R"({"resourceType":"Patient","id":"a","birthDate":"2000-01-01"})";
+  CHECK(render_stored(v, Format::kJson, false) == v.json);
+  CHECK(render_stored(v, Format::kXml, false).find("<birthDate value=\"2000-01-01\"/>") !=
+        std::string::npos);
+  CHECK(render_stored(v, Format::kJson, true).find("\n") != std::string::npos);
+}
