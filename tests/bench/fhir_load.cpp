@@ -12,10 +12,10 @@
 // Plain POSIX sockets + epoll + std::thread; no Boost, so it compiles in a second.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,11 +31,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <string>
 #include <string_view>
-#include <memory>
 #include <thread>
 #include <vector>
 
@@ -58,11 +58,11 @@ struct Options {
   std::vector<std::string> headers;
   int connections = 32;
   int threads = 2;
-  double duration = 10.0;       // seconds; 0 = no time limit (then -n is required)
-  std::uint64_t requests = 0;   // 0 = no count limit
-  double warmup = 0.0;          // seconds of traffic not recorded
-  double timeout = 30.0;        // per-request timeout (seconds) -> counted as error
-  std::string save_locations;   // POST: write each 2xx response's Location header here
+  double duration = 10.0;      // seconds; 0 = no time limit (then -n is required)
+  std::uint64_t requests = 0;  // 0 = no count limit
+  double warmup = 0.0;         // seconds of traffic not recorded
+  double timeout = 30.0;       // per-request timeout (seconds) -> counted as error
+  std::string save_locations;  // POST: write each 2xx response's Location header here
   std::string label = "run";
 };
 
@@ -166,8 +166,8 @@ Options parse(int argc, char** argv) {
 struct Shared {
   const Options* opt = nullptr;
   Clock::time_point start;
-  Clock::time_point measure_from;  // start + warmup
-  Clock::time_point deadline;      // measure_from + duration (or max)
+  Clock::time_point measure_from;        // start + warmup
+  Clock::time_point deadline;            // measure_from + duration (or max)
   std::atomic<std::uint64_t> issued{0};  // measured requests handed out (for -n)
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> unique{0};
@@ -177,10 +177,10 @@ struct Shared {
 };
 
 struct ThreadResult {
-  Histogram hist;                // 2xx latencies
-  std::uint64_t ok = 0;          // 2xx
-  std::uint64_t non2xx = 0;      // complete responses with another status
-  std::uint64_t io_errors = 0;   // connect/read/write failures, parse failures, timeouts
+  Histogram hist;               // 2xx latencies
+  std::uint64_t ok = 0;         // 2xx
+  std::uint64_t non2xx = 0;     // complete responses with another status
+  std::uint64_t io_errors = 0;  // connect/read/write failures, parse failures, timeouts
   std::uint64_t reconnects = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t status_counts[6] = {0, 0, 0, 0, 0, 0};
@@ -218,7 +218,8 @@ bool iequals_prefix(std::string_view line, std::string_view name) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -493,7 +494,8 @@ class Worker {
       std::size_t pos = eol == std::string_view::npos ? head.size() : eol + 2;
       while (pos < head.size()) {
         auto next = head.find("\r\n", pos);
-        std::string_view line = head.substr(pos, next == std::string_view::npos ? head.npos : next - pos);
+        std::string_view line =
+            head.substr(pos, next == std::string_view::npos ? head.npos : next - pos);
         pos = next == std::string_view::npos ? head.size() : next + 2;
         auto colon = line.find(':');
         if (colon == std::string_view::npos) continue;
@@ -512,8 +514,10 @@ class Worker {
       c.headers_done = true;
       if (!c.chunked && c.content_length < 0) {
         // 1xx/204/304 have no body; otherwise body runs to close (unsupported here).
-        if (c.status == 204 || c.status == 304 || c.status < 200) c.content_length = 0;
-        else return -1;
+        if (c.status == 204 || c.status == 304 || c.status < 200)
+          c.content_length = 0;
+        else
+          return -1;
       }
     }
     if (!c.chunked) {
@@ -597,9 +601,12 @@ namespace {
 
 std::string fmt_us(std::uint64_t ns) {
   char buf[32];
-  if (ns >= 10'000'000) std::snprintf(buf, sizeof buf, "%.1f ms", double(ns) / 1e6);
-  else if (ns >= 1'000'000) std::snprintf(buf, sizeof buf, "%.2f ms", double(ns) / 1e6);
-  else std::snprintf(buf, sizeof buf, "%.0f us", double(ns) / 1e3);
+  if (ns >= 10'000'000)
+    std::snprintf(buf, sizeof buf, "%.1f ms", double(ns) / 1e6);
+  else if (ns >= 1'000'000)
+    std::snprintf(buf, sizeof buf, "%.2f ms", double(ns) / 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f us", double(ns) / 1e3);
   return buf;
 }
 
@@ -616,7 +623,8 @@ int main(int argc, char** argv) {
     hints.ai_family = AF_INET;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* res = nullptr;
-    if (::getaddrinfo(opt.host.c_str(), nullptr, &hints, &res) != 0 || !res) usage("cannot resolve host");
+    if (::getaddrinfo(opt.host.c_str(), nullptr, &hints, &res) != 0 || !res)
+      usage("cannot resolve host");
     addr.sin_addr = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
     ::freeaddrinfo(res);
   }
@@ -663,7 +671,8 @@ int main(int argc, char** argv) {
   // (or the deadline, whichever is earlier when the run was time-bound).
   auto measured_end = end;
   if (opt.duration > 0 && measured_end > sh.deadline) measured_end = sh.deadline;
-  const double secs = std::max(1e-9, std::chrono::duration<double>(measured_end - sh.measure_from).count());
+  const double secs =
+      std::max(1e-9, std::chrono::duration<double>(measured_end - sh.measure_from).count());
   // In a time-bound run, responses that arrive after the deadline are still counted in the
   // histogram (they were sent inside the window); rate uses completed 2xx over the window.
   const double rps = double(total.ok) / secs;
@@ -688,7 +697,8 @@ int main(int argc, char** argv) {
               total.non2xx, total.status_counts[3], total.status_counts[4], total.status_counts[5],
               total.io_errors, total.reconnects, flagged ? "   <-- RUN HAD ERRORS" : "");
   if (!total.first_error.empty()) std::printf("  first error    %s\n", total.first_error.c_str());
-  std::printf("RESULT label=%s method=%s connections=%d seconds=%.3f ok=%" PRIu64 " rps=%.1f "
+  std::printf("RESULT label=%s method=%s connections=%d seconds=%.3f ok=%" PRIu64
+              " rps=%.1f "
               "p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f mean_us=%.1f non2xx=%" PRIu64
               " io_errors=%" PRIu64 "\n",
               opt.label.c_str(), opt.method.c_str(), opt.connections, secs, total.ok, rps,

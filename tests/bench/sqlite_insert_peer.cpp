@@ -79,16 +79,26 @@ Options parse(int argc, char** argv) {
   };
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--db") o.db = need(i);
-    else if (a == "--body-file" || a == "-b") o.body = read_file(need(i));
-    else if (a == "--mode") o.mode = need(i);
-    else if (a == "--threads" || a == "-t") o.threads = std::atoi(need(i).c_str());
-    else if (a == "--duration" || a == "-d") o.duration = std::atof(need(i).c_str());
-    else if (a == "--requests" || a == "-n") o.requests = std::strtoull(need(i).c_str(), nullptr, 10);
-    else if (a == "--max-batch") o.max_batch = std::atoi(need(i).c_str());
-    else if (a == "--label") o.label = need(i);
-    else if (a == "-h" || a == "--help") usage();
-    else usage(("unknown option " + a).c_str());
+    if (a == "--db")
+      o.db = need(i);
+    else if (a == "--body-file" || a == "-b")
+      o.body = read_file(need(i));
+    else if (a == "--mode")
+      o.mode = need(i);
+    else if (a == "--threads" || a == "-t")
+      o.threads = std::atoi(need(i).c_str());
+    else if (a == "--duration" || a == "-d")
+      o.duration = std::atof(need(i).c_str());
+    else if (a == "--requests" || a == "-n")
+      o.requests = std::strtoull(need(i).c_str(), nullptr, 10);
+    else if (a == "--max-batch")
+      o.max_batch = std::atoi(need(i).c_str());
+    else if (a == "--label")
+      o.label = need(i);
+    else if (a == "-h" || a == "--help")
+      usage();
+    else
+      usage(("unknown option " + a).c_str());
   }
   if (o.db.empty() || o.body.empty()) usage("--db and --body-file are required");
   if (o.mode != "per-insert" && o.mode != "group") usage("bad --mode");
@@ -99,7 +109,8 @@ Options parse(int argc, char** argv) {
 }
 
 std::uint64_t ns_since(Clock::time_point t) {
-  return std::uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count());
+  return std::uint64_t(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count());
 }
 
 long status_kb(const char* key) {
@@ -113,21 +124,25 @@ long status_kb(const char* key) {
 
 sqlite3* open_db(const std::string& path) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
     std::fprintf(stderr, "cannot open %s: %s\n", path.c_str(), sqlite3_errmsg(db));
     std::exit(1);
   }
   sqlite3_busy_timeout(db, 30000);
   char* err = nullptr;
-  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr, &err) != SQLITE_OK) {
+  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr,
+                   &err) != SQLITE_OK) {
     std::fprintf(stderr, "pragma failed: %s\n", err ? err : "?");
     std::exit(1);
   }
   return db;
 }
 
-bool exec(sqlite3* db, const char* sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK; }
+bool exec(sqlite3* db, const char* sql) {
+  return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
+}
 
 // Builds the body for one insert: every {{UNIQUE}} replaced (same as fhir_load).
 class BodyMaker {
@@ -296,8 +311,9 @@ int main(int argc, char** argv) {
   BodyMaker bodies(opt.body);
   {
     sqlite3* db = open_db(opt.db);
-    if (!exec(db, "CREATE TABLE IF NOT EXISTS resource(id TEXT PRIMARY KEY, version INTEGER NOT NULL, "
-                  "last_updated TEXT NOT NULL, json TEXT NOT NULL)")) {
+    if (!exec(db,
+              "CREATE TABLE IF NOT EXISTS resource(id TEXT PRIMARY KEY, version INTEGER NOT NULL, "
+              "last_updated TEXT NOT NULL, json TEXT NOT NULL)")) {
       std::fprintf(stderr, "create table failed: %s\n", sqlite3_errmsg(db));
       return 1;
     }
@@ -325,8 +341,10 @@ int main(int argc, char** argv) {
   }
   for (int t = 0; t < opt.threads; ++t) {
     threads.emplace_back([&, t] {
-      if (opt.mode == "group") group_client(sh, writer, results[std::size_t(t)]);
-      else per_insert_thread(sh, results[std::size_t(t)]);
+      if (opt.mode == "group")
+        group_client(sh, writer, results[std::size_t(t)]);
+      else
+        per_insert_thread(sh, results[std::size_t(t)]);
     });
   }
   for (auto& th : threads) th.join();
@@ -354,14 +372,18 @@ int main(int argc, char** argv) {
   const long hwm = status_kb("VmHWM:");
   std::printf("%s: %s, %d thread(s), %.2f s, WAL + synchronous=FULL\n", opt.label.c_str(),
               opt.mode.c_str(), opt.threads, secs);
-  std::printf("  inserts        %" PRIu64 "  (%.0f /s), %" PRIu64 " commits (%.1f inserts/commit)\n",
-              total.ok, rate, total.commits, total.commits ? double(total.ok) / double(total.commits) : 0.0);
-  std::printf("  latency        p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", double(total.hist.quantile(0.5)) / 1e6,
-              double(total.hist.quantile(0.99)) / 1e6, double(total.hist.max()) / 1e6);
+  std::printf("  inserts        %" PRIu64 "  (%.0f /s), %" PRIu64
+              " commits (%.1f inserts/commit)\n",
+              total.ok, rate, total.commits,
+              total.commits ? double(total.ok) / double(total.commits) : 0.0);
+  std::printf("  latency        p50 %.2f ms  p99 %.2f ms  max %.2f ms\n",
+              double(total.hist.quantile(0.5)) / 1e6, double(total.hist.quantile(0.99)) / 1e6,
+              double(total.hist.max()) / 1e6);
   std::printf("  errors         %" PRIu64 "%s  peak RSS %ld kB\n", total.errors,
               total.errors ? "   <-- RUN HAD ERRORS" : "", hwm);
   if (!total.first_error.empty()) std::printf("  first error    %s\n", total.first_error.c_str());
-  std::printf("RESULT label=%s mode=%s threads=%d seconds=%.3f ok=%" PRIu64 " rps=%.1f p50_us=%.1f "
+  std::printf("RESULT label=%s mode=%s threads=%d seconds=%.3f ok=%" PRIu64
+              " rps=%.1f p50_us=%.1f "
               "p99_us=%.1f max_us=%.1f commits=%" PRIu64 " errors=%" PRIu64 " hwm_kb=%ld\n",
               opt.label.c_str(), opt.mode.c_str(), opt.threads, secs, total.ok, rate,
               double(total.hist.quantile(0.5)) / 1e3, double(total.hist.quantile(0.99)) / 1e3,
