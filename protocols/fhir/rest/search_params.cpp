@@ -4,7 +4,7 @@
 #include <charconv>
 
 #include "protocols/fhir/model/definitions.hpp"
-#include "protocols/fhir/rest/fhir_time.hpp"
+#include "protocols/fhir/model/fhir_time.hpp"
 #include "protocols/fhir/rest/write_ops.hpp"
 
 namespace cg::fhir {

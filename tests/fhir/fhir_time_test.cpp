@@ -1,4 +1,4 @@
-#include "protocols/fhir/rest/fhir_time.hpp"
+#include "protocols/fhir/model/fhir_time.hpp"
 
 #include <doctest/doctest.h>
 
