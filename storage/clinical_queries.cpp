@@ -81,7 +81,7 @@ void add_token_clauses(Filter& filter, const std::string& type,
                        const std::vector<TokenMatch>& tokens) {
   for (const auto& token : tokens) {
     // Uncorrelated, so SQLite evaluates it once and probes r.id against the result.
-    filter.add(" AND r.id IN (SELECT t.id FROM resource_tokens t WHERE t.type = ?", type);
+    filter.add(" AND r.id IN (SELECT t.id FROM idx_token t WHERE t.type = ?", type);
     filter.add(" AND t.param = ?", token.param);
     filter.add(" AND t.code = ?", token.code);
     if (token.system) filter.add(" AND t.system = ?", *token.system);

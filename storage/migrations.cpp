@@ -70,7 +70,66 @@ CREATE TABLE resource_tokens (
 CREATE INDEX resource_tokens_by_resource ON resource_tokens (type, id);
 )sql";
 
-constexpr std::array<std::string_view, 1> kClinicalSteps = {kSchemaV1};
+// Schema version 2: typed search index of current, non-deleted resources, one table per
+// search-parameter type (rows from storage/index_entries.hpp), replacing resource_tokens.
+// Every table carries (type, id) of the resource: the owner index lets a write replace a
+// resource's rows; the lookup indexes lead with (type, param) and the compared column.
+// Ranges are half-open [low, high). idx_reference is also indexed by its target so reverse
+// chains (_has) and _revinclude find referring resources without a scan.
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE idx_string (
+  type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,
+  normalized TEXT NOT NULL, exact TEXT NOT NULL
+);
+CREATE INDEX idx_string_lookup ON idx_string (type, param, normalized);
+CREATE INDEX idx_string_owner ON idx_string (type, id);
+CREATE TABLE idx_token (
+  type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,
+  system TEXT NOT NULL, code TEXT NOT NULL, text TEXT NOT NULL,
+  type_system TEXT NOT NULL, type_code TEXT NOT NULL
+);
+CREATE INDEX idx_token_lookup ON idx_token (type, param, code, system);
+CREATE INDEX idx_token_owner ON idx_token (type, id);
+CREATE TABLE idx_date (
+  type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,
+  low INTEGER NOT NULL, high INTEGER NOT NULL
+);
+CREATE INDEX idx_date_lookup ON idx_date (type, param, low);
+CREATE INDEX idx_date_owner ON idx_date (type, id);
+CREATE TABLE idx_number (
+  type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,
+  low REAL NOT NULL, high REAL NOT NULL
+);
+CREATE INDEX idx_number_lookup ON idx_number (type, param, low);
+CREATE INDEX idx_number_owner ON idx_number (type, id);
+CREATE TABLE idx_quantity (
+  type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,
+  system TEXT NOT NULL, code TEXT NOT NULL, low REAL NOT NULL, high REAL NOT NULL,
+  canonical_code TEXT NOT NULL, canonical_low REAL NOT NULL, canonical_high REAL NOT NULL
+);
+CREATE INDEX idx_quantity_lookup ON idx_quantity (type, param, code, low);
+CREATE INDEX idx_quantity_canonical ON idx_quantity (type, param, canonical_code, canonical_low);
+CREATE INDEX idx_quantity_owner ON idx_quantity (type, id);
+CREATE TABLE idx_reference (
+  type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,
+  target_type TEXT NOT NULL, target_id TEXT NOT NULL, url TEXT NOT NULL, version TEXT NOT NULL,
+  identifier_system TEXT NOT NULL, identifier_value TEXT NOT NULL
+);
+CREATE INDEX idx_reference_lookup ON idx_reference (type, param, target_id, target_type);
+CREATE INDEX idx_reference_target ON idx_reference (target_type, target_id, type, param);
+CREATE INDEX idx_reference_url ON idx_reference (type, param, url);
+CREATE INDEX idx_reference_owner ON idx_reference (type, id);
+CREATE TABLE idx_uri (
+  type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL, uri TEXT NOT NULL
+);
+CREATE INDEX idx_uri_lookup ON idx_uri (type, param, uri);
+CREATE INDEX idx_uri_owner ON idx_uri (type, id);
+INSERT INTO idx_token (type, id, param, system, code, text, type_system, type_code)
+  SELECT type, id, param, system, code, '', '', '' FROM resource_tokens;
+DROP TABLE resource_tokens;
+)sql";
+
+constexpr std::array<std::string_view, 2> kClinicalSteps = {kSchemaV1, kSchemaV2};
 
 Status run_steps(Connection& conn, std::span<const std::string_view> steps, std::size_t from) {
   for (std::size_t i = from; i < steps.size(); ++i) {

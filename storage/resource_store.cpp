@@ -252,4 +252,10 @@ std::string format_instant(std::int64_t ms_since_epoch) {
   return text;
 }
 
+IndexEntries tokens_only(const std::vector<TokenKey>& tokens) {
+  IndexEntries index;
+  for (const auto& t : tokens) index.tokens.push_back({t.param, t.system, t.code, {}, {}, {}});
+  return index;
+}
+
 }  // namespace cg::storage

@@ -1,6 +1,6 @@
 #pragma once
 // ResourceStore: the clinical store (clinical.db) — every version of every resource, the
-// head pointers, a small token index, and the monotonic change log — on SQLite in WAL mode
+// head pointers, the typed search index, and the monotonic change log — on SQLite in WAL mode
 // with synchronous=FULL.
 //
 // Threading: one writer thread owns the write connection and runs submitted WriteJobs in
@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "protocols/fhir/model/result.hpp"
+#include "storage/index_entries.hpp"
 
 namespace cg::storage {
 
@@ -60,14 +61,15 @@ struct StoredVersion {
   std::int64_t seq = 0;  // changes.seq that created this version
 };
 
-// Index entry computed by the caller (the FHIR layer) for a resource being written;
-// conditional create/update/delete and `identifier` search match on these.
+// A token index row in short form (param, system, code), for callers and tests that only
+// index tokens; tokens_only() turns a list of them into IndexEntries.
 struct TokenKey {
   std::string param;   // search parameter code, e.g. "identifier"
   std::string system;  // may be empty
   std::string code;
   bool operator==(const TokenKey&) const = default;
 };
+IndexEntries tokens_only(const std::vector<TokenKey>& tokens);
 
 struct TokenMatch {
   std::string param;
@@ -126,12 +128,11 @@ class WriteContext {
   virtual Result<std::vector<std::string>> find(const std::string& type,
                                                 const std::vector<TokenMatch>& tokens) = 0;
   // Stores a new version (head version + 1, or 1): sets resource.id, meta.versionId and
-  // meta.lastUpdated, serializes with fhir::serialize_json, replaces the resource's token
-  // index with `tokens`, and appends a change (op "create" or "update").
+  // meta.lastUpdated, serializes with fhir::serialize_json, replaces the resource's search
+  // index rows with `index`, and appends a change (op "create" or "update").
   virtual Result<StoredVersion> put(const std::string& type, const std::string& id,
-                                    boost::json::object resource,
-                                    const std::vector<TokenKey>& tokens) = 0;
-  // Stores a deletion version and a change (op "delete"); drops the token index rows.
+                                    boost::json::object resource, const IndexEntries& index) = 0;
+  // Stores a deletion version and a change (op "delete"); drops the search index rows.
   // kNotFound when there is no resource; returns the existing head if it is already deleted.
   virtual Result<StoredVersion> remove(const std::string& type, const std::string& id) = 0;
 };

@@ -41,6 +41,11 @@ void Statement::bind(int index, std::int64_t value) {
   if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
 }
 
+void Statement::bind(int index, double value) {
+  int rc = sqlite3_bind_double(stmt_, index, value);
+  if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
+}
+
 void Statement::bind(int index, std::string_view value) {
   // An empty view may have a null data(); SQLite would bind NULL for a null pointer.
   const char* data = value.data() != nullptr ? value.data() : "";
@@ -79,6 +84,10 @@ Status Statement::run() {
 
 std::int64_t Statement::column_int64(int column) const {
   return sqlite3_column_int64(stmt_, column);
+}
+
+double Statement::column_double(int column) const {
+  return sqlite3_column_double(stmt_, column);
 }
 
 std::string Statement::column_text(int column) const {

@@ -39,6 +39,7 @@ class Statement {
 
   // Indexes start at 1, as in SQLite. Text is copied (SQLITE_TRANSIENT).
   void bind(int index, std::int64_t value);
+  void bind(int index, double value);
   void bind(int index, std::string_view value);
   void bind_null(int index);
   void bind_optional(int index, const std::optional<std::string>& value);
@@ -49,6 +50,7 @@ class Statement {
   Status run();
 
   std::int64_t column_int64(int column) const;
+  double column_double(int column) const;
   std::string column_text(int column) const;
   bool column_is_null(int column) const;
 

@@ -6,6 +6,102 @@
 #include "storage/clinical_queries.hpp"
 
 namespace cg::storage {
+
+namespace {
+
+constexpr std::string_view kIndexTables[] = {"idx_string", "idx_token",    "idx_date",
+                                             "idx_number", "idx_quantity", "idx_reference",
+                                             "idx_uri"};
+
+// Inserts the rows of one resource's IndexEntries, one prepared statement per table.
+class IndexRowWriter {
+ public:
+  IndexRowWriter(Connection& conn, std::string_view type, std::string_view id)
+      : conn_(conn), type_(type), id_(id) {}
+
+  Status write(const IndexEntries& index) {
+    for (const auto& e : index.strings) {
+      if (auto s = insert("idx_string (type, id, param, normalized, exact) VALUES (?,?,?,?,?)",
+                          e.param, e.normalized, e.exact);
+          !s)
+        return s;
+    }
+    for (const auto& e : index.tokens) {
+      if (auto s = insert("idx_token (type, id, param, system, code, text, type_system, type_code)"
+                          " VALUES (?,?,?,?,?,?,?,?)",
+                          e.param, e.system, e.code, e.text, e.type_system, e.type_code);
+          !s)
+        return s;
+    }
+    for (const auto& e : index.dates) {
+      if (auto s = insert("idx_date (type, id, param, low, high) VALUES (?,?,?,?,?)", e.param,
+                          e.low_ms, e.high_ms);
+          !s)
+        return s;
+    }
+    for (const auto& e : index.numbers) {
+      if (auto s = insert("idx_number (type, id, param, low, high) VALUES (?,?,?,?,?)", e.param,
+                          e.low, e.high);
+          !s)
+        return s;
+    }
+    for (const auto& e : index.quantities) {
+      if (auto s = insert("idx_quantity (type, id, param, system, code, low, high, canonical_code,"
+                          " canonical_low, canonical_high) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                          e.param, e.system, e.code, e.low, e.high, e.canonical_code,
+                          e.canonical_low, e.canonical_high);
+          !s)
+        return s;
+    }
+    for (const auto& e : index.references) {
+      if (auto s = insert("idx_reference (type, id, param, target_type, target_id, url, version,"
+                          " identifier_system, identifier_value) VALUES (?,?,?,?,?,?,?,?,?)",
+                          e.param, e.target_type, e.target_id, e.url, e.version,
+                          e.identifier_system, e.identifier_value);
+          !s)
+        return s;
+    }
+    for (const auto& e : index.uris) {
+      if (auto s = insert("idx_uri (type, id, param, uri) VALUES (?,?,?,?)", e.param, e.uri); !s) {
+        return s;
+      }
+    }
+    return ok_status();
+  }
+
+ private:
+  // Binds (type, id, values...) in order; statements are cached by the connection.
+  template <class... Values>
+  Status insert(std::string_view table_and_values, const Values&... values) {
+    auto stmt = conn_.statement("INSERT INTO " + std::string(table_and_values));
+    if (!stmt) return stmt.take_error();
+    (*stmt)->bind(1, type_);
+    (*stmt)->bind(2, id_);
+    int i = 3;
+    ((bind_one(**stmt, i++, values)), ...);
+    return (*stmt)->run();
+  }
+
+  template <class Statement>
+  static void bind_one(Statement& stmt, int i, const std::string& v) {
+    stmt.bind(i, std::string_view(v));
+  }
+  template <class Statement>
+  static void bind_one(Statement& stmt, int i, std::int64_t v) {
+    stmt.bind(i, v);
+  }
+  template <class Statement>
+  static void bind_one(Statement& stmt, int i, double v) {
+    stmt.bind(i, v);
+  }
+
+  Connection& conn_;
+  std::string_view type_;
+  std::string_view id_;
+};
+
+}  // namespace
+
 namespace {
 
 // Writes the server-owned elements into the resource: id, meta.versionId, meta.lastUpdated.
@@ -42,8 +138,7 @@ Result<std::vector<std::string>> VersionWriter::find(const std::string& type,
 }
 
 Result<StoredVersion> VersionWriter::put(const std::string& type, const std::string& id,
-                                         boost::json::object resource,
-                                         const std::vector<TokenKey>& tokens) {
+                                         boost::json::object resource, const IndexEntries& index) {
   if (auto valid = require_ids(type, id); !valid) return valid.take_error();
   auto head = read_head_info(conn_, type, id);
   if (!head) return head.take_error();
@@ -52,7 +147,7 @@ Result<StoredVersion> VersionWriter::put(const std::string& type, const std::str
   v.json = fhir::serialize_json(resource);
   // Re-creating a deleted resource is a create for sync and history consumers.
   const bool creates = !*head || (*head)->deleted;
-  if (auto status = write_version(v, creates ? "create" : "update", tokens); !status) {
+  if (auto status = write_version(v, creates ? "create" : "update", index); !status) {
     return status.take_error();
   }
   return v;
@@ -88,14 +183,14 @@ StoredVersion VersionWriter::next_version(const std::string& type, const std::st
 }
 
 Status VersionWriter::write_version(StoredVersion& v, std::string_view op,
-                                    const std::vector<TokenKey>& tokens) {
+                                    const IndexEntries& index) {
   // SQLite may have rolled the batch back on its own (disk full, I/O error); writing now
   // would autocommit outside the batch, so refuse.
   if (!conn_.in_transaction()) return Error::unavailable("write transaction was rolled back");
   if (auto s = insert_change(v, op); !s) return s;
   if (auto s = insert_version(v); !s) return s;
   if (auto s = upsert_head(v); !s) return s;
-  return replace_tokens(v, tokens);
+  return replace_index(v, index);
 }
 
 Status VersionWriter::insert_change(StoredVersion& v, std::string_view op) {
@@ -144,26 +239,16 @@ Status VersionWriter::upsert_head(const StoredVersion& v) {
   return (*stmt)->run();
 }
 
-Status VersionWriter::replace_tokens(const StoredVersion& v, const std::vector<TokenKey>& tokens) {
-  auto drop = conn_.statement("DELETE FROM resource_tokens WHERE type = ? AND id = ?");
-  if (!drop) return drop.take_error();
-  (*drop)->bind(1, std::string_view(v.type));
-  (*drop)->bind(2, std::string_view(v.id));
-  if (auto status = (*drop)->run(); !status) return status;
-  auto insert = conn_.statement(
-      "INSERT OR IGNORE INTO resource_tokens (type, param, code, system, id)"
-      " VALUES (?, ?, ?, ?, ?)");
-  if (!insert) return insert.take_error();
-  for (const auto& token : tokens) {
-    (*insert)->reset();
-    (*insert)->bind(1, std::string_view(v.type));
-    (*insert)->bind(2, std::string_view(token.param));
-    (*insert)->bind(3, std::string_view(token.code));
-    (*insert)->bind(4, std::string_view(token.system));
-    (*insert)->bind(5, std::string_view(v.id));
-    if (auto status = (*insert)->run(); !status) return status;
+Status VersionWriter::replace_index(const StoredVersion& v, const IndexEntries& index) {
+  for (std::string_view table : kIndexTables) {
+    auto drop = conn_.statement("DELETE FROM " + std::string(table) + " WHERE type = ? AND id = ?");
+    if (!drop) return drop.take_error();
+    (*drop)->bind(1, std::string_view(v.type));
+    (*drop)->bind(2, std::string_view(v.id));
+    if (auto status = (*drop)->run(); !status) return status;
   }
-  return ok_status();
+  IndexRowWriter rows(conn_, v.type, v.id);
+  return rows.write(index);
 }
 
 }  // namespace cg::storage

@@ -30,19 +30,18 @@ class VersionWriter final : public WriteContext {
   Result<std::vector<std::string>> find(const std::string& type,
                                         const std::vector<TokenMatch>& tokens) override;
   Result<StoredVersion> put(const std::string& type, const std::string& id,
-                            boost::json::object resource,
-                            const std::vector<TokenKey>& tokens) override;
+                            boost::json::object resource, const IndexEntries& index) override;
   Result<StoredVersion> remove(const std::string& type, const std::string& id) override;
 
  private:
   // The next version's identity and timestamp; json, deleted and seq are the caller's.
   StoredVersion next_version(const std::string& type, const std::string& id, std::int64_t version);
   // Appends the change and the version row, moves the head, replaces the token rows.
-  Status write_version(StoredVersion& v, std::string_view op, const std::vector<TokenKey>& tokens);
+  Status write_version(StoredVersion& v, std::string_view op, const IndexEntries& index);
   Status insert_change(StoredVersion& v, std::string_view op);
   Status insert_version(const StoredVersion& v);
   Status upsert_head(const StoredVersion& v);
-  Status replace_tokens(const StoredVersion& v, const std::vector<TokenKey>& tokens);
+  Status replace_index(const StoredVersion& v, const IndexEntries& index);
 
   Connection& conn_;
   std::function<std::int64_t()> clock_ms_;

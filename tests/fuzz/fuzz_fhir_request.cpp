@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
+#include "protocols/fhir/model/fhir_time.hpp"
 #include "protocols/fhir/model/json.hpp"
 #include "protocols/fhir/rest/fhir_request.hpp"
-#include "protocols/fhir/model/fhir_time.hpp"
 #include "protocols/fhir/rest/search_params.hpp"
 #include "protocols/fhir/rest/transaction.hpp"
 #include "protocols/fhir/rest/write_ops.hpp"

@@ -216,13 +216,13 @@ TEST_CASE("close runs every queued job, then later submits are unavailable") {
 TEST_CASE("a full database fails the batch with kUnavailable and reads go on") {
   TempDir dir;
   StoreConfig config;
-  config.max_db_bytes = 256 * 1024;
+  config.max_db_bytes = 512 * 1024;  // the schema plus a few rows
   auto store = open_store(dir.path(), config);
   put(*store, "Patient", "kept", patient());
   const std::string big(20'000, 'x');
   Status status = cg::ok_status();
   int written = 0;
-  for (; written < 100 && status.ok(); ++written) {
+  for (; written < 200 && status.ok(); ++written) {
     status = store->write(put_job("big" + std::to_string(written), big));
   }
   REQUIRE_FALSE(status.ok());

@@ -35,9 +35,11 @@ TEST_CASE("a fresh database gets every clinical step and records the version") {
   CHECK(outcome->from_version == 0);
   CHECK(outcome->to_version == static_cast<std::int64_t>(clinical_migrations().size()));
   CHECK(*conn.query_int64("PRAGMA user_version") == outcome->to_version);
-  for (const char* table : {"resources", "resource_versions", "changes", "resource_tokens"}) {
+  for (const char* table : {"resources", "resource_versions", "changes", "idx_string", "idx_token",
+                            "idx_date", "idx_number", "idx_quantity", "idx_reference", "idx_uri"}) {
     CHECK(has_table(conn, table));
   }
+  CHECK_FALSE(has_table(conn, "resource_tokens"));  // replaced by idx_token in version 2
   CHECK_FALSE(conn.in_transaction());
 }
 
@@ -102,4 +104,18 @@ TEST_CASE("the store refuses to open a clinical.db with a newer schema") {
   REQUIRE_FALSE(store.ok());
   CHECK(store.error().kind == ErrorKind::kInternal);
   CHECK(store.error().message.find("newer than this build") != std::string::npos);
+}
+
+TEST_CASE("version 2 carries the version 1 token index over into idx_token") {
+  TempDir dir;
+  auto conn = open_db(dir.path() / "clinical.db");
+  REQUIRE(apply_migrations(conn, clinical_migrations().first(1)).ok());
+  REQUIRE(conn.exec("INSERT INTO resource_tokens (type, param, code, system, id)"
+                    " VALUES ('Patient', 'identifier', '42', 'urn:mrn', 'p1')")
+              .ok());
+  auto outcome = apply_migrations(conn, clinical_migrations());
+  REQUIRE(outcome.ok());
+  CHECK(outcome->from_version == 1);
+  CHECK(*conn.query_int64("SELECT count(*) FROM idx_token WHERE type = 'Patient' AND id = 'p1'"
+                          " AND param = 'identifier' AND code = '42' AND system = 'urn:mrn'") == 1);
 }

@@ -68,7 +68,7 @@ inline StoredVersion put(ResourceStore& store, const std::string& type, const st
                          boost::json::object resource, std::vector<TokenKey> tokens = {}) {
   StoredVersion stored;
   Status status = store.write([&](WriteContext& ctx) -> Status {
-    auto v = ctx.put(type, id, resource, tokens);
+    auto v = ctx.put(type, id, resource, tokens_only(tokens));
     if (!v) return v.take_error();
     stored = *v;
     return ok_status();

@@ -213,7 +213,7 @@ TEST_CASE("a job sees its own writes and the earlier jobs of its batch") {
   REQUIRE(gate.wait_entered());
   store->submit(
       [](WriteContext& ctx) -> Status {
-        auto v = ctx.put("Patient", "p1", patient(), {{"identifier", "", "9"}});
+        auto v = ctx.put("Patient", "p1", patient(), tokens_only({{"identifier", "", "9"}}));
         return v ? cg::ok_status() : Status(v.error());
       },
       log.callback());

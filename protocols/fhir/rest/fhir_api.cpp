@@ -7,11 +7,11 @@
 #include <thread>
 #include <vector>
 
+#include "protocols/fhir/model/fhir_time.hpp"
 #include "protocols/fhir/model/json.hpp"
 #include "protocols/fhir/rest/bundle_writer.hpp"
 #include "protocols/fhir/rest/capability.hpp"
 #include "protocols/fhir/rest/fhir_request.hpp"
-#include "protocols/fhir/model/fhir_time.hpp"
 #include "protocols/fhir/rest/outcome.hpp"
 #include "protocols/fhir/rest/resource_io.hpp"
 #include "protocols/fhir/rest/search_params.hpp"

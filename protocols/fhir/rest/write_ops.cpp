@@ -132,8 +132,8 @@ Result<WriteOutcome> apply_create(storage::WriteContext& ctx, const std::string&
       return WriteOutcome{200, std::move(**head)};
     }
   }
-  auto tokens = index_tokens(resource);
-  auto stored = ctx.put(type, id, std::move(resource), tokens);
+  auto index = storage::tokens_only(index_tokens(resource));
+  auto stored = ctx.put(type, id, std::move(resource), index);
   if (!stored) return stored.take_error();
   return WriteOutcome{201, std::move(*stored)};
 }
@@ -152,8 +152,8 @@ Result<WriteOutcome> apply_update(storage::WriteContext& ctx, const std::string&
                                      (exists ? std::to_string(current) : std::string("(none)")));
     }
   }
-  auto tokens = index_tokens(resource);
-  auto stored = ctx.put(type, id, std::move(resource), tokens);
+  auto index = storage::tokens_only(index_tokens(resource));
+  auto stored = ctx.put(type, id, std::move(resource), index);
   if (!stored) return stored.take_error();
   return WriteOutcome{exists ? 200 : 201, std::move(*stored)};
 }
