@@ -268,8 +268,9 @@ http::Response FhirApi::create(Call& call) {
     if_none_exist = std::move(*c);
   }
   std::string id = new_resource_id();
+  PrecomputedIndex index = index_for(*resource);
   auto out = run_write(store_, [&](storage::WriteContext& ctx) {
-    return apply_create(ctx, f.type, id, std::move(*resource), if_none_exist);
+    return apply_create(ctx, f.type, id, std::move(*resource), if_none_exist, std::move(index));
   });
   if (!out) return error_response(out.error(), f.response_format, f.pretty);
   return written_response(f, call.base, out->status, *out->stored);
@@ -288,8 +289,9 @@ http::Response FhirApi::update(Call& call) {
   }
   auto if_match = if_match_of(call.http);
   if (!if_match) return error_response(if_match.error(), f.response_format, f.pretty);
+  PrecomputedIndex index = index_for(*resource);
   auto out = run_write(store_, [&](storage::WriteContext& ctx) {
-    return apply_update(ctx, f.type, f.id, std::move(*resource), *if_match);
+    return apply_update(ctx, f.type, f.id, std::move(*resource), *if_match, std::move(index));
   });
   if (!out) return error_response(out.error(), f.response_format, f.pretty);
   return written_response(f, call.base, out->status, *out->stored);
@@ -304,8 +306,10 @@ http::Response FhirApi::conditional_update(Call& call) {
   auto if_match = if_match_of(call.http);
   if (!if_match) return error_response(if_match.error(), f.response_format, f.pretty);
   std::string new_id = new_resource_id();
+  PrecomputedIndex index = index_for(*resource);
   auto out = run_write(store_, [&](storage::WriteContext& ctx) {
-    return apply_conditional_update(ctx, *criteria, new_id, std::move(*resource), *if_match);
+    return apply_conditional_update(ctx, *criteria, new_id, std::move(*resource), *if_match,
+                                    std::move(index));
   });
   if (!out) return error_response(out.error(), f.response_format, f.pretty);
   return written_response(f, call.base, out->status, *out->stored);

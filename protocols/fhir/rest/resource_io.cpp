@@ -52,28 +52,6 @@ std::string render_stored(const storage::StoredVersion& stored, Format format, b
   return render(value->as_object(), format, pretty);
 }
 
-std::vector<storage::TokenKey> index_tokens(const boost::json::object& resource) {
-  std::vector<storage::TokenKey> keys;
-  const auto* identifiers = resource.if_contains("identifier");
-  if (!identifiers) return keys;
-  auto add = [&](const boost::json::value& v) {
-    const auto* obj = v.if_object();
-    if (!obj) return;
-    const auto* value = obj->if_contains("value");
-    if (!value || !value->is_string()) return;
-    const auto* system = obj->if_contains("system");
-    keys.push_back({"identifier",
-                    system && system->is_string() ? std::string(system->get_string()) : "",
-                    std::string(value->get_string())});
-  };
-  if (identifiers->is_array()) {
-    for (const auto& v : identifiers->get_array()) add(v);
-  } else {
-    add(*identifiers);
-  }
-  return keys;
-}
-
 std::string new_resource_id() {
   // UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits. Ids made
   // close in time sort close together, so consecutive creates append to the same B-tree

@@ -25,9 +25,6 @@ std::string render(const boost::json::object& resource, Format format, bool pret
 // Body text of a stored version; reuses the stored JSON text when no conversion is needed.
 std::string render_stored(const storage::StoredVersion& stored, Format format, bool pretty);
 
-// Token index entries the store keeps for a resource (identifier for now).
-std::vector<storage::TokenKey> index_tokens(const boost::json::object& resource);
-
 // A new server-assigned id: a time-ordered UUID (version 7), lowercase.
 std::string new_resource_id();
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "protocols/fhir/index/indexer.hpp"
 #include "protocols/fhir/rest/resource_io.hpp"
 
 namespace cg::fhir {
@@ -94,6 +95,14 @@ Result<std::int64_t> parse_version_tag(std::string_view tag) {
   return v;
 }
 
+storage::IndexEntries index_for(boost::json::object& resource) {
+  // The indexer reads a json::value; moving in and out avoids copying the resource.
+  boost::json::value holder(std::move(resource));
+  storage::IndexEntries index = index_resource(holder);
+  resource = std::move(holder.as_object());
+  return index;
+}
+
 Result<std::vector<std::string>> find_matches(storage::WriteContext& ctx,
                                               const Criteria& criteria) {
   std::vector<std::string> ids;
@@ -118,7 +127,8 @@ Result<std::vector<std::string>> find_matches(storage::WriteContext& ctx,
 
 Result<WriteOutcome> apply_create(storage::WriteContext& ctx, const std::string& type,
                                   const std::string& id, boost::json::object resource,
-                                  const std::optional<Criteria>& if_none_exist) {
+                                  const std::optional<Criteria>& if_none_exist,
+                                  PrecomputedIndex index) {
   if (if_none_exist) {
     auto matches = find_matches(ctx, *if_none_exist);
     if (!matches) return matches.take_error();
@@ -132,15 +142,15 @@ Result<WriteOutcome> apply_create(storage::WriteContext& ctx, const std::string&
       return WriteOutcome{200, std::move(**head)};
     }
   }
-  auto index = storage::tokens_only(index_tokens(resource));
-  auto stored = ctx.put(type, id, std::move(resource), index);
+  if (!index) index = index_for(resource);
+  auto stored = ctx.put(type, id, std::move(resource), *index);
   if (!stored) return stored.take_error();
   return WriteOutcome{201, std::move(*stored)};
 }
 
 Result<WriteOutcome> apply_update(storage::WriteContext& ctx, const std::string& type,
                                   const std::string& id, boost::json::object resource,
-                                  std::optional<std::int64_t> if_match) {
+                                  std::optional<std::int64_t> if_match, PrecomputedIndex index) {
   auto head = ctx.head(type, id);
   if (!head) return head.take_error();
   bool exists = *head && !(*head)->deleted;
@@ -152,8 +162,8 @@ Result<WriteOutcome> apply_update(storage::WriteContext& ctx, const std::string&
                                      (exists ? std::to_string(current) : std::string("(none)")));
     }
   }
-  auto index = storage::tokens_only(index_tokens(resource));
-  auto stored = ctx.put(type, id, std::move(resource), index);
+  if (!index) index = index_for(resource);
+  auto stored = ctx.put(type, id, std::move(resource), *index);
   if (!stored) return stored.take_error();
   return WriteOutcome{exists ? 200 : 201, std::move(*stored)};
 }
@@ -161,7 +171,8 @@ Result<WriteOutcome> apply_update(storage::WriteContext& ctx, const std::string&
 Result<WriteOutcome> apply_conditional_update(storage::WriteContext& ctx, const Criteria& criteria,
                                               const std::string& new_id,
                                               boost::json::object resource,
-                                              std::optional<std::int64_t> if_match) {
+                                              std::optional<std::int64_t> if_match,
+                                              PrecomputedIndex index) {
   auto matches = find_matches(ctx, criteria);
   if (!matches) return matches.take_error();
   if (matches->size() > 1) {
@@ -176,10 +187,11 @@ Result<WriteOutcome> apply_conditional_update(storage::WriteContext& ctx, const 
           "the resource id '" + given + "' differs from the id of the resource the criteria match",
           "id");
     }
-    return apply_update(ctx, criteria.type, matches->front(), std::move(resource), if_match);
+    return apply_update(ctx, criteria.type, matches->front(), std::move(resource), if_match,
+                        std::move(index));
   }
   return apply_update(ctx, criteria.type, given.empty() ? new_id : given, std::move(resource),
-                      if_match);
+                      if_match, std::move(index));
 }
 
 Result<WriteOutcome> apply_delete(storage::WriteContext& ctx, const std::string& type,

@@ -24,17 +24,6 @@ TEST_CASE("new ids are valid, distinct, time-ordered version 7 UUIDs") {
   CHECK(ids.size() == 1000);
 }
 
-TEST_CASE("identifiers become token index keys") {
-  auto r = parse_json(R"({"resourceType":"Patient","identifier":[{"system":"urn:a","value":"1"},
-    {"value":"2"},{"system":"urn:b"}]})");
-  auto keys = index_tokens(r->as_object());
-  REQUIRE(keys.size() == 2);
-  CHECK(keys[0] == storage::TokenKey{"identifier", "urn:a", "1"});
-  CHECK(keys[1] == storage::TokenKey{"identifier", "", "2"});
-  auto single = parse_json(R"({"resourceType":"Basic","identifier":{"system":"s","value":"v"}})");
-  CHECK(index_tokens(single->as_object()).size() == 1);
-}
-
 TEST_CASE("bodies parse by format; the error names the problem") {
   CHECK(parse_resource(R"({"resourceType":"Patient"})", Format::kJson).ok());
   CHECK(parse_resource(R"([1])", Format::kJson).error().kind == ErrorKind::kInvalid);
