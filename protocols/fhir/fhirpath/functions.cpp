@@ -317,6 +317,12 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
     return std::optional<Item>(in[0]);
   };
   auto input_string = [&]() -> Result<std::optional<std::string>> {
+    // FHIR primitives held as JSON strings (dates, codes, URIs) count as their text, as
+    // fhirpath.js does; complex elements are an error.
+    if (in.size() == 1 && in[0].is_node() && in[0].as_node().value &&
+        in[0].as_node().value->is_string()) {
+      return std::optional<std::string>(std::string(in[0].as_node().value->get_string()));
+    }
     auto v = input_single();
     if (!v) return v.take_error();
     if (!*v) return std::optional<std::string>();

@@ -167,7 +167,16 @@ void child_items(const Item& item, Collection& out) {
   if (!item.is_node()) return;
   const Node& node = item.as_node();
   const json::object* obj = node.value ? node.value->if_object() : nullptr;
-  if (!obj) return;
+  if (!obj) {
+    // A primitive: its id and extensions live in the `_name` companion.
+    const json::object* ext = node.extension ? node.extension->if_object() : nullptr;
+    if (!ext) return;
+    for (std::string_view name : {"id", "extension"}) {
+      bool known = false;
+      member_items(item, name, out, known);
+    }
+    return;
+  }
   for (const auto& [key, value] : *obj) {
     std::string_view k(key.data(), key.size());
     if (k == "resourceType") continue;
