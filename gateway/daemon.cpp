@@ -48,16 +48,6 @@ http::ServerConfig server_config(const GatewayConfig& c) {
   return s;
 }
 
-storage::StoreConfig store_config(const GatewayConfig& c) {
-  storage::StoreConfig s;
-  s.directory = c.data_dir;
-  s.reader_connections = c.storage.reader_connections;
-  s.max_batch_jobs = c.storage.max_batch_jobs;
-  s.max_queued_jobs = c.storage.max_queued_jobs;
-  s.log = [](int p, std::string_view m) { log(p, m); };
-  return s;
-}
-
 // Waits for SIGTERM/SIGINT; handles SIGHUP reloads in between.
 void wait_for_stop(http::HttpServer& server, const std::filesystem::path& config_file) {
   sigset_t set = handled_signals();
@@ -83,6 +73,16 @@ void wait_for_stop(http::HttpServer& server, const std::filesystem::path& config
 }
 
 }  // namespace
+
+storage::StoreConfig store_config(const GatewayConfig& c) {
+  storage::StoreConfig s;
+  s.directory = c.data_dir;
+  s.reader_connections = c.storage.reader_connections;
+  s.max_batch_jobs = c.storage.max_batch_jobs;
+  s.max_queued_jobs = c.storage.max_queued_jobs;
+  s.log = [](int p, std::string_view m) { log(p, m); };
+  return s;
+}
 
 int serve(const GatewayConfig& config, const std::filesystem::path& config_file) {
   sigset_t set = handled_signals();

@@ -8,8 +8,12 @@
 #include <filesystem>
 
 #include "gateway/config.hpp"
+#include "storage/resource_store.hpp"
 
 namespace cg::gateway {
+
+// The clinical store settings of a configuration (also used by offline commands).
+storage::StoreConfig store_config(const GatewayConfig& config);
 
 // Returns the process exit code: 0 after a clean stop, 1 when startup failed.
 int serve(const GatewayConfig& config, const std::filesystem::path& config_file);

@@ -8,6 +8,8 @@
 
 #include "gateway/config.hpp"
 #include "gateway/daemon.hpp"
+#include "gateway/log.hpp"
+#include "gateway/reindex.hpp"
 #include "gateway/security/static_tokens.hpp"
 
 namespace {
@@ -18,6 +20,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  serve --config FILE     run the gateway in the foreground (systemd: Type=notify)\n"
     "  check-config FILE       validate a configuration file and exit\n"
+    "  reindex --config FILE   rebuild the search index of every resource (online)\n"
     "  new-token               print a new random bearer token and its sha256 for the config\n"
     "  hash-token TOKEN        print the sha256 of TOKEN for auth.token_sha256\n"
     "  version                 print the version\n";
@@ -42,12 +45,41 @@ int serve(int argc, char** argv) {
   return cg::gateway::serve(load.config, argv[3]);
 }
 
+int reindex(int argc, char** argv) {
+  if (argc != 4 || std::string_view(argv[2]) != "--config") {
+    std::cerr << kUsage;
+    return 2;
+  }
+  auto load = cg::gateway::load_config(argv[3]);
+  for (const auto& p : load.problems)
+    std::cerr << argv[3] << ": " << cg::gateway::describe(p) << "\n";
+  if (!load.problems.empty()) return 1;
+  cg::gateway::set_log_level(load.config.log_level);
+  auto store = cg::storage::ResourceStore::open(cg::gateway::store_config(load.config));
+  if (!store) {
+    std::cerr << "cannot open the clinical store: " << store.error().message << "\n";
+    return 1;
+  }
+  auto outcome = cg::gateway::reindex_all(**store, [](std::string_view type, std::size_t n) {
+    std::cout << "reindexed " << n << " " << type << "\n";
+  });
+  (*store)->close();
+  if (!outcome) {
+    std::cerr << "reindex failed: " << outcome.error().message << "\n";
+    return 1;
+  }
+  std::cout << "done: " << outcome->reindexed << " resources reindexed, " << outcome->skipped
+            << " changed meanwhile (indexed by their own write)\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string_view cmd = argc > 1 ? argv[1] : "";
   if (cmd == "serve") return serve(argc, argv);
   if (cmd == "check-config" && argc == 3) return check_config(argv[2]);
+  if (cmd == "reindex") return reindex(argc, argv);
   if (cmd == "hash-token" && argc == 3) {
     std::cout << cg::gateway::sha256_hex(argv[2]) << "\n";
     return 0;

@@ -135,6 +135,12 @@ class WriteContext {
   // Stores a deletion version and a change (op "delete"); drops the search index rows.
   // kNotFound when there is no resource; returns the existing head if it is already deleted.
   virtual Result<StoredVersion> remove(const std::string& type, const std::string& id) = 0;
+  // Replaces the search index rows of type/id without writing a new version or change
+  // (reindexing after a definitions change), but only while `version` is still current:
+  // returns false, changing nothing, when the resource was updated or deleted since the
+  // caller read it (its new version was indexed by its own write).
+  virtual Result<bool> reindex(const std::string& type, const std::string& id, std::int64_t version,
+                               const IndexEntries& index) = 0;
 };
 
 using WriteJob = std::function<Status(WriteContext&)>;

@@ -170,6 +170,19 @@ Result<StoredVersion> VersionWriter::remove(const std::string& type, const std::
   return v;
 }
 
+Result<bool> VersionWriter::reindex(const std::string& type, const std::string& id,
+                                    std::int64_t version, const IndexEntries& index) {
+  if (!conn_.in_transaction()) return Error::unavailable("write transaction was rolled back");
+  auto head = read_head_info(conn_, type, id);
+  if (!head) return head.take_error();
+  if (!*head || (*head)->deleted || (*head)->version != version) return false;
+  StoredVersion v;
+  v.type = type;
+  v.id = id;
+  if (auto s = replace_index(v, index); !s) return s.take_error();
+  return true;
+}
+
 StoredVersion VersionWriter::next_version(const std::string& type, const std::string& id,
                                           std::int64_t version) {
   StoredVersion v;

@@ -32,6 +32,8 @@ class VersionWriter final : public WriteContext {
   Result<StoredVersion> put(const std::string& type, const std::string& id,
                             boost::json::object resource, const IndexEntries& index) override;
   Result<StoredVersion> remove(const std::string& type, const std::string& id) override;
+  Result<bool> reindex(const std::string& type, const std::string& id, std::int64_t version,
+                       const IndexEntries& index) override;
 
  private:
   // The next version's identity and timestamp; json, deleted and seq are the caller's.
