@@ -175,6 +175,7 @@ Result<Collection> Evaluator::eval(const AstNode& n, std::span<const Item> input
     std::size_t& d_;
   } guard(depth_);
   if (depth_ > 512) return error(n, "evaluation nested too deeply");
+  if (!within_budget(1)) return error(n, "evaluation budget exceeded");
   switch (n.kind) {
     case AstNode::Kind::kLiteral:
       return Collection{*n.value};
@@ -338,6 +339,7 @@ Result<Collection> Evaluator::binary(const AstNode& n, std::span<const Item> inp
       Collection out;
       for (const Collection* c : {&a, &b}) {
         for (const Item& x : *c) {
+          if (!within_budget(out.size())) return error(n, "evaluation budget exceeded");
           if (!contains_item(out, x)) out.push_back(x);
         }
       }

@@ -67,6 +67,12 @@ class Evaluator {
   Error error(const AstNode& at, std::string_view message) const;
   Status check_size(const Collection& c, const AstNode& at) const;
 
+  // Counts `ops` units of work against EvalContext::max_operations; false once exhausted.
+  bool within_budget(std::size_t ops) {
+    operations_ += ops;
+    return operations_ <= ctx_.max_operations;
+  }
+
   const EvalContext& context() const { return ctx_; }
   const Temporal& now() const { return now_; }
   const Collection& resource() const { return resource_; }
@@ -87,6 +93,7 @@ class Evaluator {
   Collection root_resource_;
   Temporal now_;
   std::size_t depth_ = 0;
+  std::size_t operations_ = 0;
 };
 
 }  // namespace cg::fhirpath

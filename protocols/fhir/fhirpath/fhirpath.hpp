@@ -74,7 +74,10 @@ struct EvalContext {
   // element addressed by its typed name (valueQuantity), is an error instead of empty.
   bool strict = false;
   // Upper bound on the items of any intermediate collection (repeat, descendants, ...).
-  std::size_t max_collection_size = 1'000'000;
+  std::size_t max_collection_size = 100'000;
+  // Upper bound on the work of one evaluation (expression nodes visited plus item
+  // comparisons in distinct/union/intersect/...), so hostile expressions end with an error.
+  std::size_t max_operations = 20'000'000;
 };
 
 // Evaluates `expr` with `focus` as the input collection (a single node; its FHIR type is

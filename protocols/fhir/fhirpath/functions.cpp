@@ -392,6 +392,7 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
       const Collection& sub = n.function == FunctionId::kSubsetOf ? mine : *other;
       const Collection& super = n.function == FunctionId::kSubsetOf ? *other : mine;
       for (const Item& x : sub) {
+        if (!within_budget(super.size())) return error(n, "evaluation budget exceeded");
         if (!contains_equal(super, x)) return boolean(false);
       }
       return boolean(true);
@@ -402,6 +403,7 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
     case FunctionId::kIsDistinct: {
       Collection out;
       for (const Item& x : in) {
+        if (!within_budget(out.size())) return error(n, "evaluation budget exceeded");
         if (!contains_equal(out, x)) out.push_back(x);
       }
       if (n.function == FunctionId::kIsDistinct) return boolean(out.size() == in.size());
@@ -426,6 +428,7 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
         auto c = eval(*n.args[0], f.this_items, f);
         if (!c) return c;
         for (Item& x : *c) {
+          if (!within_budget(out.size())) return error(n, "evaluation budget exceeded");
           const bool seen = std::any_of(out.begin(), out.end(), [&](const Item& y) {
             return x.is_node() ? same_node(x, y) : items_equal(x, y).value_or(false);
           });
@@ -486,15 +489,19 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
       }
       if (n.function == FunctionId::kUnion) {
         for (const Item& x : in) {
+          if (!within_budget(out.size())) return error(n, "evaluation budget exceeded");
           if (!contains_equal(out, x)) out.push_back(x);
         }
         for (const Item& x : *other) {
+          if (!within_budget(out.size())) return error(n, "evaluation budget exceeded");
           if (!contains_equal(out, x)) out.push_back(x);
         }
         return out;
       }
       for (const Item& x : in) {
+        if (!within_budget(other->size())) return error(n, "evaluation budget exceeded");
         const bool found = contains_equal(*other, x);
+        if (!within_budget(out.size())) return error(n, "evaluation budget exceeded");
         if (n.function == FunctionId::kExclude ? !found : (found && !contains_equal(out, x))) {
           out.push_back(x);
         }

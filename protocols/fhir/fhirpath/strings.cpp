@@ -3,11 +3,12 @@
 #include <array>
 #include <cctype>
 #include <regex>
+#include <vector>
 
 namespace cg::fhirpath {
 namespace {
 
-constexpr std::size_t kMaxRegexInput = 64 * 1024;
+constexpr std::size_t kMaxRegexInput = 4 * 1024;  // std::regex recurses per character
 constexpr std::size_t kMaxPattern = 1024;
 
 bool is_continuation(char c) {
@@ -37,8 +38,51 @@ std::string single_line(std::string_view pattern) {
   return out;
 }
 
+// True for the shapes that make a backtracking engine take exponential time: a quantified
+// group that contains a quantifier ("(a*)*", "(a+)+") and stacked quantifiers ("a*+").
+bool has_nested_quantifier(std::string_view p) {
+  std::vector<bool> group_quantified;  // per open group: contains a quantifier
+  bool after_quantified_group = false;
+  bool after_quantifier = false;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const char c = p[i];
+    bool quantifier = false;
+    bool closed_quantified_group = false;
+    if (c == '\\') {
+      ++i;
+    } else if (c == '[') {
+      // Skip the character class: its '(' and '*' are literals.
+      for (++i; i < p.size() && p[i] != ']'; ++i) {
+        if (p[i] == '\\') ++i;
+      }
+    } else if (c == '(') {
+      group_quantified.push_back(false);
+    } else if (c == ')') {
+      closed_quantified_group = !group_quantified.empty() && group_quantified.back();
+      if (!group_quantified.empty()) group_quantified.pop_back();
+      if (closed_quantified_group && !group_quantified.empty()) group_quantified.back() = true;
+    } else if (c == '*' || c == '+' || c == '{') {
+      if (after_quantified_group || after_quantifier) return true;
+      if (!group_quantified.empty()) group_quantified.back() = true;
+      quantifier = true;
+      if (c == '{') {
+        while (i < p.size() && p[i] != '}') ++i;
+      }
+    } else if (c == '?') {
+      if (after_quantified_group) return true;
+      if (!group_quantified.empty()) group_quantified.back() = true;
+    }
+    after_quantified_group = closed_quantified_group;
+    after_quantifier = quantifier;
+  }
+  return false;
+}
+
 Result<std::regex> make_regex(std::string_view pattern) {
   if (pattern.size() > kMaxPattern) return Error::invalid("regular expression too long");
+  if (has_nested_quantifier(pattern)) {
+    return Error::invalid("nested quantifiers are not supported in regular expressions");
+  }
   try {
     return std::regex(single_line(pattern), std::regex::ECMAScript);
   } catch (const std::regex_error&) {

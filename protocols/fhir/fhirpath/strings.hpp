@@ -2,7 +2,8 @@
 // String helpers of the FHIRPath function library: UTF-8 aware length / index / substring
 // (FHIRPath counts characters, not bytes), ASCII case mapping, split/replace, regular
 // expressions with FHIRPath's single-line semantics (std::regex ECMAScript, '.' also
-// matches newlines; inputs and patterns are size-limited so backtracking stays bounded),
+// matches newlines; inputs and patterns are size-limited and nested quantifiers such as
+// (a*)* are refused, so backtracking stays bounded),
 // and encode/decode/escape/unescape. Pure functions; thread-safe.
 
 #include <cstdint>
