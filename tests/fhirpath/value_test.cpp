@@ -71,6 +71,8 @@ TEST_CASE("UCUM units convert within a dimension and not across") {
   auto u = ucum_canonical("mg/dL");
   REQUIRE(u);
   CHECK(u->dims.size() == 2);
+  CHECK_FALSE(ucum_canonical("m1494771484.m1494771484"));
+  CHECK_FALSE(ucum_canonical("10*99999"));
 }
 
 TEST_CASE("calendar durations equal UCUM ones except year and month") {

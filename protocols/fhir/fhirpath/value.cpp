@@ -458,7 +458,10 @@ bool parse_component(std::string_view s, std::size_t& pos, long double& factor, 
   while (e > 0 && is_digit(text[e - 1])) --e;
   if (e > 0 && e < text.size() && (text[e - 1] == '-' || text[e - 1] == '+')) --e;
   int exp = 1;
-  if (e < text.size() && e > 0) exp = std::atoi(text.c_str() + e);
+  if (e < text.size() && e > 0) {
+    if (text.size() - e > 3) return false;  // exponents beyond ±99 are not units
+    exp = std::atoi(text.c_str() + e);
+  }
   if (e == 0) e = text.size();
   return apply_atom(std::string_view(text).substr(0, e), exp * sign, factor, dims);
 }
@@ -532,6 +535,7 @@ std::optional<CanonicalUnit> ucum_canonical(std::string_view unit) {
   DimMap dims;
   std::size_t pos = 0;
   if (!parse_term(unit, pos, factor, dims, 1, 0) || pos != unit.size()) return std::nullopt;
+  if (!std::isfinite(factor) || factor == 0) return std::nullopt;
   CanonicalUnit out;
   out.factor = factor;
   out.factor_scale = digits_after_point(factor);
