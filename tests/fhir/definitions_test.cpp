@@ -132,6 +132,33 @@ TEST_CASE("xml attributes and the narrative div are flagged") {
   CHECK(type_name_of(element("Bundle.entry", "resource")) == "Resource");
 }
 
+TEST_CASE("elements carry R4's isSummary and isModifier flags and mandatory cardinality") {
+  const ElementDef& active = element("Patient", "active");
+  CHECK(active.is_summary);
+  CHECK(active.is_modifier);
+  CHECK_FALSE(active.is_mandatory());
+  CHECK(element("Patient", "id").is_summary);  // inherited from Resource
+  CHECK(element("Patient", "meta").is_summary);
+  CHECK(element("Patient", "implicitRules").is_modifier);
+  CHECK_FALSE(element("Patient", "text").is_summary);  // DomainResource.text
+  CHECK_FALSE(element("Patient", "contained").is_summary);
+  CHECK(element("Patient", "modifierExtension").is_modifier);
+  CHECK_FALSE(element("Patient", "maritalStatus").is_summary);
+  CHECK_FALSE(element("Patient", "birthDate").is_modifier);
+  CHECK(element("Observation", "status").is_mandatory());
+  CHECK(element("Observation", "status").is_modifier);
+  CHECK(element("Observation", "code").is_mandatory());
+  CHECK(element("Observation", "value").is_summary);
+  CHECK_FALSE(element("Observation", "referenceRange").is_summary);
+  CHECK(element("Observation.component", "code").is_summary);
+  CHECK(element("HumanName", "family").is_summary);
+  CHECK_FALSE(element("HumanName", "extension").is_summary);
+  // Mandatory without being a summary element: _summary=true keeps it anyway.
+  CHECK(element("Appointment", "participant").is_mandatory());
+  CHECK_FALSE(element("Appointment", "participant").is_summary);
+  CHECK(element("Bundle.entry", "resource").is_summary);
+}
+
 TEST_CASE("search parameters include those defined on Resource and DomainResource") {
   CHECK(all_search_parameters().size() == 1375);
   auto patient = search_parameters("Patient");

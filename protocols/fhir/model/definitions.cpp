@@ -26,7 +26,7 @@ struct RawElement {
   std::uint16_t name;
   std::uint16_t first_type;
   std::uint8_t type_count;
-  std::uint8_t flags;
+  std::uint16_t flags;
 };
 struct RawMember {
   std::uint16_t name;
@@ -63,8 +63,8 @@ struct RawCompartmentEntry {
 };
 
 // Element flag bits written by the generator.
-inline constexpr std::uint8_t kRequired = 1, kArray = 2, kChoice = 4, kXmlAttr = 8, kXhtml = 16,
-                              kContentRef = 32, kProhibited = 64;
+inline constexpr std::uint16_t kRequired = 1, kArray = 2, kChoice = 4, kXmlAttr = 8, kXhtml = 16,
+                               kContentRef = 32, kProhibited = 64, kSummary = 128, kModifier = 256;
 
 #include "protocols/fhir/model/r4_definitions.inc"
 
@@ -134,6 +134,8 @@ class Definitions {
       def.is_choice = e.flags & kChoice;
       def.is_xml_attr = e.flags & kXmlAttr;
       def.is_xhtml = e.flags & kXhtml;
+      def.is_summary = e.flags & kSummary;
+      def.is_modifier = e.flags & kModifier;
       if (e.flags & kContentRef) def.content_reference = kStrings[kTypes[def.types[0]].name];
       elements.push_back(def);
     }

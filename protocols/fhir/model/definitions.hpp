@@ -57,8 +57,15 @@ struct ElementDef {
   bool is_xml_attr = false;            // an XML attribute (Element.id, Extension.url)
   bool is_xhtml = false;               // Narrative.div
   std::string_view content_reference;  // "Questionnaire.item" when reusing that definition
+  // R4's isSummary: part of a `_summary=true` answer. Inherited elements carry the flag of
+  // their defining type (Resource.id, meta: yes; DomainResource.text, extension: no).
+  bool is_summary = false;
+  // R4's isModifier: changes the meaning of the element holding it (Patient.active,
+  // modifierExtension); `_elements` answers keep these.
+  bool is_modifier = false;
 
   bool is_array() const { return max > 1; }
+  bool is_mandatory() const { return min >= 1; }
 };
 
 struct TypeDef {

@@ -38,9 +38,11 @@ SEARCH_TYPES = ["number", "date", "string", "token", "reference", "composite", "
 # Must match cg::fhir::SearchComparator (bit i = 1 << i).
 COMPARATORS = ["eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"]
 
-# Element flag bits; must match kRequired... in definitions.cpp.
+# Element flag bits (a 16-bit field); must match kRequired... in definitions.cpp.
+# F_SUMMARY / F_MODIFIER are R4's isSummary / isModifier (what _summary and _elements keep).
 F_REQUIRED, F_ARRAY, F_CHOICE, F_XML_ATTR, F_XHTML, F_CONTENT_REF, F_PROHIBITED = (
     1, 2, 4, 8, 16, 32, 64)
+F_SUMMARY, F_MODIFIER = 128, 256
 
 SYSTEM_TYPE_PREFIX = "http://hl7.org/fhirpath/System."
 FHIR_TYPE_EXT = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
@@ -118,6 +120,10 @@ class Model:
             leaf = leaf[:-3]
         if "xmlAttr" in e.get("representation", []):
             flags |= F_XML_ATTR
+        if e.get("isSummary") is True:
+            flags |= F_SUMMARY
+        if e.get("isModifier") is True:
+            flags |= F_MODIFIER
         if "contentReference" in e:
             flags |= F_CONTENT_REF
             types = [e["contentReference"].lstrip("#")]
