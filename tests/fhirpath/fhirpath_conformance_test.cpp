@@ -30,7 +30,7 @@ namespace json = boost::json;
 using namespace cg::fhirpath;
 
 // Ratchet: raise when the engine improves, never lower.
-constexpr double kPassFloor = 0.99;
+constexpr double kPassFloor = 0.995;
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -198,6 +198,7 @@ TEST_CASE("the official FHIRPath R4 suite passes above the floor with no unliste
       const Outcome o = suite.run(test);
       if (o.pass) {
         ++passed;
+        if (skips.contains(name)) MESSAGE("skip-listed test passes now: " << name);
         continue;
       }
       if (verbose) {

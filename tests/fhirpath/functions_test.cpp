@@ -144,6 +144,11 @@ TEST_CASE("now, today and timeOfDay are fixed by the context") {
 TEST_CASE("boundaries and precision") {
   CHECK(values("1.587.lowBoundary()") == V{"1.58650000"});
   CHECK(values("1.587.highBoundary(2)") == V{"1.59"});
+  CHECK(values("1.587.lowBoundary(2)") == V{"1.58"});
+  CHECK(values("(-1.587).lowBoundary(2)") == V{"-1.59"});
+  CHECK(values("0.0034.highBoundary(1)") == V{"0.0"});
+  CHECK(values("1.highBoundary(0)") == V{"2"});
+  CHECK(values("1.587.lowBoundary(-1)").empty());
   CHECK(values("@2014.highBoundary(6)") == V{"2014-12"});
   CHECK(values("@T10:30.lowBoundary(9)") == V{"10:30:00.000"});
   CHECK(values("1.58700.precision()") == V{"5"});

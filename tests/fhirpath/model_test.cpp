@@ -35,6 +35,28 @@ TEST_CASE("strict mode refuses unknown element names and typed choice names") {
   CHECK(run("Observation.frobnicate", o).values.empty());
 }
 
+TEST_CASE("strict mode checks names against the type an as/ofType names") {
+  const auto o = json_of(kObservation);
+  EvalContext strict;
+  strict.strict = true;
+  CHECK_FALSE(run("(Observation.value as Period).unit", o, strict).ok);
+  CHECK_FALSE(run("Observation.value.ofType(Period).unit", o, strict).ok);
+  CHECK(run("(Observation.value as Quantity).unit", o, strict).values == V{"lbs"});
+  CHECK(run("(Observation.value as Period).start", o, strict).values.empty());
+  CHECK(run("(Observation.value as Period).unit", o).values.empty());
+}
+
+TEST_CASE("strict mode refuses order-dependent functions on children() and descendants()") {
+  const auto p = json_of(kPatient);
+  EvalContext strict;
+  strict.strict = true;
+  CHECK_FALSE(run("Patient.children().skip(1)", p, strict).ok);
+  CHECK_FALSE(run("Patient.descendants()[0]", p, strict).ok);
+  CHECK(run("Patient.children().count() > 1", p, strict).values == V{"true"});
+  CHECK(run("Patient.name.skip(1).use", p, strict).values == V{"usual"});
+  CHECK(run("Patient.children().first().exists()", p).values == V{"true"});
+}
+
 TEST_CASE("primitives carry id and extension from their _name companion") {
   const auto p = json_of(kPatient);
   CHECK(run("Patient.birthDate.extension.value", p).values == V{"1974-12-25T14:35:45-05:00"});

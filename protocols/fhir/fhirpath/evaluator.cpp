@@ -199,6 +199,7 @@ Result<Collection> Evaluator::eval(const AstNode& n, std::span<const Item> input
     case AstNode::Kind::kFunction:
       return call(n, input, frame);
     case AstNode::Kind::kIndexer: {
+      if (auto st = check_ordered(n); !st) return st.take_error();
       auto base = eval(*n.target, input, frame);
       if (!base) return base;
       auto index = eval(*n.args[0], input, frame);
@@ -249,7 +250,44 @@ Result<Collection> Evaluator::eval(const AstNode& n, std::span<const Item> input
   return error(n, "unsupported expression");
 }
 
+namespace {
+
+// The FHIR type a node's value is known to have before evaluation: the T of `x as T`,
+// `x.as(T)` and `x.ofType(T)`.
+fhir::TypeId static_type(const AstNode* n) {
+  if (!n) return fhir::kNoType;
+  const bool typed =
+      n->kind == AstNode::Kind::kAs ||
+      (n->kind == AstNode::Kind::kFunction &&
+       (n->function == FunctionId::kAsFunction || n->function == FunctionId::kOfType));
+  return typed ? n->type.fhir_type : fhir::kNoType;
+}
+
+bool starts_upper(std::string_view s) {
+  return !s.empty() && s[0] >= 'A' && s[0] <= 'Z';
+}
+
+}  // namespace
+
+Status Evaluator::check_ordered(const AstNode& n) const {
+  // children() and descendants() have no defined order: in strict mode, order-dependent
+  // functions directly on them are errors.
+  const AstNode* t = n.target.get();
+  if (!ctx_.strict || !t || t->kind != AstNode::Kind::kFunction) return ok_status();
+  if (t->function != FunctionId::kChildren && t->function != FunctionId::kDescendants) {
+    return ok_status();
+  }
+  return error(n, "order-dependent operation on the unordered result of " + t->name + "()");
+}
+
 Result<Collection> Evaluator::member(const AstNode& n, std::span<const Item> input) {
+  if (ctx_.strict) {
+    // `(x as Period).unit` is wrong whether or not x is a Period at run time.
+    const fhir::TypeId t = static_type(n.target.get());
+    if (t != fhir::kNoType && !starts_upper(n.name) && !fhir::find_element_def(t, n.name)) {
+      return error(n, "unknown element '" + n.name + "' on " + std::string(fhir::type_def(t).name));
+    }
+  }
   Collection out;
   for (const Item& item : input) {
     if (item.kind() == ItemKind::kTypeInfo) {

@@ -66,6 +66,9 @@ class Evaluator {
   Result<std::optional<Item>> singleton(const Collection& c, const AstNode& at);
   Error error(const AstNode& at, std::string_view message) const;
   Status check_size(const Collection& c, const AstNode& at) const;
+  // Strict mode: `n` (skip, take, first, last, tail, single, [i]) must not be applied
+  // directly to children() or descendants().
+  Status check_ordered(const AstNode& n) const;
 
   // Counts `ops` units of work against EvalContext::max_operations; false once exhausted.
   bool within_budget(std::size_t ops) {

@@ -205,25 +205,28 @@ std::optional<Item> convert_string(const Item& x) {
 
 // --- boundaries --------------------------------------------------------------------
 
+// lowBoundary / highBoundary of a decimal: the value is uncertain by half a unit of its
+// last written digit. The result follows the official suite (the Java reference engine):
+// for a non-negative value the low end is truncated and the high end rounded half-up to
+// `digits` places; a negative value mirrors its absolute value (low(-x) = -high(x)).
 std::optional<Item> decimal_boundary(const Decimal& d, std::optional<std::int64_t> precision,
                                      bool high) {
   const int digits = precision ? static_cast<int>(*precision) : 8;
   if (digits < 0 || digits > 28) return std::nullopt;
-  // The value is uncertain by half a unit of its last written digit.
+  const bool negative = d.value < 0;
+  const bool upper = negative ? !high : high;
   const long double half = 0.5L * std::pow(10.0L, -d.scale);
-  long double v = d.value + (high ? half : -half);
+  const long double v = std::fabs(d.value) + (upper ? half : -half);
   const long double f = std::pow(10.0L, digits);
-  // Round towards the outside of the interval, keeping `digits` places.
   long double scaled = v * f;
-  if (std::fabs(scaled - std::round(scaled)) < 1e-9L) {
-    scaled = std::round(scaled);
+  const long double nearest = std::round(scaled);
+  if (std::fabs(scaled - nearest) < 1e-9L) {
+    scaled = nearest;
   } else {
-    scaled = high ? std::ceil(scaled) : std::floor(scaled);
-    if (v < 0 || (v == 0 && d.value < 0)) {
-      scaled = high ? std::ceil(v * f) : std::floor(v * f);
-    }
+    scaled = upper ? std::floor(scaled + 0.5L) : std::floor(scaled);
   }
-  return Item::decimal({scaled / f, digits});
+  const long double result = scaled / f;
+  return Item::decimal({negative ? -result : result, digits});
 }
 
 std::optional<Item> temporal_boundary(Temporal t, std::optional<std::int64_t> precision,
@@ -348,6 +351,17 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
     return single(Item::decimal({r, computed_scale(r)}));
   };
 
+  switch (n.function) {
+    case FunctionId::kSkip:
+    case FunctionId::kTake:
+    case FunctionId::kFirst:
+    case FunctionId::kLast:
+    case FunctionId::kTail:
+      if (auto st = check_ordered(n); !st) return st.take_error();
+      break;
+    default:
+      break;
+  }
   switch (n.function) {
     case FunctionId::kEmpty:
       return boolean(in.empty());
