@@ -103,3 +103,15 @@ TEST_CASE("items_equal compares complex nodes by content") {
   const auto coding = *cg::fhir::find_type("Coding");
   CHECK(*items_equal(Item::node(&a, nullptr, coding), Item::node(&b, nullptr, coding)));
 }
+
+TEST_CASE("the as operator filters collections outside strict mode, as R4 search parameters need") {
+  const auto o = json_of(R"({"resourceType":"Observation","status":"final","code":{"text":"bp"},
+    "component":[{"code":{"text":"s"},"valueQuantity":{"value":120,"unit":"mm[Hg]"}},
+                 {"code":{"text":"d"},"valueQuantity":{"value":80,"unit":"mm[Hg]"}},
+                 {"code":{"text":"n"},"valueString":"note"}]})");
+  CHECK(run("(Observation.component.value as Quantity).value", o).values == V{"120", "80"});
+  EvalContext strict;
+  strict.strict = true;
+  CHECK_FALSE(run("Observation.component.value as Quantity", o, strict).ok);
+  CHECK_FALSE(run("Observation.component.value is Quantity", o).ok);
+}

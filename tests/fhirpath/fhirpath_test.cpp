@@ -65,3 +65,14 @@ TEST_CASE("the expression cache compiles once, shares across threads and stays b
   CHECK(failures == 0);
   CHECK(shared.size() == 16);
 }
+
+TEST_CASE("every R4 search parameter expression compiles") {
+  std::size_t compiled = 0;
+  for (const cg::fhir::SearchParamDef& p : cg::fhir::all_search_parameters()) {
+    if (p.expression.empty()) continue;
+    auto e = compile(p.expression);
+    CHECK_MESSAGE(e.ok(), p.url << ": " << (e ? "" : e.error().message));
+    ++compiled;
+  }
+  CHECK(compiled > 1000);
+}

@@ -240,6 +240,15 @@ Result<Collection> Evaluator::eval(const AstNode& n, std::span<const Item> input
       auto operand = eval(*n.target, input, frame);
       if (!operand) return operand;
       if (operand->empty()) return Collection{};
+      if (n.kind == AstNode::Kind::kAs && operand->size() > 1 && !ctx_.strict) {
+        // R4 search parameters apply `as` to collections (Observation.component.value as
+        // Quantity): outside strict mode it filters every item, as fhirpath.js does.
+        Collection out;
+        for (const Item& x : *operand) {
+          if (item_is(x, n.type, true)) out.push_back(x);
+        }
+        return out;
+      }
       if (operand->size() > 1) return error(n, "is/as needs a single item");
       const Item& x = (*operand)[0];
       if (n.kind == AstNode::Kind::kIs) return Collection{Item::boolean(item_is(x, n.type, false))};
