@@ -22,21 +22,8 @@ struct Filter {
   }
 };
 
-// Columns read by read_row(), in its order.
-constexpr std::string_view kVersionColumns =
-    "v.type, v.id, v.version, v.last_updated_ms, v.deleted, v.json, v.seq";
-
 StoredVersion read_row(const Statement& stmt) {
-  StoredVersion v;
-  v.type = stmt.column_text(0);
-  v.id = stmt.column_text(1);
-  v.version = stmt.column_int64(2);
-  v.last_updated_ms = stmt.column_int64(3);
-  v.last_updated = format_instant(v.last_updated_ms);
-  v.deleted = stmt.column_int64(4) != 0;
-  v.json = stmt.column_text(5);
-  v.seq = stmt.column_int64(6);
-  return v;
+  return read_version_row(stmt);
 }
 
 void bind_all(Statement& stmt, const std::vector<Binding>& bindings) {
@@ -125,14 +112,6 @@ Result<std::vector<StoredVersion>> search_rows(Connection& conn, Filter filter,
   return collect_rows(**stmt, limit);
 }
 
-// A read transaction when the caller is not already inside one (the writer is).
-Result<std::optional<ReadTransaction>> snapshot(Connection& conn) {
-  if (conn.in_transaction()) return std::optional<ReadTransaction>();
-  auto txn = ReadTransaction::begin(conn);
-  if (!txn) return txn.take_error();
-  return std::optional<ReadTransaction>(std::move(*txn));
-}
-
 // History SQL per level. INDEXED BY pins the plan: without statistics SQLite could walk
 // the whole rowid range backwards for an instance history.
 std::string history_sql(const HistoryQuery& query) {
@@ -160,6 +139,26 @@ void bind_history(Statement& stmt, const HistoryQuery& query, std::int64_t bound
 }
 
 }  // namespace
+
+StoredVersion read_version_row(const Statement& stmt) {
+  StoredVersion v;
+  v.type = stmt.column_text(0);
+  v.id = stmt.column_text(1);
+  v.version = stmt.column_int64(2);
+  v.last_updated_ms = stmt.column_int64(3);
+  v.last_updated = format_instant(v.last_updated_ms);
+  v.deleted = stmt.column_int64(4) != 0;
+  v.json = stmt.column_text(5);
+  v.seq = stmt.column_int64(6);
+  return v;
+}
+
+Result<std::optional<ReadTransaction>> snapshot(Connection& conn) {
+  if (conn.in_transaction()) return std::optional<ReadTransaction>();
+  auto txn = ReadTransaction::begin(conn);
+  if (!txn) return txn.take_error();
+  return std::optional<ReadTransaction>(std::move(*txn));
+}
 
 Result<std::optional<HeadInfo>> read_head_info(Connection& conn, const std::string& type,
                                                const std::string& id) {

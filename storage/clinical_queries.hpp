@@ -26,6 +26,15 @@ struct HeadInfo {
   bool deleted = false;
 };
 
+// The columns of a version row, selected from `resource_versions v`, in the order
+// read_version_row() reads them.
+inline constexpr std::string_view kVersionColumns =
+    "v.type, v.id, v.version, v.last_updated_ms, v.deleted, v.json, v.seq";
+StoredVersion read_version_row(const Statement& stmt);
+// A read transaction when `conn` is not already inside one (the writer's is), so several
+// queries see one snapshot; nullopt when the caller's transaction already provides it.
+Result<std::optional<ReadTransaction>> snapshot(Connection& conn);
+
 Result<std::optional<HeadInfo>> read_head_info(Connection& conn, const std::string& type,
                                                const std::string& id);
 Result<std::optional<StoredVersion>> read_head(Connection& conn, const std::string& type,

@@ -8,6 +8,7 @@
 
 #include "storage/clinical_queries.hpp"
 #include "storage/group_commit.hpp"
+#include "storage/index_search.hpp"
 #include "storage/migrations.hpp"
 #include "storage/reader_pool.hpp"
 #include "storage/sqlite.hpp"
@@ -141,6 +142,10 @@ class SqliteResourceStore final : public ResourceStore {
 
   Result<HistoryPage> history(const HistoryQuery& query) override {
     return with_reader([&](Connection& c) { return read_history(c, query); });
+  }
+
+  Result<IndexSearchPage> search_index(const IndexQuery& query) override {
+    return with_reader([&](Connection& c) { return run_index_search(c, query); });
   }
 
   Result<std::int64_t> latest_seq() override {

@@ -26,6 +26,9 @@
 
 namespace cg::storage {
 
+struct IndexQuery;  // storage/index_query.hpp
+struct IndexSearchPage;
+
 struct StoreConfig {
   std::filesystem::path directory;      // clinical.db (+ -wal, -shm) is created here
   int reader_connections = 4;           // readers beyond this wait for a free connection
@@ -168,6 +171,10 @@ class ResourceStore {
                                                        std::int64_t version) = 0;
   virtual Result<SearchPage> search(const SearchQuery& query) = 0;
   virtual Result<HistoryPage> history(const HistoryQuery& query) = 0;
+  // Full search over the typed index (storage/index_query.hpp, storage/index_search.hpp):
+  // one page of matches in sort order, its includes and total, from one snapshot. kInvalid
+  // for a cursor of another search or a search over query.budget.
+  virtual Result<IndexSearchPage> search_index(const IndexQuery& query) = 0;
   virtual Result<std::int64_t> latest_seq() = 0;
 
   // Flushes the queue, stops the writer, checkpoints the WAL (TRUNCATE). Idempotent.

@@ -161,24 +161,33 @@ Status Connection::exec(std::string_view sql) {
   return ok_status();
 }
 
-Result<std::unique_ptr<Statement>> Connection::prepare(std::string_view sql) {
+Result<std::unique_ptr<Statement>> Connection::prepare(std::string_view sql, unsigned flags) {
   if (db_ == nullptr) return Error::unavailable("database connection is closed");
   if (sql.size() > INT_MAX) return Error::internal("SQL text too long");
   sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
-                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), flags, &stmt, nullptr);
   if (rc != SQLITE_OK) return sqlite_error(rc, "prepare statement", sqlite3_errmsg(db_));
   return std::make_unique<Statement>(stmt, db_);
 }
 
 Result<StatementLease> Connection::statement(std::string_view sql) {
   if (auto it = cache_.find(sql); it != cache_.end()) return StatementLease(it->second.get());
-  auto prepared = prepare(sql);
+  auto prepared = prepare(sql, SQLITE_PREPARE_PERSISTENT);
   if (!prepared) return prepared.take_error();
   if (cache_.size() >= kMaxCachedStatements) return StatementLease(std::move(*prepared));
   Statement* raw = prepared->get();
   cache_.emplace(std::string(sql), std::move(*prepared));
   return StatementLease(raw);
+}
+
+Result<StatementLease> Connection::statement_once(std::string_view sql) {
+  auto prepared = prepare(sql, 0);
+  if (!prepared) return prepared.take_error();
+  return StatementLease(std::move(*prepared));
+}
+
+void Connection::set_progress_handler(int period, int (*handler)(void*), void* context) {
+  if (db_ != nullptr) sqlite3_progress_handler(db_, handler ? period : 0, handler, context);
 }
 
 Result<std::int64_t> Connection::query_int64(std::string_view sql) {

@@ -102,6 +102,9 @@ class Connection {
   // A statement prepared once per connection and reused; statements beyond
   // kMaxCachedStatements are prepared for this use only.
   Result<StatementLease> statement(std::string_view sql);
+  // A statement prepared for this use only, never cached: for generated SQL (searches)
+  // whose many shapes would otherwise fill the cache the fixed statements need.
+  Result<StatementLease> statement_once(std::string_view sql);
   // Integer result of a one-row query such as "PRAGMA user_version".
   Result<std::int64_t> query_int64(std::string_view sql);
 
@@ -112,12 +115,16 @@ class Connection {
   // Finalizes cached statements and closes. Idempotent.
   void close();
   bool is_open() const { return db_ != nullptr; }
+  // Calls handler(context) about every `period` virtual-machine steps of statements running
+  // on this connection; a non-zero return interrupts the statement, whose step() then fails
+  // (SQLITE_INTERRUPT, kInternal). A null handler removes it. For query budgets.
+  void set_progress_handler(int period, int (*handler)(void*), void* context);
 
   static constexpr std::size_t kMaxCachedStatements = 48;
 
  private:
   explicit Connection(sqlite3* db) : db_(db) {}
-  Result<std::unique_ptr<Statement>> prepare(std::string_view sql);
+  Result<std::unique_ptr<Statement>> prepare(std::string_view sql, unsigned flags);
 
   sqlite3* db_ = nullptr;
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
