@@ -43,10 +43,24 @@ enum class BinaryOp : std::uint8_t {
 
 // Every function of the library; kNone last.
 enum class FunctionId : std::uint8_t {
-#define CG_FHIRPATH_FUNCTION(id, name, min_args, max_args) id,
+#define CG_FHIRPATH_FUNCTION(id, name, min_args, max_args, group) id,
 #include "protocols/fhir/fhirpath/functions.def"
 #undef CG_FHIRPATH_FUNCTION
   kNone
+};
+
+// The families of the function library, one evaluator member each (functions.cpp).
+enum class FunctionGroup : std::uint8_t {
+  kExistence,
+  kFiltering,
+  kSubsetting,
+  kConversion,
+  kString,
+  kMath,
+  kFhir,
+  kUtility,
+  kPrecision,
+  kUnsupported,  // recognised so that calls compile, but report an error when evaluated
 };
 
 struct FunctionInfo {
@@ -54,8 +68,10 @@ struct FunctionInfo {
   FunctionId id;
   std::uint8_t min_args;
   std::uint8_t max_args;
+  FunctionGroup group;
 };
 const FunctionInfo* find_function(std::string_view name);
+FunctionGroup function_group(FunctionId id);
 
 // The System types; kNone when a type specifier names a FHIR type.
 enum class SystemType : std::uint8_t {

@@ -45,6 +45,15 @@ bool items_equivalent(const Item& a, const Item& b);
 // Collection equality as `=` defines it (ordered, item-wise); nullopt for empty.
 std::optional<bool> collections_equal(const Collection& a, const Collection& b);
 
+// One function call being evaluated: the call, the collection where it appears (arguments
+// are evaluated against it) with its frame, and the call's own input.
+struct CallSite {
+  const AstNode& n;
+  std::span<const Item> outer;
+  const Frame& frame;
+  std::span<const Item> in;
+};
+
 class Evaluator {
  public:
   Evaluator(const EvalContext& ctx, Collection context, Collection resource,
@@ -86,6 +95,23 @@ class Evaluator {
   Result<Collection> compare(const AstNode& n, const Collection& a, const Collection& b);
   Result<Collection> member(const AstNode& n, std::span<const Item> input);
   Result<Collection> external(const AstNode& n);
+  // functions.cpp: argument helpers and one member per FunctionGroup.
+  Result<Collection> arg(const CallSite& site, std::size_t i);
+  Result<Collection> arg_for(const CallSite& site, std::size_t arg, std::size_t item);
+  Result<std::optional<Item>> single_arg(const CallSite& site, std::size_t i);
+  Result<std::optional<std::int64_t>> int_arg(const CallSite& site, std::size_t i);
+  Result<std::optional<std::string>> string_arg(const CallSite& site, std::size_t i);
+  Result<std::optional<Item>> input_single(const CallSite& site);
+  Result<std::optional<std::string>> input_string(const CallSite& site);
+  Result<Collection> existence(const CallSite& site);
+  Result<Collection> filtering(const CallSite& site);
+  Result<Collection> subsetting(const CallSite& site);
+  Result<Collection> conversion(const CallSite& site);
+  Result<Collection> string_function(const CallSite& site);
+  Result<Collection> math_function(const CallSite& site);
+  Result<Collection> fhir_function(const CallSite& site);
+  Result<Collection> utility_function(const CallSite& site);
+  Result<Collection> precision_function(const CallSite& site);
   Result<Collection> sort_items(const AstNode& n, std::span<const Item> in);
   Result<Collection> resolve_references(const AstNode& n, std::span<const Item> in);
   const boost::json::value* find_local_reference(std::string_view ref) const;

@@ -12,17 +12,28 @@
 
 namespace cg::fhirpath {
 
-const FunctionInfo* find_function(std::string_view name) {
-  static constexpr FunctionInfo kTable[] = {
-#define CG_FHIRPATH_FUNCTION(id, text, min_args, max_args) \
-  {text, FunctionId::id, min_args, max_args},
+namespace {
+
+constexpr FunctionInfo kFunctions[] = {
+#define CG_FHIRPATH_FUNCTION(id, text, min_args, max_args, group) \
+  {text, FunctionId::id, min_args, max_args, FunctionGroup::group},
 #include "protocols/fhir/fhirpath/functions.def"
 #undef CG_FHIRPATH_FUNCTION
-  };
-  for (const FunctionInfo& f : kTable) {
+};
+
+}  // namespace
+
+const FunctionInfo* find_function(std::string_view name) {
+  for (const FunctionInfo& f : kFunctions) {
     if (f.name == name) return &f;
   }
   return nullptr;
+}
+
+FunctionGroup function_group(FunctionId id) {
+  // The table is in FunctionId order (both come from functions.def).
+  const auto i = static_cast<std::size_t>(id);
+  return i < std::size(kFunctions) ? kFunctions[i].group : FunctionGroup::kUnsupported;
 }
 
 namespace {
@@ -284,84 +295,99 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
     target_items = std::move(*t);
     in = target_items;
   }
-  // Argument evaluated once, in the context the call appears in.
-  auto arg = [&](std::size_t i) { return eval(*n.args[i], outer, frame); };
-  // Argument evaluated for one input item ($this = item, $index = i).
-  auto arg_for = [&](std::size_t a, std::size_t i) {
-    Frame f;
-    f.this_items = in.subspan(i, 1);
-    f.index = static_cast<std::int64_t>(i);
-    return eval(*n.args[a], f.this_items, f);
-  };
-  auto single_arg = [&](std::size_t i) -> Result<std::optional<Item>> {
-    auto c = arg(i);
-    if (!c) return c.take_error();
-    return singleton(*c, n);
-  };
-  auto int_arg = [&](std::size_t i) -> Result<std::optional<std::int64_t>> {
-    auto v = single_arg(i);
-    if (!v) return v.take_error();
-    if (!*v) return std::optional<std::int64_t>();
-    if ((*v)->kind() != Kind::kInteger) return error(n, n.name + "() needs an Integer argument");
-    return std::optional<std::int64_t>((*v)->as_integer());
-  };
-  auto string_arg = [&](std::size_t i) -> Result<std::optional<std::string>> {
-    auto v = single_arg(i);
-    if (!v) return v.take_error();
-    if (!*v) return std::optional<std::string>();
-    if ((*v)->kind() != Kind::kString) return error(n, n.name + "() needs a String argument");
-    return std::optional<std::string>((*v)->as_string());
-  };
-  // The single input item as a System value; nullopt for an empty input.
-  auto input_single = [&]() -> Result<std::optional<Item>> {
-    if (in.empty()) return std::optional<Item>();
-    if (in.size() > 1) return error(n, n.name + "() needs a single input item");
-    if (auto s = to_system(in[0])) return s;
-    return std::optional<Item>(in[0]);
-  };
-  auto input_string = [&]() -> Result<std::optional<std::string>> {
-    // FHIR primitives held as JSON strings (dates, codes, URIs) count as their text, as
-    // fhirpath.js does; complex elements are an error.
-    if (in.size() == 1 && in[0].is_node() && in[0].as_node().value &&
-        in[0].as_node().value->is_string()) {
-      return std::optional<std::string>(std::string(in[0].as_node().value->get_string()));
-    }
-    auto v = input_single();
-    if (!v) return v.take_error();
-    if (!*v) return std::optional<std::string>();
-    if ((*v)->kind() != Kind::kString) return error(n, n.name + "() needs a String input");
-    return std::optional<std::string>((*v)->as_string());
-  };
-  auto convert = [&](auto&& fn, bool test) -> Result<Collection> {
-    auto v = input_single();
-    if (!v) return v.take_error();
-    if (!*v) return Collection{};
-    auto r = fn(**v);
-    if (test) return boolean(r.has_value());
-    if (!r) return Collection{};
-    return single(std::move(*r));
-  };
-  auto math = [&](auto&& fn) -> Result<Collection> {
-    auto v = input_single();
-    if (!v) return v.take_error();
-    if (!*v) return Collection{};
-    if (!is_numeric((*v)->kind())) return error(n, n.name + "() needs a number");
-    const long double r = fn(as_dec(**v).value);
-    if (!std::isfinite(r)) return Collection{};
-    return single(Item::decimal({r, computed_scale(r)}));
-  };
-
-  switch (n.function) {
-    case FunctionId::kSkip:
-    case FunctionId::kTake:
-    case FunctionId::kFirst:
-    case FunctionId::kLast:
-    case FunctionId::kTail:
-      if (auto st = check_ordered(n); !st) return st.take_error();
-      break;
-    default:
+  const CallSite site{n, outer, frame, in};
+  switch (function_group(n.function)) {
+    case FunctionGroup::kExistence:
+      return existence(site);
+    case FunctionGroup::kFiltering:
+      return filtering(site);
+    case FunctionGroup::kSubsetting:
+      if (n.function != FunctionId::kIntersect && n.function != FunctionId::kExclude &&
+          n.function != FunctionId::kUnion && n.function != FunctionId::kCombine) {
+        if (auto st = check_ordered(n); !st) return st.take_error();
+      }
+      return subsetting(site);
+    case FunctionGroup::kConversion:
+      return conversion(site);
+    case FunctionGroup::kString:
+      return string_function(site);
+    case FunctionGroup::kMath:
+      return math_function(site);
+    case FunctionGroup::kFhir:
+      return fhir_function(site);
+    case FunctionGroup::kUtility:
+      return utility_function(site);
+    case FunctionGroup::kPrecision:
+      return precision_function(site);
+    case FunctionGroup::kUnsupported:
       break;
   }
+  return error(n, n.name + "() is not supported");
+}
+
+Result<Collection> Evaluator::arg(const CallSite& site, std::size_t i) {
+  return eval(*site.n.args[i], site.outer, site.frame);
+}
+
+Result<Collection> Evaluator::arg_for(const CallSite& site, std::size_t a, std::size_t i) {
+  Frame f;
+  f.this_items = site.in.subspan(i, 1);
+  f.index = static_cast<std::int64_t>(i);
+  return eval(*site.n.args[a], f.this_items, f);
+}
+
+Result<std::optional<Item>> Evaluator::single_arg(const CallSite& site, std::size_t i) {
+  auto c = arg(site, i);
+  if (!c) return c.take_error();
+  return singleton(*c, site.n);
+}
+
+Result<std::optional<std::int64_t>> Evaluator::int_arg(const CallSite& site, std::size_t i) {
+  auto v = single_arg(site, i);
+  if (!v) return v.take_error();
+  if (!*v) return std::optional<std::int64_t>();
+  if ((*v)->kind() != Kind::kInteger) {
+    return error(site.n, site.n.name + "() needs an Integer argument");
+  }
+  return std::optional<std::int64_t>((*v)->as_integer());
+}
+
+Result<std::optional<std::string>> Evaluator::string_arg(const CallSite& site, std::size_t i) {
+  auto v = single_arg(site, i);
+  if (!v) return v.take_error();
+  if (!*v) return std::optional<std::string>();
+  if ((*v)->kind() != Kind::kString)
+    return error(site.n, site.n.name + "() needs a String argument");
+  return std::optional<std::string>((*v)->as_string());
+}
+
+Result<std::optional<Item>> Evaluator::input_single(const CallSite& site) {
+  if (site.in.empty()) return std::optional<Item>();
+  if (site.in.size() > 1) return error(site.n, site.n.name + "() needs a single input item");
+  if (auto s = to_system(site.in[0])) return s;
+  return std::optional<Item>(site.in[0]);
+}
+
+Result<std::optional<std::string>> Evaluator::input_string(const CallSite& site) {
+  // FHIR primitives held as JSON strings (dates, codes, URIs) count as their text, as
+  // fhirpath.js does; complex elements are an error.
+  const auto in = site.in;
+  if (in.size() == 1 && in[0].is_node() && in[0].as_node().value &&
+      in[0].as_node().value->is_string()) {
+    return std::optional<std::string>(std::string(in[0].as_node().value->get_string()));
+  }
+  auto v = input_single(site);
+  if (!v) return v.take_error();
+  if (!*v) return std::optional<std::string>();
+  if ((*v)->kind() != Kind::kString) return error(site.n, site.n.name + "() needs a String input");
+  return std::optional<std::string>((*v)->as_string());
+}
+
+// empty, exists, all, allTrue/anyTrue/allFalse/anyFalse, subsetOf, supersetOf, count, distinct,
+// isDistinct.
+Result<Collection> Evaluator::existence(const CallSite& site) {
+  const AstNode& n = site.n;
+  [[maybe_unused]] const std::span<const Item> in = site.in;
   switch (n.function) {
     case FunctionId::kEmpty:
       return boolean(in.empty());
@@ -371,7 +397,7 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
       if (n.args.empty()) return boolean(!in.empty());
       Collection kept;
       for (std::size_t i = 0; i < in.size(); ++i) {
-        auto c = arg_for(0, i);
+        auto c = arg_for(site, 0, i);
         if (!c) return c;
         auto b = as_boolean(*c, n);
         if (!b) return b.take_error();
@@ -400,7 +426,7 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
     }
     case FunctionId::kSubsetOf:
     case FunctionId::kSupersetOf: {
-      auto other = arg(0);
+      auto other = arg(site, 0);
       if (!other) return other;
       Collection mine(in.begin(), in.end());
       const Collection& sub = n.function == FunctionId::kSubsetOf ? mine : *other;
@@ -423,10 +449,21 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
       if (n.function == FunctionId::kIsDistinct) return boolean(out.size() == in.size());
       return out;
     }
+    default:
+      break;
+  }
+  return error(n, n.name + "() is not supported");
+}
+
+// select, repeat, ofType, as(), is(), aggregate, sort.
+Result<Collection> Evaluator::filtering(const CallSite& site) {
+  const AstNode& n = site.n;
+  [[maybe_unused]] const std::span<const Item> in = site.in;
+  switch (n.function) {
     case FunctionId::kSelect: {
       Collection out;
       for (std::size_t i = 0; i < in.size(); ++i) {
-        auto c = arg_for(0, i);
+        auto c = arg_for(site, 0, i);
         if (!c) return c;
         out.insert(out.end(), c->begin(), c->end());
         if (auto st = check_size(out, n); !st) return st.take_error();
@@ -470,6 +507,37 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
       if (is) return boolean(match);
       return match ? single(in[0]) : Collection{};
     }
+    case FunctionId::kAggregate: {
+      Collection total;
+      if (n.args.size() > 1) {
+        auto init = arg(site, 1);
+        if (!init) return init;
+        total = std::move(*init);
+      }
+      for (std::size_t i = 0; i < in.size(); ++i) {
+        Frame f;
+        f.this_items = in.subspan(i, 1);
+        f.index = static_cast<std::int64_t>(i);
+        f.total = &total;
+        auto c = eval(*n.args[0], f.this_items, f);
+        if (!c) return c;
+        total = std::move(*c);
+      }
+      return total;
+    }
+    case FunctionId::kSort:
+      return sort_items(n, in);
+    default:
+      break;
+  }
+  return error(n, n.name + "() is not supported");
+}
+
+// single, first, last, tail, skip, take, intersect, exclude, union, combine.
+Result<Collection> Evaluator::subsetting(const CallSite& site) {
+  const AstNode& n = site.n;
+  [[maybe_unused]] const std::span<const Item> in = site.in;
+  switch (n.function) {
     case FunctionId::kSingle:
       if (in.size() > 1) return error(n, "single() on a collection of several items");
       return Collection(in.begin(), in.end());
@@ -481,7 +549,7 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
       return in.size() <= 1 ? Collection{} : Collection(in.begin() + 1, in.end());
     case FunctionId::kSkip:
     case FunctionId::kTake: {
-      auto k = int_arg(0);
+      auto k = int_arg(site, 0);
       if (!k) return k.take_error();
       if (!*k) return Collection{};
       const auto count = static_cast<std::size_t>(
@@ -493,7 +561,7 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
     case FunctionId::kExclude:
     case FunctionId::kUnion:
     case FunctionId::kCombine: {
-      auto other = arg(0);
+      auto other = arg(site, 0);
       if (!other) return other;
       Collection out;
       if (n.function == FunctionId::kCombine) {
@@ -522,28 +590,26 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
       }
       return out;
     }
-    case FunctionId::kIif: {
-      if (n.target && in.size() > 1) return error(n, "iif() needs at most one input item");
-      Frame f = frame;
-      std::span<const Item> ctx_in = outer;
-      if (n.target) {
-        f = Frame{};
-        f.this_items = in;
-        ctx_in = in;
-      }
-      auto c = eval(*n.args[0], ctx_in, f);
-      if (!c) return c;
-      if (c->size() > 1) return error(n, "iif() criterion must be a single Boolean");
-      bool take = false;
-      if (c->size() == 1) {
-        auto s = to_system((*c)[0]);
-        if (!s || s->kind() != Kind::kBoolean) return error(n, "iif() criterion must be Boolean");
-        take = s->as_bool();
-      }
-      if (take) return eval(*n.args[1], ctx_in, f);
-      if (n.args.size() > 2) return eval(*n.args[2], ctx_in, f);
-      return Collection{};
-    }
+    default:
+      break;
+  }
+  return error(n, n.name + "() is not supported");
+}
+
+// toX() / convertsToX() for Boolean, Integer, Decimal, String, Date, DateTime, Time, Quantity.
+Result<Collection> Evaluator::conversion(const CallSite& site) {
+  const AstNode& n = site.n;
+  [[maybe_unused]] const std::span<const Item> in = site.in;
+  auto convert = [&](auto&& fn, bool test) -> Result<Collection> {
+    auto v = input_single(site);
+    if (!v) return v.take_error();
+    if (!*v) return Collection{};
+    auto r = fn(**v);
+    if (test) return boolean(r.has_value());
+    if (!r) return Collection{};
+    return single(std::move(*r));
+  };
+  switch (n.function) {
     case FunctionId::kToBoolean:
     case FunctionId::kConvertsToBoolean:
       return convert(convert_boolean, n.function == FunctionId::kConvertsToBoolean);
@@ -569,7 +635,7 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
     case FunctionId::kConvertsToQuantity: {
       std::optional<std::string> unit;
       if (!n.args.empty()) {
-        auto u = string_arg(0);
+        auto u = string_arg(site, 0);
         if (!u) return u.take_error();
         if (!*u) return Collection{};
         unit = **u;
@@ -587,6 +653,17 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
       };
       return convert(to_unit, n.function == FunctionId::kConvertsToQuantity);
     }
+    default:
+      break;
+  }
+  return error(n, n.name + "() is not supported");
+}
+
+// the string functions, encode/decode, escape/unescape.
+Result<Collection> Evaluator::string_function(const CallSite& site) {
+  const AstNode& n = site.n;
+  [[maybe_unused]] const std::span<const Item> in = site.in;
+  switch (n.function) {
     case FunctionId::kIndexOf:
     case FunctionId::kLastIndexOf:
     case FunctionId::kStartsWith:
@@ -595,9 +672,9 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
     case FunctionId::kSplit:
     case FunctionId::kMatches:
     case FunctionId::kMatchesFull: {
-      auto s = input_string();
+      auto s = input_string(site);
       if (!s) return s.take_error();
-      auto a = string_arg(0);
+      auto a = string_arg(site, 0);
       if (!a) return a.take_error();
       if (!*s || !*a) return Collection{};
       const std::string& str = **s;
@@ -631,14 +708,14 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
       }
     }
     case FunctionId::kSubstring: {
-      auto s = input_string();
+      auto s = input_string(site);
       if (!s) return s.take_error();
-      auto start = int_arg(0);
+      auto start = int_arg(site, 0);
       if (!start) return start.take_error();
       if (!*s || !*start) return Collection{};
       std::optional<std::int64_t> length;
       if (n.args.size() > 1) {
-        auto l = int_arg(1);
+        auto l = int_arg(site, 1);
         if (!l) return l.take_error();
         length = *l;
       }
@@ -651,7 +728,7 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
     case FunctionId::kLength:
     case FunctionId::kToChars:
     case FunctionId::kTrim: {
-      auto s = input_string();
+      auto s = input_string(site);
       if (!s) return s.take_error();
       if (!*s) return Collection{};
       switch (n.function) {
@@ -672,11 +749,11 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
     }
     case FunctionId::kReplace:
     case FunctionId::kReplaceMatches: {
-      auto s = input_string();
+      auto s = input_string(site);
       if (!s) return s.take_error();
-      auto a = string_arg(0);
+      auto a = string_arg(site, 0);
       if (!a) return a.take_error();
-      auto b = string_arg(1);
+      auto b = string_arg(site, 1);
       if (!b) return b.take_error();
       if (!*s || !*a || !*b) return Collection{};
       if (n.function == FunctionId::kReplace) {
@@ -689,7 +766,7 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
     case FunctionId::kJoin: {
       std::string sep;
       if (!n.args.empty()) {
-        auto a = string_arg(0);
+        auto a = string_arg(site, 0);
         if (!a) return a.take_error();
         sep = a->value_or("");
       }
@@ -706,9 +783,9 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
     case FunctionId::kDecode:
     case FunctionId::kEscape:
     case FunctionId::kUnescape: {
-      auto s = input_string();
+      auto s = input_string(site);
       if (!s) return s.take_error();
-      auto a = string_arg(0);
+      auto a = string_arg(site, 0);
       if (!a) return a.take_error();
       if (!*s || !*a) return Collection{};
       std::optional<std::string> r;
@@ -729,8 +806,28 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
       if (!r) return Collection{};
       return single(Item::string(std::move(*r)));
     }
+    default:
+      break;
+  }
+  return error(n, n.name + "() is not supported");
+}
+
+// abs, ceiling, floor, truncate, exp, ln, sqrt, log, power, round.
+Result<Collection> Evaluator::math_function(const CallSite& site) {
+  const AstNode& n = site.n;
+  [[maybe_unused]] const std::span<const Item> in = site.in;
+  auto math = [&](auto&& fn) -> Result<Collection> {
+    auto v = input_single(site);
+    if (!v) return v.take_error();
+    if (!*v) return Collection{};
+    if (!is_numeric((*v)->kind())) return error(n, n.name + "() needs a number");
+    const long double r = fn(as_dec(**v).value);
+    if (!std::isfinite(r)) return Collection{};
+    return single(Item::decimal({r, computed_scale(r)}));
+  };
+  switch (n.function) {
     case FunctionId::kAbs: {
-      auto v = input_single();
+      auto v = input_single(site);
       if (!v) return v.take_error();
       if (!*v) return Collection{};
       const Item& x = **v;
@@ -748,7 +845,7 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
     case FunctionId::kCeiling:
     case FunctionId::kFloor:
     case FunctionId::kTruncate: {
-      auto v = input_single();
+      auto v = input_single(site);
       if (!v) return v.take_error();
       if (!*v) return Collection{};
       if (!is_numeric((*v)->kind())) return error(n, n.name + "() needs a number");
@@ -767,13 +864,13 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
       return math([](long double x) { return x >= 0 ? std::sqrt(x) : NAN; });
     case FunctionId::kLog:
     case FunctionId::kPower: {
-      auto b = single_arg(0);
+      auto b = single_arg(site, 0);
       if (!b) return b.take_error();
       if (!*b) return Collection{};
       if (!is_numeric((*b)->kind())) return error(n, n.name + "() needs a number");
       const long double y = as_dec(**b).value;
       if (n.function == FunctionId::kPower) {
-        auto v = input_single();
+        auto v = input_single(site);
         if (!v) return v.take_error();
         if (!*v) return Collection{};
         if (!is_numeric((*v)->kind())) return error(n, "power() needs a number");
@@ -789,11 +886,11 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
       });
     }
     case FunctionId::kRound: {
-      auto v = input_single();
+      auto v = input_single(site);
       if (!v) return v.take_error();
       std::int64_t digits = 0;
       if (!n.args.empty()) {
-        auto d = int_arg(0);
+        auto d = int_arg(site, 0);
         if (!d) return d.take_error();
         if (!*d) return Collection{};
         digits = **d;
@@ -803,6 +900,18 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
       if (digits < 0 || digits > 18) return error(n, "round() precision out of range");
       return single(Item::decimal(decimal_round(as_dec(**v), static_cast<int>(digits))));
     }
+    default:
+      break;
+  }
+  return error(n, n.name + "() is not supported");
+}
+
+// children, descendants, extension, hasValue, getValue, resolve, memberOf, htmlChecks, conformsTo,
+// type.
+Result<Collection> Evaluator::fhir_function(const CallSite& site) {
+  const AstNode& n = site.n;
+  [[maybe_unused]] const std::span<const Item> in = site.in;
+  switch (n.function) {
     case FunctionId::kChildren:
     case FunctionId::kDescendants: {
       Collection out;
@@ -816,49 +925,8 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
       }
       return out;
     }
-    case FunctionId::kTrace: {
-      auto name = string_arg(0);
-      if (!name) return name.take_error();
-      Collection all(in.begin(), in.end());
-      if (ctx_.trace) {
-        if (n.args.size() > 1) {
-          Collection projected;
-          for (std::size_t i = 0; i < in.size(); ++i) {
-            auto c = arg_for(1, i);
-            if (!c) return c;
-            projected.insert(projected.end(), c->begin(), c->end());
-          }
-          ctx_.trace(name->value_or(""), projected);
-        } else {
-          ctx_.trace(name->value_or(""), all);
-        }
-      }
-      return all;
-    }
-    case FunctionId::kNow:
-      return single(Item::temporal(now_));
-    case FunctionId::kToday: {
-      Temporal t = now_;
-      t.kind = TemporalKind::kDate;
-      t.precision = TemporalPrecision::kDay;
-      t.has_tz = false;
-      t.hour = t.minute = t.second = t.millisecond = 0;
-      return single(Item::temporal(t));
-    }
-    case FunctionId::kTimeOfDay: {
-      Temporal t = now_;
-      t.kind = TemporalKind::kTime;
-      t.has_tz = false;
-      return single(Item::temporal(t));
-    }
-    case FunctionId::kNot: {
-      auto b = as_boolean(Collection(in.begin(), in.end()), n);
-      if (!b) return b.take_error();
-      if (!*b) return Collection{};
-      return boolean(!**b);
-    }
     case FunctionId::kExtension: {
-      auto url = string_arg(0);
+      auto url = string_arg(site, 0);
       if (!url) return url.take_error();
       if (!*url) return Collection{};
       Collection out;
@@ -897,7 +965,7 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
     case FunctionId::kHtmlChecks:
       return boolean(true);
     case FunctionId::kConformsTo: {
-      auto url = string_arg(0);
+      auto url = string_arg(site, 0);
       if (!url) return url.take_error();
       if (!*url) return Collection{};
       constexpr std::string_view kBase = "http://hl7.org/fhir/StructureDefinition/";
@@ -915,34 +983,99 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
       for (const Item& x : in) out.push_back(Item::type_info(type_of(x)));
       return out;
     }
-    case FunctionId::kAggregate: {
-      Collection total;
-      if (n.args.size() > 1) {
-        auto init = arg(1);
-        if (!init) return init;
-        total = std::move(*init);
+    default:
+      break;
+  }
+  return error(n, n.name + "() is not supported");
+}
+
+// iif, trace, now, today, timeOfDay, not.
+Result<Collection> Evaluator::utility_function(const CallSite& site) {
+  const AstNode& n = site.n;
+  [[maybe_unused]] const std::span<const Item> in = site.in;
+  switch (n.function) {
+    case FunctionId::kIif: {
+      if (n.target && in.size() > 1) return error(n, "iif() needs at most one input item");
+      Frame f = site.frame;
+      std::span<const Item> ctx_in = site.outer;
+      if (n.target) {
+        f = Frame{};
+        f.this_items = in;
+        ctx_in = in;
       }
-      for (std::size_t i = 0; i < in.size(); ++i) {
-        Frame f;
-        f.this_items = in.subspan(i, 1);
-        f.index = static_cast<std::int64_t>(i);
-        f.total = &total;
-        auto c = eval(*n.args[0], f.this_items, f);
-        if (!c) return c;
-        total = std::move(*c);
+      auto c = eval(*n.args[0], ctx_in, f);
+      if (!c) return c;
+      if (c->size() > 1) return error(n, "iif() criterion must be a single Boolean");
+      bool take = false;
+      if (c->size() == 1) {
+        auto s = to_system((*c)[0]);
+        if (!s || s->kind() != Kind::kBoolean) return error(n, "iif() criterion must be Boolean");
+        take = s->as_bool();
       }
-      return total;
+      if (take) return eval(*n.args[1], ctx_in, f);
+      if (n.args.size() > 2) return eval(*n.args[2], ctx_in, f);
+      return Collection{};
     }
-    case FunctionId::kSort:
-      return sort_items(n, in);
+    case FunctionId::kTrace: {
+      auto name = string_arg(site, 0);
+      if (!name) return name.take_error();
+      Collection all(in.begin(), in.end());
+      if (ctx_.trace) {
+        if (n.args.size() > 1) {
+          Collection projected;
+          for (std::size_t i = 0; i < in.size(); ++i) {
+            auto c = arg_for(site, 1, i);
+            if (!c) return c;
+            projected.insert(projected.end(), c->begin(), c->end());
+          }
+          ctx_.trace(name->value_or(""), projected);
+        } else {
+          ctx_.trace(name->value_or(""), all);
+        }
+      }
+      return all;
+    }
+    case FunctionId::kNow:
+      return single(Item::temporal(now_));
+    case FunctionId::kToday: {
+      Temporal t = now_;
+      t.kind = TemporalKind::kDate;
+      t.precision = TemporalPrecision::kDay;
+      t.has_tz = false;
+      t.hour = t.minute = t.second = t.millisecond = 0;
+      return single(Item::temporal(t));
+    }
+    case FunctionId::kTimeOfDay: {
+      Temporal t = now_;
+      t.kind = TemporalKind::kTime;
+      t.has_tz = false;
+      return single(Item::temporal(t));
+    }
+    case FunctionId::kNot: {
+      auto b = as_boolean(Collection(in.begin(), in.end()), n);
+      if (!b) return b.take_error();
+      if (!*b) return Collection{};
+      return boolean(!**b);
+    }
+    default:
+      break;
+  }
+  return error(n, n.name + "() is not supported");
+}
+
+// lowBoundary, highBoundary, precision, comparable.
+Result<Collection> Evaluator::precision_function(const CallSite& site) {
+  const AstNode& n = site.n;
+  [[maybe_unused]] const std::span<const Item> in = site.in;
+  switch (n.function) {
     case FunctionId::kLowBoundary:
     case FunctionId::kHighBoundary:
     case FunctionId::kPrecision: {
-      auto v = input_single();
+      auto v = input_single(site);
       if (!v) return v.take_error();
       std::optional<std::int64_t> precision;
       if (!n.args.empty()) {
-        auto p = int_arg(0);
+        auto p = int_arg(site, 0);
         if (!p) return p.take_error();
         precision = *p;
       }
@@ -972,9 +1105,9 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
       return r ? single(std::move(*r)) : Collection{};
     }
     case FunctionId::kComparable: {
-      auto v = input_single();
+      auto v = input_single(site);
       if (!v) return v.take_error();
-      auto o = single_arg(0);
+      auto o = single_arg(site, 0);
       if (!o) return o.take_error();
       if (!*v || !*o) return Collection{};
       if ((*v)->kind() != Kind::kQuantity || (*o)->kind() != Kind::kQuantity) {
@@ -983,8 +1116,9 @@ Result<Collection> Evaluator::call(const AstNode& n, std::span<const Item> outer
       return boolean(quantity_comparable((*v)->as_quantity(), (*o)->as_quantity()));
     }
     default:
-      return error(n, n.name + "() is not supported");
+      break;
   }
+  return error(n, n.name + "() is not supported");
 }
 
 Result<Collection> Evaluator::sort_items(const AstNode& n, std::span<const Item> in) {
