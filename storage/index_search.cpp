@@ -459,7 +459,10 @@ class FilterWriter {
     if (!sources) return sources.take_error();
     const std::string x = scope.index_alias();
     Sql sql;
-    sql << "SELECT " << x << ".target_id FROM idx_reference " << x << " WHERE " << x << ".type = ";
+    // INDEXED BY: probe the references of each matching source; without statistics SQLite
+    // would walk every reference of the parameter instead.
+    sql << "SELECT " << x << ".target_id FROM idx_reference " << x
+        << " INDEXED BY idx_reference_owner WHERE " << x << ".type = ";
     sql.bind(c.source_type) << " AND " << x << ".param = ";
     sql.bind(c.param) << " AND " << x << ".target_type = ";
     sql.bind(scope.types->front()) << " AND " << x << ".id IN (";
@@ -517,9 +520,12 @@ std::vector<OrderKey> order_keys(const IndexQuery& query, bool multi) {
     } else {
       const std::string_view column = sort_column(s.table);
       const bool plain = column.find(' ') == std::string_view::npos;
+      // INDEXED BY: one resource's rows through the owner index, never a walk of every row of
+      // the parameter (what SQLite picks without statistics).
+      const std::string_view table = table_name(s.table);
       k.expr << "(SELECT " << (s.descending ? "MAX(" : "MIN(") << (plain ? "x." : "") << column
-             << ") FROM " << table_name(s.table)
-             << " x WHERE x.type = r0.type AND x.id = r0.id AND x.param = ";
+             << ") FROM " << table << " x INDEXED BY " << table
+             << "_owner WHERE x.type = r0.type AND x.id = r0.id AND x.param = ";
       k.expr.bind(s.param) << ")";
       k.type = sort_key_type(s.table);
       k.nullable = true;

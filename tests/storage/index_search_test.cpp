@@ -597,4 +597,30 @@ TEST_CASE("EXPLAIN QUERY PLAN: token and date searches start from the lookup ind
   CAPTURE(range_plan);
   CHECK(range_plan.find("idx_date_lookup") != std::string::npos);
   CHECK(no_index_scan(range_plan));
+
+  // The Android FHIR SDK download: _lastUpdated=gt… sorted by _lastUpdated walks the
+  // (type, last_updated_ms) index in order; the only sort is of the page itself.
+  IndexQuery sdk =
+      on("Observation", all(any(LastUpdatedCond{{RangeOp::kGt, kJan2026, kJan2026 + 1}})));
+  sdk.sort = {{SortSpec::Kind::kLastUpdated, IndexTable::kString, "", false}};
+  const std::string sdk_plan = plan(sdk);
+  CAPTURE(sdk_plan);
+  CHECK(sdk_plan.find("resources_by_last_updated (type=? AND last_updated_ms>?)") !=
+        std::string::npos);
+  CHECK(sdk_plan.find("TEMP B-TREE") == sdk_plan.rfind("TEMP B-TREE"));
+
+  // _has probes the references of each matching source; a parameter sort reads each
+  // resource's own rows.
+  const std::string has_plan = plan(
+      on("Patient",
+         all(any(ReverseCond{"Observation", "subject",
+                             all(any(TokenCond{"code", std::nullopt, "x", {}, {}, {}, false}))}))));
+  CAPTURE(has_plan);
+  CHECK(has_plan.find("idx_reference_owner (type=? AND id=?)") != std::string::npos);
+  IndexQuery sorted = on("Patient");
+  sorted.sort = {{SortSpec::Kind::kParam, IndexTable::kDate, "birthdate", false}};
+  const std::string sort_plan = plan(sorted);
+  CAPTURE(sort_plan);
+  CHECK(sort_plan.find("idx_date_owner (type=? AND id=?)") != std::string::npos);
+  CHECK(sort_plan.find("idx_date_lookup") == std::string::npos);
 }
