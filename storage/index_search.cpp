@@ -958,7 +958,9 @@ class IndexSearch {
         sql.bind(spec.source_type);
       }
     } else {
-      sql << "SELECT x.target_type, x.target_id FROM idx_reference x WHERE x.type = ";
+      // INDEXED BY: the page resources' own references, not every row of the parameter.
+      sql << "SELECT x.target_type, x.target_id FROM idx_reference x"
+             " INDEXED BY idx_reference_owner WHERE x.type = ";
       sql.bind(type) << " AND x.id IN (SELECT value FROM json_each(";
       sql.bind(json_list(ids)) << ")) AND x.target_id <> ''";
       if (!spec.target_type.empty()) {
