@@ -25,6 +25,9 @@ TEST_CASE("regular expressions are single-line and refuse nested quantifiers") {
   CHECK(*regex_matches("xLibraryx", "Library", false));
   CHECK_FALSE(regex_matches("aaaa", "(a*)*b", false).ok());
   CHECK_FALSE(regex_matches("aaaa", "^[(a]*+$", false).ok());
+  CHECK_FALSE(regex_matches("aaaa", "^[ a-c]?+$", false).ok());
+  CHECK(*regex_matches("aaab", "^a*?b$", false));
+  CHECK(*regex_matches("b", "^(a*)?b$", false));
   CHECK(*regex_matches("a(b", "^[a(]+b$", false));
   CHECK(*regex_matches("ab", "^(ab)?$", false));
   CHECK_FALSE(regex_matches("a", "(", false).ok());

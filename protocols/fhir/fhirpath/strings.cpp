@@ -39,15 +39,18 @@ std::string single_line(std::string_view pattern) {
 }
 
 // True for the shapes that make a backtracking engine take exponential time: a quantified
-// group that contains a quantifier ("(a*)*", "(a+)+") and stacked quantifiers ("a*+").
+// group that contains a quantifier ("(a*)*", "(a+)+") and stacked quantifiers ("a*+",
+// "a?+"); a lazy modifier ("a*?") and an optional group ("(a*)?") are fine.
 bool has_nested_quantifier(std::string_view p) {
+  enum class Prev { kOther, kQuantifier, kLazy, kQuantifiedGroup };
   std::vector<bool> group_quantified;  // per open group: contains a quantifier
-  bool after_quantified_group = false;
-  bool after_quantifier = false;
+  Prev prev = Prev::kOther;
+  auto mark_group = [&] {
+    if (!group_quantified.empty()) group_quantified.back() = true;
+  };
   for (std::size_t i = 0; i < p.size(); ++i) {
     const char c = p[i];
-    bool quantifier = false;
-    bool closed_quantified_group = false;
+    Prev next = Prev::kOther;
     if (c == '\\') {
       ++i;
     } else if (c == '[') {
@@ -58,22 +61,25 @@ bool has_nested_quantifier(std::string_view p) {
     } else if (c == '(') {
       group_quantified.push_back(false);
     } else if (c == ')') {
-      closed_quantified_group = !group_quantified.empty() && group_quantified.back();
+      const bool quantified = !group_quantified.empty() && group_quantified.back();
       if (!group_quantified.empty()) group_quantified.pop_back();
-      if (closed_quantified_group && !group_quantified.empty()) group_quantified.back() = true;
+      if (quantified) {
+        mark_group();
+        next = Prev::kQuantifiedGroup;
+      }
+    } else if (c == '?') {
+      if (prev == Prev::kLazy) return true;
+      next = prev == Prev::kQuantifier ? Prev::kLazy : Prev::kQuantifier;
+      mark_group();
     } else if (c == '*' || c == '+' || c == '{') {
-      if (after_quantified_group || after_quantifier) return true;
-      if (!group_quantified.empty()) group_quantified.back() = true;
-      quantifier = true;
+      if (prev != Prev::kOther) return true;
+      mark_group();
+      next = Prev::kQuantifier;
       if (c == '{') {
         while (i < p.size() && p[i] != '}') ++i;
       }
-    } else if (c == '?') {
-      if (after_quantified_group) return true;
-      if (!group_quantified.empty()) group_quantified.back() = true;
     }
-    after_quantified_group = closed_quantified_group;
-    after_quantifier = quantifier;
+    prev = next;
   }
   return false;
 }
