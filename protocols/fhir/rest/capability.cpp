@@ -4,7 +4,6 @@
 #include <chrono>
 
 #include "protocols/fhir/model/definitions.hpp"
-#include "protocols/fhir/rest/search_params.hpp"
 #include "storage/resource_store.hpp"
 
 namespace cg::fhir {
@@ -18,21 +17,16 @@ json::array interactions(std::initializer_list<const char*> codes) {
   return out;
 }
 
-json::object search_param(std::string_view name, std::string_view type, std::string_view doc) {
-  return {{"name", name}, {"type", type}, {"documentation", doc}};
-}
-
+// Every R4 search parameter of the type that the index evaluates: all but composite and
+// special ones (_text, _content, near), which the search layer refuses or ignores.
 json::array search_params_for(std::string_view type) {
   json::array out;
-  for (const auto& name : supported_search_params(type)) {
-    if (name == "_id") {
-      out.push_back(search_param("_id", "token", "Logical id; comma-separated values are ORed"));
-    } else if (name == "_lastUpdated") {
-      out.push_back(search_param("_lastUpdated", "date", "Prefixes eq, gt, ge, lt, le, sa, eb"));
-    } else if (name == "identifier") {
-      out.push_back(search_param("identifier", "token",
-                                 "system|value, |value or value; one value per parameter"));
-    }
+  for (const SearchParamDef* def : search_parameters(type)) {
+    if (def->type == SearchParamType::kComposite || def->type == SearchParamType::kSpecial)
+      continue;
+    json::object p{{"name", def->code}, {"type", to_string(def->type)}};
+    if (!def->url.empty()) p["definition"] = def->url;
+    out.push_back(std::move(p));
   }
   return out;
 }
@@ -42,6 +36,8 @@ json::object resource_capability(std::string_view type) {
       {"type", type},
       {"interaction", interactions({"read", "vread", "update", "delete", "history-instance",
                                     "history-type", "create", "search-type"})},
+      {"searchInclude", json::array{"*"}},
+      {"searchRevInclude", json::array{"*"}},
       {"versioning", "versioned-update"},
       {"readHistory", true},
       {"updateCreate", true},
@@ -72,7 +68,7 @@ json::object capability_statement(std::string_view base_url, std::string_view ve
                                  "Bearer tokens in the Authorization header; "
                                  "only /metadata is open."}}},
       {"resource", std::move(resources)},
-      {"interaction", interactions({"transaction", "batch", "history-system"})},
+      {"interaction", interactions({"transaction", "batch", "history-system", "search-system"})},
   };
   return {
       {"resourceType", "CapabilityStatement"},

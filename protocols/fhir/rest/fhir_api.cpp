@@ -9,24 +9,18 @@
 
 #include "protocols/fhir/model/fhir_time.hpp"
 #include "protocols/fhir/model/json.hpp"
+#include "protocols/fhir/rest/api_call.hpp"
 #include "protocols/fhir/rest/bundle_writer.hpp"
 #include "protocols/fhir/rest/capability.hpp"
 #include "protocols/fhir/rest/fhir_request.hpp"
 #include "protocols/fhir/rest/outcome.hpp"
 #include "protocols/fhir/rest/resource_io.hpp"
+#include "protocols/fhir/rest/responses.hpp"
 #include "protocols/fhir/rest/search_params.hpp"
 #include "protocols/fhir/rest/transaction.hpp"
 #include "protocols/fhir/rest/write_ops.hpp"
 
 namespace cg::fhir {
-
-struct FhirApi::Call {
-  const http::Request& http;
-  FhirRequest fhir;
-  std::string base;
-  std::string path;
-  std::string query;
-};
 
 namespace {
 
@@ -34,49 +28,6 @@ namespace json = boost::json;
 
 // Threads that run one batch Bundle's entries at once.
 constexpr std::size_t kBatchParallelism = 8;
-
-std::string status_line(int status) {
-  switch (status) {
-    case 200:
-      return "200 OK";
-    case 201:
-      return "201 Created";
-    case 204:
-      return "204 No Content";
-    case 304:
-      return "304 Not Modified";
-    default:
-      return std::to_string(status);
-  }
-}
-
-std::string version_tag(std::int64_t version) {
-  return "W/\"" + std::to_string(version) + "\"";
-}
-
-http::Response body_response(int status, std::string body, Format format) {
-  http::Response r;
-  r.status = status;
-  r.body = std::move(body);
-  r.set_header("Content-Type", std::string(content_type(format)));
-  return r;
-}
-
-http::Response object_response(int status, const json::object& o, Format format, bool pretty) {
-  return body_response(status, render(o, format, pretty), format);
-}
-
-// Bundle text built by BundleWriter is JSON; XML clients get it converted.
-http::Response bundle_response(int status, std::string json_text, Format format, bool pretty) {
-  if (format == Format::kJson && !pretty)
-    return body_response(status, std::move(json_text), format);
-  auto v = parse_json(json_text);
-  return object_response(status, v->as_object(), format, pretty);
-}
-
-http::Response error_response(const Error& e, Format format, bool pretty) {
-  return object_response(http_status(e.kind), operation_outcome(e), format, pretty);
-}
 
 std::string location_of(const std::string& base, const storage::StoredVersion& v) {
   return base + "/" + v.type + "/" + v.id + "/_history/" + std::to_string(v.version);
@@ -127,13 +78,6 @@ Result<std::optional<std::int64_t>> if_match_of(const http::Request& req) {
   return std::optional<std::int64_t>(*v);
 }
 
-// Bundle.meta.lastUpdated of a response Bundle: when it was assembled.
-std::string now_instant() {
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  return storage::format_instant(
-      std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
-}
-
 std::string entry_request_method(const storage::StoredVersion& v) {
   if (v.deleted) return "DELETE";
   return v.version == 1 ? "POST" : "PUT";
@@ -166,6 +110,8 @@ http::Response FhirApi::dispatch(Call& call) {
     case Interaction::kHistoryInstance:
       return history(call);
     case Interaction::kSearchType:
+    case Interaction::kSearchSystem:
+    case Interaction::kSearchCompartment:
       return search(call);
     case Interaction::kCreate:
       return create(call);
@@ -400,33 +346,6 @@ http::Response FhirApi::history(Call& call) {
         {"etag", version_tag(v.version)},
         {"lastModified", v.last_updated}};
     w.entry(e);
-  }
-  return bundle_response(200, w.finish(), f.response_format, f.pretty);
-}
-
-http::Response FhirApi::search(Call& call) {
-  const auto& f = call.fhir;
-  auto query = build_search(f.type, f.params, f.strict_handling, config_.default_page_size,
-                            config_.max_page_size);
-  if (!query) return error_response(query.error(), f.response_format, f.pretty);
-  auto page = store_.search(query->store);
-  if (!page) return error_response(page.error(), f.response_format, f.pretty);
-
-  std::string type_url = call.base + "/" + f.type;
-  BundleWriter w("searchset", new_resource_id(), now_instant());
-  if (page->total >= 0) w.total(page->total);
-  w.link("self", type_url + "?" + query->self_query);
-  if (page->next_after_id && !query->summary_count) {
-    w.link("next", type_url + "?" + query->self_query + "&_after=" + *page->next_after_id);
-  }
-  if (!query->summary_count) {
-    for (const auto& v : page->items) {
-      BundleWriter::Entry e;
-      e.full_url = type_url + "/" + v.id;
-      e.resource_json = v.json;
-      e.search = {{"mode", "match"}};
-      w.entry(e);
-    }
   }
   return bundle_response(200, w.finish(), f.response_format, f.pretty);
 }

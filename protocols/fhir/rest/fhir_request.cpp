@@ -138,7 +138,12 @@ Error method_not_allowed(std::string_view method, std::string_view what) {
 Result<Interaction> route_system(const std::string& m, const std::vector<std::string>& seg) {
   if (seg.empty()) {
     if (m == "POST") return Interaction::kBatch;
-    return method_not_allowed(m, "the base URL (POST a batch or transaction Bundle)");
+    if (m == "GET") return Interaction::kSearchSystem;
+    return method_not_allowed(m, "the base URL (GET searches, POST a batch or transaction)");
+  }
+  if (seg[0] == "_search" && seg.size() == 1) {
+    if (m == "POST" || m == "GET") return Interaction::kSearchSystem;
+    return method_not_allowed(m, "_search");
   }
   if (seg[0] == "metadata" && seg.size() == 1) {
     if (m == "GET" || m == "HEAD") return Interaction::kCapabilities;
@@ -173,6 +178,10 @@ Result<Interaction> route_type(const std::string& m, const std::vector<std::stri
     if (m == "PUT") return Interaction::kUpdate;
     if (m == "DELETE") return Interaction::kDelete;
     return method_not_allowed(m, "a resource instance");
+  }
+  if (seg.size() == 3 && (seg[2] == "*" || is_resource_type(seg[2]))) {
+    if (m == "GET") return Interaction::kSearchCompartment;
+    return method_not_allowed(m, "a compartment search");
   }
   if (seg[2] != "_history" || seg.size() > 4) {
     return Error::not_found("unknown path below " + seg[0] + "/" + seg[1]);
@@ -229,7 +238,14 @@ Result<FhirRequest> parse_fhir_request(const http::Request& request, std::string
       out.interaction == Interaction::kHistoryInstance;
   if (instance) out.id = segments[1];
   if (segments.size() > 3) out.version = segments[3];
-  if (out.interaction == Interaction::kSearchType && method == "POST") {
+  if (out.interaction == Interaction::kSearchCompartment) {
+    out.compartment_type = segments[0];
+    out.compartment_id = segments[1];
+    out.type = segments[2] == "*" ? "" : segments[2];
+  }
+  bool search =
+      out.interaction == Interaction::kSearchType || out.interaction == Interaction::kSearchSystem;
+  if (search && method == "POST") {
     auto form = parse_query(request.body);
     if (!form) return form.take_error();
     out.params.insert(out.params.end(), form->begin(), form->end());

@@ -19,6 +19,8 @@ enum class Interaction {
   kBatch,              // POST [base] with a batch or transaction Bundle
   kHistorySystem,      // GET _history
   kSearchType,         // GET [type]?… or POST [type]/_search
+  kSearchSystem,       // GET [base]?… or POST [base]/_search (all types, or _type)
+  kSearchCompartment,  // GET [Compartment]/[id]/[type|*]?…
   kCreate,             // POST [type]
   kConditionalUpdate,  // PUT [type]?…
   kConditionalDelete,  // DELETE [type]?…
@@ -45,7 +47,9 @@ struct FhirRequest {
   std::string type;
   std::string id;
   std::string version;
-  QueryParams params;  // query string, plus the form body of POST _search
+  std::string compartment_type;  // kSearchCompartment: "Patient" of Patient/123/Observation
+  std::string compartment_id;    // kSearchCompartment: "123"; `type` is "" for "*"
+  QueryParams params;            // query string, plus the form body of POST _search
   Format response_format = Format::kJson;
   bool pretty = false;
   PreferReturn prefer_return = PreferReturn::kRepresentation;

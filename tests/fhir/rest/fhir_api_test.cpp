@@ -225,9 +225,10 @@ TEST_CASE("minimal search: _id, identifier, _lastUpdated, _count paging and _sum
   CHECK(count.if_contains("entry") == nullptr);
   CHECK(a.call("GET", "Patient?_lastUpdated=2026-99").status == 400);
   CHECK(a.call("GET", "Patient?_count=100000").status == 400);
-  CHECK(a.call("GET", "Patient?family=x").status == 200);  // ignored by default
-  CHECK(a.call("GET", "Patient?family=x", {}, {{"Prefer", "handling=strict"}}).status == 400);
-  // Follow next links through all pages: every resource exactly once.
+  CHECK(a.call("GET", "Patient?nonsense=x").status == 200);  // ignored by default
+  CHECK(a.call("GET", "Patient?nonsense=x", {}, {{"Prefer", "handling=strict"}}).status == 400);
+  // Follow next links through all pages: every resource exactly once, even with a write
+  // between pages.
   std::set<std::string> seen;
   std::string target = "Patient?_count=2";
   for (int guard = 0; guard < 10 && !target.empty(); ++guard) {
@@ -241,6 +242,99 @@ TEST_CASE("minimal search: _id, identifier, _lastUpdated, _count paging and _sum
     }
   }
   CHECK(seen.size() == 5);
+}
+
+TEST_CASE("full search: strings, tokens, dates, references, chains, _has, includes, compartments") {
+  Api a;
+  auto create = [&](std::string type, std::string json) {
+    auto r = a.call("POST", type, json);
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    return body_of(r).at("id").as_string().c_str() + std::string();
+  };
+  std::string org =
+      create("Organization", R"({"resourceType":"Organization","name":"Kumasi Clinic"})");
+  std::string ada =
+      create("Patient", R"({"resourceType":"Patient","name":[{"family":"Müller","given":["Ada"]}],
+    "gender":"female","birthDate":"1990-04-01","managingOrganization":{"reference":"Organization/)" +
+                            org + R"("}})");
+  std::string kofi =
+      create("Patient", R"({"resourceType":"Patient","name":[{"family":"Mensah","given":["Kofi"]}],
+    "gender":"male","birthDate":"2019-05-02"})");
+  auto obs = [&](const std::string& patient, const char* code, const char* value) {
+    return create("Observation", std::string(R"({"resourceType":"Observation","status":"final",
+      "code":{"coding":[{"system":"http://loinc.org","code":")") +
+                                     code + R"("}]},
+      "subject":{"reference":"Patient/)" +
+                                     patient + R"("},"effectiveDateTime":"2026-11-20T10:00:00Z",
+      "valueQuantity":{"value":)" + value +
+                                     R"(,"system":"http://unitsofmeasure.org","code":"kg"}})");
+  };
+  obs(ada, "29463-7", "72.5");
+  obs(kofi, "29463-7", "14");
+  obs(kofi, "8302-2", "95");
+  auto total = [&](const std::string& target) {
+    auto r = a.call("GET", target);
+    REQUIRE_MESSAGE(r.status == 200, std::string(target + " -> " + r.body));
+    return body_of(r).at("total").as_int64();
+  };
+  CHECK(total("Patient?name=muller") == 1);  // accent- and case-insensitive prefix
+  CHECK(total("Patient?family:exact=Müller") == 1);
+  CHECK(total("Patient?family:exact=muller") == 0);
+  CHECK(total("Patient?gender=female") == 1);
+  CHECK(total("Patient?gender:not=female") == 1);
+  CHECK(total("Patient?birthdate=ge2000-01-01") == 1);
+  CHECK(total("Patient?birthdate=1990") == 1);
+  CHECK(total("Observation?code=http://loinc.org|29463-7") == 2);
+  CHECK(total("Observation?code=29463-7,8302-2") == 3);
+  CHECK(total("Observation?subject=Patient/" + kofi) == 2);
+  CHECK(total("Observation?patient=" + kofi + "&code=8302-2") == 1);
+  CHECK(total("Observation?value-quantity=gt50|http://unitsofmeasure.org|kg") == 2);
+  CHECK(total("Observation?value-quantity=ap72500|http://unitsofmeasure.org|g") == 1);  // UCUM
+  CHECK(total("Observation?subject:Patient.name=mensah") == 2);
+  CHECK(total("Observation?subject:Patient.organization.name=kumasi") == 1);
+  CHECK(total("Patient?_has:Observation:patient:code=8302-2") == 1);
+  CHECK(total("Patient/" + kofi + "/Observation") == 2);
+  CHECK(total("Patient/" + kofi + "/Observation?code=8302-2") == 1);
+  auto included = body_of(a.call("GET", "Observation?code=8302-2&_include=Observation:subject"));
+  REQUIRE(included.at("entry").as_array().size() == 2);
+  CHECK(included.at("entry").as_array()[1].at("search").at("mode") == "include");
+  auto rev = body_of(a.call("GET", "Patient?_id=" + kofi + "&_revinclude=Observation:subject"));
+  CHECK(rev.at("entry").as_array().size() == 3);
+  auto sorted = body_of(a.call("GET", "Patient?_sort=-birthdate"));
+  CHECK(sorted.at("entry").as_array()[0].at("resource").at("id") == kofi.c_str());
+  CHECK(a.call("GET", "Patient?birthdate=2026-02-30").status == 400);
+  CHECK(a.call("GET", "Observation?subject.name=x").status == 400);  // ambiguous chain
+  CHECK(total("?_type=Patient,Organization") == 3);
+}
+
+TEST_CASE("the Android FHIR SDK download pattern pages by _lastUpdated") {
+  Api a;
+  for (int i = 0; i < 5; ++i) a.call("POST", "Patient", kPatient);
+  std::string target = "Patient?_sort=_lastUpdated&_lastUpdated=gt2000-01-01T00:00:00Z&_count=2";
+  std::set<std::string> seen;
+  std::string last;
+  for (int guard = 0; guard < 10 && !target.empty(); ++guard) {
+    auto page = body_of(a.call("GET", target));
+    for (const auto& e : page.at("entry").as_array()) {
+      std::string updated(e.at("resource").at("meta").at("lastUpdated").as_string());
+      CHECK(updated >= last);
+      last = updated;
+      seen.insert(std::string(e.at("resource").at("id").as_string()));
+    }
+    target.clear();
+    for (const auto& l : page.at("link").as_array()) {
+      if (l.at("relation") == "next")
+        target = std::string(l.at("url").as_string()).substr(kBase.size() + 1);
+    }
+  }
+  CHECK(seen.size() == 5);
+  CHECK(body_of(a.call("GET", "Patient?_summary=count")).at("total") == 5);
+  auto subset = body_of(a.call("GET", "Patient?_elements=birthDate&_count=1"));
+  const auto& p = subset.at("entry").as_array()[0].at("resource").as_object();
+  CHECK(p.if_contains("birthDate"));
+  CHECK_FALSE(p.if_contains("name"));
+  CHECK(serialize_json(p).find("SUBSETTED") != std::string::npos);
+  CHECK(a.call("GET", "Patient?_elements=nonsense").status == 400);
 }
 
 TEST_CASE("a transaction rewrites urn:uuid references and commits atomically") {

@@ -47,7 +47,7 @@ TEST_CASE("unknown types, bad ids and wrong methods get the right error kinds") 
   CHECK(parse_fhir_request(req("GET"), "Patient/a_b", "").error().kind == ErrorKind::kInvalid);
   CHECK(parse_fhir_request(req("PATCH"), "Patient", "").error().kind == ErrorKind::kNotAllowed);
   CHECK(parse_fhir_request(req("DELETE"), "metadata", "").error().kind == ErrorKind::kNotAllowed);
-  CHECK(parse_fhir_request(req("GET"), "", "").error().kind == ErrorKind::kNotAllowed);
+  CHECK(parse_fhir_request(req("PUT"), "", "").error().kind == ErrorKind::kNotAllowed);
   CHECK(parse_fhir_request(req("GET"), "Patient/1/_history/1/x", "").error().kind ==
         ErrorKind::kNotFound);
 }
@@ -94,4 +94,23 @@ TEST_CASE("body formats come from Content-Type, sniffed when it is missing") {
   CHECK(*request_body_format(req("POST", {}, "{}")) == Format::kJson);
   CHECK(request_body_format(req("POST", {{"Content-Type", "text/plain"}})).error().kind ==
         ErrorKind::kUnsupported);
+}
+
+TEST_CASE("system and compartment searches are routed") {
+  CHECK(parse_fhir_request(req("GET"), "", "_type=Patient")->interaction ==
+        Interaction::kSearchSystem);
+  CHECK(parse_fhir_request(req("POST"), "_search", "")->interaction == Interaction::kSearchSystem);
+  auto c = parse_fhir_request(req("GET"), "Patient/p1/Observation", "code=x");
+  REQUIRE(c.ok());
+  CHECK(c->interaction == Interaction::kSearchCompartment);
+  CHECK(c->compartment_type == "Patient");
+  CHECK(c->compartment_id == "p1");
+  CHECK(c->type == "Observation");
+  auto all = parse_fhir_request(req("GET"), "Patient/p1/*", "");
+  REQUIRE(all.ok());
+  CHECK(all->type.empty());
+  CHECK(parse_fhir_request(req("POST"), "Patient/p1/Observation", "").error().kind ==
+        ErrorKind::kNotAllowed);
+  CHECK(parse_fhir_request(req("GET"), "Patient/p1/Nonsense", "").error().kind ==
+        ErrorKind::kNotFound);
 }
