@@ -111,8 +111,12 @@ http::Response FhirApi::dispatch(Call& call) {
       return history(call);
     case Interaction::kSearchType:
     case Interaction::kSearchSystem:
-    case Interaction::kSearchCompartment:
       return search(call);
+    case Interaction::kSearchCompartment:
+      // Patient/123/* spans every type of the compartment, like $everything.
+      return call.fhir.type.empty() ? everything(call) : search(call);
+    case Interaction::kEverything:
+      return everything(call);
     case Interaction::kCreate:
       return create(call);
     case Interaction::kConditionalUpdate:

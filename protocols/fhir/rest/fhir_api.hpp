@@ -46,6 +46,7 @@ class FhirApi {
   http::Response conditional_remove(Call& call);
   http::Response history(Call& call);
   http::Response search(Call& call);
+  http::Response everything(Call& call);
   http::Response bundle(Call& call);
   http::Response transaction(Call& call, boost::json::object bundle);
   http::Response batch(Call& call, boost::json::object bundle);

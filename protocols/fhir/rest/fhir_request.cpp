@@ -179,6 +179,11 @@ Result<Interaction> route_type(const std::string& m, const std::vector<std::stri
     if (m == "DELETE") return Interaction::kDelete;
     return method_not_allowed(m, "a resource instance");
   }
+  if (seg.size() == 3 && seg[2] == "$everything") {
+    if (seg[0] != "Patient") return Error::not_found("$everything is defined on Patient only");
+    if (m == "GET" || m == "POST") return Interaction::kEverything;
+    return method_not_allowed(m, "$everything");
+  }
   if (seg.size() == 3 && (seg[2] == "*" || is_resource_type(seg[2]))) {
     if (m == "GET") return Interaction::kSearchCompartment;
     return method_not_allowed(m, "a compartment search");
@@ -238,6 +243,10 @@ Result<FhirRequest> parse_fhir_request(const http::Request& request, std::string
       out.interaction == Interaction::kHistoryInstance;
   if (instance) out.id = segments[1];
   if (segments.size() > 3) out.version = segments[3];
+  if (out.interaction == Interaction::kEverything) {
+    out.compartment_type = segments[0];
+    out.compartment_id = segments[1];
+  }
   if (out.interaction == Interaction::kSearchCompartment) {
     out.compartment_type = segments[0];
     out.compartment_id = segments[1];

@@ -4,6 +4,11 @@
 // Bundle with `match` and `include` entries and cursor-based `next` links that stay correct
 // while other clients write.
 
+#include <algorithm>
+#include <span>
+
+#include "protocols/fhir/model/definitions.hpp"
+#include "protocols/fhir/model/fhir_time.hpp"
 #include "protocols/fhir/model/json.hpp"
 #include "protocols/fhir/model/summary.hpp"
 #include "protocols/fhir/rest/api_call.hpp"
@@ -11,6 +16,7 @@
 #include "protocols/fhir/rest/outcome.hpp"
 #include "protocols/fhir/rest/resource_io.hpp"
 #include "protocols/fhir/rest/responses.hpp"
+#include "protocols/fhir/rest/search_params.hpp"
 #include "protocols/fhir/search/compartment_criteria.hpp"
 #include "protocols/fhir/search/search_plan.hpp"
 #include "protocols/fhir/search/search_query.hpp"
@@ -124,6 +130,144 @@ http::Response FhirApi::search(Call& call) {
     return error_response(s.error(), f.response_format, f.pretty);
   }
   if (auto s = add_entries(w, call.base, page->included, "include", {}); !s) {
+    return error_response(s.error(), f.response_format, f.pretty);
+  }
+  return bundle_response(200, w.finish(), f.response_format, f.pretty);
+}
+
+}  // namespace cg::fhir
+
+namespace cg::fhir {
+namespace {
+
+// Resource types that can belong to `compartment` (restricted to `only` when non-empty),
+// the compartment's own type first, then by name: the order $everything pages through.
+std::vector<std::string> compartment_member_types(std::string_view compartment,
+                                                  const std::vector<std::string>& only) {
+  std::vector<std::string> types;
+  for (auto t : resource_types()) {
+    bool member = t == compartment || !compartment_params(compartment, t).empty();
+    bool wanted = only.empty() || std::find(only.begin(), only.end(), t) != only.end();
+    if (member && wanted) types.emplace_back(t);
+  }
+  std::stable_partition(types.begin(), types.end(),
+                        [&](const std::string& t) { return t == compartment; });
+  return types;
+}
+
+struct EverythingParams {
+  std::size_t count = 0;
+  std::string since;               // _since, as written ("" = none)
+  std::vector<std::string> types;  // _type
+  std::string cursor_type;         // where the previous page stopped
+  std::string cursor;              // inner cursor within cursor_type
+};
+
+Result<EverythingParams> everything_params(const QueryParams& params, std::size_t default_count,
+                                           std::size_t max_count) {
+  EverythingParams p;
+  p.count = default_count;
+  for (const auto& q : params) {
+    if (q.name == "_count") {
+      auto n = parse_count(q.value, max_count);
+      if (!n) return n.take_error();
+      p.count = std::max<std::size_t>(*n, 1);  // a page must make progress
+    } else if (q.name == "_since") {
+      if (!parse_time_range(q.value))
+        return Error::invalid("_since: '" + q.value + "' is not a valid instant", "_since");
+      p.since = q.value;
+    } else if (q.name == "_type") {
+      for (auto t : search::split_unescaped(q.value, ',')) {
+        if (!is_resource_type(t))
+          return Error::invalid("_type: '" + std::string(t) + "' is not a resource type", "_type");
+        p.types.emplace_back(t);
+      }
+    } else if (q.name == "_cursor") {
+      auto colon = q.value.find(':');
+      p.cursor_type = q.value.substr(0, colon);
+      p.cursor = colon == std::string::npos ? "" : q.value.substr(colon + 1);
+    }
+  }
+  return p;
+}
+
+// One type's slice of the compartment: the planned index query for `type`.
+Result<storage::IndexQuery> compartment_query(const FhirRequest& f, const std::string& type,
+                                              const EverythingParams& p) {
+  auto criteria = search::compartment_criteria(f.compartment_type, f.compartment_id, type);
+  if (!criteria) return criteria.take_error();
+  std::vector<search::ParamView> params;
+  std::string since = "ge" + p.since;
+  if (!p.since.empty()) params.push_back({"_lastUpdated", since});
+  auto request = search::parse_search(type, std::span<const search::ParamView>(params), {}, false);
+  if (!request) return request.take_error();
+  search::PlanOptions options;
+  options.compartment = std::move(*criteria);
+  return search::plan_search(*request, options);
+}
+
+}  // namespace
+
+// Patient/[id]/$everything (and Patient/[id]/*): the patient and every resource in its
+// compartment, type by type, with _since, _type, _count and a cursor naming the type and
+// the position within it, so paging stays stable while others write.
+http::Response FhirApi::everything(Call& call) {
+  const auto& f = call.fhir;
+  auto p = everything_params(f.params, config_.default_page_size, config_.max_page_size);
+  if (!p) return error_response(p.error(), f.response_format, f.pretty);
+  auto head = store_.head(f.compartment_type, f.compartment_id);
+  if (!head) return error_response(head.error(), f.response_format, f.pretty);
+  if (!*head || (*head)->deleted) {
+    return error_response(
+        Error::not_found(f.compartment_type + "/" + f.compartment_id + " is not known"),
+        f.response_format, f.pretty);
+  }
+  auto types = compartment_member_types(f.compartment_type, p->types);
+  auto start = std::find(types.begin(), types.end(), p->cursor_type);
+  if (!p->cursor_type.empty() && start == types.end()) {
+    return error_response(Error::invalid("_cursor does not belong to this $everything", "_cursor"),
+                          f.response_format, f.pretty);
+  }
+  std::vector<storage::StoredVersion> matches;
+  // The compartment's owner belongs to it by definition (R4's Patient compartment lists
+  // Patient only through `link`): it opens the first page.
+  // _type and _since apply to it as to everything else.
+  bool owner_wanted = p->types.empty() || std::find(p->types.begin(), p->types.end(),
+                                                    f.compartment_type) != p->types.end();
+  if (!p->since.empty())
+    owner_wanted &= (*head)->last_updated_ms >= parse_time_range(p->since)->begin_ms;
+  if (p->cursor_type.empty() && owner_wanted) matches.push_back(**head);
+  std::string next;
+  for (auto it = p->cursor_type.empty() ? types.begin() : start; it != types.end(); ++it) {
+    if (matches.size() >= p->count) {
+      next = *it + ":";
+      break;
+    }
+    auto query = compartment_query(f, *it, *p);
+    if (!query) return error_response(query.error(), f.response_format, f.pretty);
+    query->count = p->count - matches.size();
+    if (it == start) query->cursor = p->cursor;
+    auto page = store_.search_index(*query);
+    if (!page) return error_response(page.error(), f.response_format, f.pretty);
+    for (auto& v : page->matches) {
+      bool owner = v.type == f.compartment_type && v.id == f.compartment_id;
+      if (!owner) matches.push_back(std::move(v));
+    }
+    if (page->next_cursor) {
+      next = *it + ":" + *page->next_cursor;
+      break;
+    }
+  }
+  std::string self = call.base + "/" + call.path;
+  BundleWriter w("searchset", new_resource_id(), now_instant());
+  w.link("self", self + (call.query.empty() ? "" : "?" + call.query));
+  if (!next.empty()) {
+    std::string keep = "_count=" + std::to_string(p->count);
+    if (!p->since.empty()) keep += "&_since=" + encode_component(p->since);
+    for (const auto& t : p->types) keep += "&_type=" + t;
+    w.link("next", self + "?" + keep + "&_cursor=" + encode_component(next));
+  }
+  if (auto s = add_entries(w, call.base, matches, "match", {}); !s) {
     return error_response(s.error(), f.response_format, f.pretty);
   }
   return bundle_response(200, w.finish(), f.response_format, f.pretty);

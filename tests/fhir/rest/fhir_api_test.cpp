@@ -307,6 +307,60 @@ TEST_CASE("full search: strings, tokens, dates, references, chains, _has, includ
   CHECK(total("?_type=Patient,Organization") == 3);
 }
 
+TEST_CASE("Patient/$everything pages through every type of the compartment") {
+  Api a;
+  std::string pid = id_from_location(a.call("POST", "Patient", kPatient));
+  std::string other = id_from_location(a.call("POST", "Patient", kPatient));
+  auto add = [&](const std::string& type, const std::string& json) {
+    REQUIRE(a.call("POST", type, json).status == 201);
+  };
+  for (int i = 0; i < 3; ++i) {
+    add("Observation",
+        R"({"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/)" +
+            pid + R"("}})");
+  }
+  add("Condition",
+      R"({"resourceType":"Condition","subject":{"reference":"Patient/)" + pid + R"("}})");
+  add("Immunization",
+      R"({"resourceType":"Immunization","status":"completed","vaccineCode":{"text":"BCG"},
+    "patient":{"reference":"Patient/)" +
+          pid + R"("},"occurrenceDateTime":"2026-01-01"})");
+  add("Observation",
+      R"({"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/)" +
+          other + R"("}})");
+  auto collect = [&](std::string target) {
+    std::multiset<std::string> seen;
+    for (int guard = 0; guard < 20 && !target.empty(); ++guard) {
+      auto r = a.call("GET", target);
+      REQUIRE_MESSAGE(r.status == 200, r.body);
+      auto page = body_of(r);
+      if (auto* entries = page.if_contains("entry")) {
+        for (const auto& e : entries->as_array()) {
+          seen.insert(std::string(e.at("resource").at("resourceType").as_string()));
+        }
+      }
+      target.clear();
+      for (const auto& l : page.at("link").as_array()) {
+        if (l.at("relation") == "next")
+          target = std::string(l.at("url").as_string()).substr(kBase.size() + 1);
+      }
+    }
+    return seen;
+  };
+  auto all = collect("Patient/" + pid + "/$everything?_count=2");
+  CHECK(all.size() == 6);
+  CHECK(all.count("Patient") == 1);
+  CHECK(all.count("Observation") == 3);
+  CHECK(all.count("Immunization") == 1);
+  CHECK(collect("Patient/" + pid + "/*").size() == 6);
+  auto only = collect("Patient/" + pid + "/$everything?_type=Observation,Condition");
+  CHECK(only.size() == 4);
+  CHECK(collect("Patient/" + pid + "/$everything?_since=2999-01-01").empty());
+  CHECK(a.call("GET", "Patient/nobody/$everything").status == 404);
+  CHECK(a.call("GET", "Patient/" + pid + "/$everything?_type=Nonsense").status == 400);
+  CHECK(a.call("GET", "Observation/x/$everything").status == 404);
+}
+
 TEST_CASE("the Android FHIR SDK download pattern pages by _lastUpdated") {
   Api a;
   for (int i = 0; i < 5; ++i) a.call("POST", "Patient", kPatient);
