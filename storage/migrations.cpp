@@ -129,7 +129,15 @@ INSERT INTO idx_token (type, id, param, system, code, text, type_system, type_co
 DROP TABLE resource_tokens;
 )sql";
 
-constexpr std::array<std::string_view, 2> kClinicalSteps = {kSchemaV1, kSchemaV2};
+// Schema version 3: date and number ranges are also looked up by their upper bound, which
+// gt / ge / le / ne compare (storage/index_search.cpp); without these indexes those prefixes
+// read every row of the parameter.
+constexpr std::string_view kSchemaV3 = R"sql(
+CREATE INDEX idx_date_high ON idx_date (type, param, high);
+CREATE INDEX idx_number_high ON idx_number (type, param, high);
+)sql";
+
+constexpr std::array<std::string_view, 3> kClinicalSteps = {kSchemaV1, kSchemaV2, kSchemaV3};
 
 Status run_steps(Connection& conn, std::span<const std::string_view> steps, std::size_t from) {
   for (std::size_t i = from; i < steps.size(); ++i) {
