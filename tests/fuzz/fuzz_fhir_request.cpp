@@ -14,6 +14,7 @@
 #include "protocols/fhir/rest/search_params.hpp"
 #include "protocols/fhir/rest/transaction.hpp"
 #include "protocols/fhir/rest/write_ops.hpp"
+#include "protocols/fhir/search/search_query.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -34,12 +35,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   auto parsed = cg::fhir::parse_fhir_request(request, path, query);
   if (parsed) {
-    (void)cg::fhir::build_search(parsed->type.empty() ? "Patient" : parsed->type, parsed->params,
-                                 parsed->strict_handling, 50, 1000);
+    (void)cg::fhir::search::parse_search(parsed->type, parsed->params, {}, parsed->strict_handling);
     (void)cg::fhir::parse_criteria("Patient", parsed->params);
   }
   (void)cg::fhir::parse_time_range(path);
   (void)cg::fhir::parse_version_tag(query);
+  (void)cg::fhir::parse_count(query, 1000);
   (void)cg::fhir::request_body_format(request);
 
   auto json = cg::fhir::parse_json(body);
