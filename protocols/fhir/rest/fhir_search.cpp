@@ -17,6 +17,7 @@
 #include "protocols/fhir/rest/resource_io.hpp"
 #include "protocols/fhir/rest/responses.hpp"
 #include "protocols/fhir/rest/search_params.hpp"
+#include "protocols/fhir/rest/valueset_expansion.hpp"
 #include "protocols/fhir/search/compartment_criteria.hpp"
 #include "protocols/fhir/search/search_plan.hpp"
 #include "protocols/fhir/search/search_query.hpp"
@@ -98,6 +99,9 @@ http::Response FhirApi::search(Call& call) {
   limits.max_count = config_.max_page_size;
   auto request = search::parse_search(f.type, f.params, limits, f.strict_handling);
   if (!request) return error_response(request.error(), f.response_format, f.pretty);
+  if (auto s = expand_valueset_criteria(*request, store_); !s) {
+    return error_response(s.error(), f.response_format, f.pretty);
+  }
   search::PlanOptions options;
   options.default_count = config_.default_page_size;
   if (f.interaction == Interaction::kSearchCompartment) {

@@ -307,6 +307,43 @@ TEST_CASE("full search: strings, tokens, dates, references, chains, _has, includ
   CHECK(total("?_type=Patient,Organization") == 3);
 }
 
+TEST_CASE(":in and :not-in use ValueSets stored on the server") {
+  Api a;
+  REQUIRE(
+      a.call("POST", "ValueSet",
+             R"({"resourceType":"ValueSet","url":"http://example.org/vs/vitals","status":"active",
+    "expansion":{"timestamp":"2026-11-21T00:00:00Z","contains":[{"system":"http://loinc.org","code":"29463-7"},
+    {"system":"http://loinc.org","code":"8302-2","contains":[{"system":"http://loinc.org","code":"8310-5"}]}]}})")
+          .status == 201);
+  REQUIRE(
+      a.call("POST", "ValueSet",
+             R"({"resourceType":"ValueSet","url":"http://example.org/vs/composed","status":"active",
+    "compose":{"include":[{"system":"http://loinc.org","concept":[{"code":"8310-5"}]}]}})")
+          .status == 201);
+  REQUIRE(
+      a.call("POST", "ValueSet",
+             R"({"resourceType":"ValueSet","url":"http://example.org/vs/filtered","status":"active",
+    "compose":{"include":[{"system":"http://snomed.info/sct","filter":[{"property":"concept","op":"is-a","value":"404684003"}]}]}})")
+          .status == 201);
+  for (const char* code : {"29463-7", "8310-5", "1234-5"}) {
+    REQUIRE(a.call("POST", "Observation",
+                   std::string(R"({"resourceType":"Observation","status":"final",
+      "code":{"coding":[{"system":"http://loinc.org","code":")") +
+                       code + R"("}]}})")
+                .status == 201);
+  }
+  auto total = [&](const std::string& target) {
+    auto r = a.call("GET", target);
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    return body_of(r).at("total").as_int64();
+  };
+  CHECK(total("Observation?code:in=http://example.org/vs/vitals") == 2);
+  CHECK(total("Observation?code:not-in=http://example.org/vs/vitals") == 1);
+  CHECK(total("Observation?code:in=http://example.org/vs/composed") == 1);
+  CHECK(a.call("GET", "Observation?code:in=http://example.org/vs/unknown").status == 400);
+  CHECK(a.call("GET", "Observation?code:in=http://example.org/vs/filtered").status == 400);
+}
+
 TEST_CASE("Patient/$everything pages through every type of the compartment") {
   Api a;
   std::string pid = id_from_location(a.call("POST", "Patient", kPatient));

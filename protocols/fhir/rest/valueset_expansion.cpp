@@ -1,0 +1,118 @@
+#include "protocols/fhir/rest/valueset_expansion.hpp"
+
+#include "protocols/fhir/model/json.hpp"
+#include "storage/index_query.hpp"
+
+namespace cg::fhir {
+namespace {
+
+namespace json = boost::json;
+using search::Criterion;
+using search::Modifier;
+using search::TokenValue;
+
+std::string text_of(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+void add_code(std::vector<search::Value>& out, std::string system, std::string code) {
+  if (code.empty()) return;
+  out.push_back(
+      TokenValue{search::SystemMatch::kExact, std::move(system), std::move(code), {}, {}});
+}
+
+// expansion.contains, recursively (nested contains are part of the expansion too).
+void from_contains(const json::value& contains, std::vector<search::Value>& out) {
+  const auto* arr = contains.if_array();
+  if (!arr) return;
+  for (const auto& item : *arr) {
+    const auto* o = item.if_object();
+    if (!o) continue;
+    add_code(out, text_of(*o, "system"), text_of(*o, "code"));
+    if (const auto* nested = o->if_contains("contains")) from_contains(*nested, out);
+  }
+}
+
+// compose.include with explicit concept lists; filters and whole-system includes cannot be
+// expanded without a terminology server.
+Status from_compose(const json::object& compose, const std::string& url,
+                    std::vector<search::Value>& out) {
+  const auto* includes = compose.if_contains("include");
+  if (!includes || !includes->is_array()) return ok_status();
+  for (const auto& inc : includes->get_array()) {
+    const auto* o = inc.if_object();
+    const auto* concepts = o ? o->if_contains("concept") : nullptr;
+    if (!concepts || !concepts->is_array()) {
+      return Error::invalid("ValueSet " + url +
+                            " has no expansion and includes codes by filter or whole systems; "
+                            "store it with an expansion to search with :in / :not-in");
+    }
+    for (const auto& c : concepts->get_array()) {
+      if (const auto* co = c.if_object())
+        add_code(out, text_of(*o, "system"), text_of(*co, "code"));
+    }
+  }
+  return ok_status();
+}
+
+Result<json::object> stored_valueset(storage::ResourceStore& store, const std::string& url) {
+  storage::IndexQuery q;
+  q.types = {"ValueSet"};
+  q.where.all_of.push_back(
+      {{storage::Condition{storage::UriCond{"url", url, storage::UriCond::Mode::kExact}}}});
+  q.count = 1;
+  auto page = store.search_index(q);
+  if (!page) return page.take_error();
+  if (page->matches.empty()) {
+    return Error::invalid("ValueSet " + url +
+                          " is not stored on this server (needed for :in / :not-in)");
+  }
+  auto v = parse_json(page->matches.front().json);
+  if (!v || !v->is_object()) return Error::internal("stored ValueSet does not parse");
+  return std::move(v->as_object());
+}
+
+Status expand(Criterion& c, storage::ResourceStore& store) {
+  std::vector<search::Value> codes;
+  for (const auto& value : c.any_of) {
+    const auto* uri = std::get_if<search::UriValue>(&value);
+    if (!uri) return Error::internal(":in value is not a URI");
+    auto vs = stored_valueset(store, uri->value);
+    if (!vs) return vs.take_error();
+    if (const auto* expansion = vs->if_contains("expansion"); expansion && expansion->is_object()) {
+      if (const auto* contains = expansion->as_object().if_contains("contains"))
+        from_contains(*contains, codes);
+    } else if (const auto* compose = vs->if_contains("compose"); compose && compose->is_object()) {
+      if (auto s = from_compose(compose->as_object(), uri->value, codes); !s) return s;
+    }
+  }
+  if (codes.size() > kMaxValueSetCodes) {
+    return Error::invalid(c.name + ": the ValueSet has " + std::to_string(codes.size()) +
+                          " codes; at most " + std::to_string(kMaxValueSetCodes) + " are searched");
+  }
+  if (codes.empty()) {
+    // An empty set: :in matches nothing. A system no code can have expresses that.
+    codes.push_back(
+        TokenValue{search::SystemMatch::kExact, "urn:clinic-gateway:empty-value-set", "-", {}, {}});
+  }
+  c.modifier = c.modifier == Modifier::kIn ? Modifier::kNone : Modifier::kNot;
+  c.any_of = std::move(codes);
+  return ok_status();
+}
+
+}  // namespace
+
+Status expand_valueset_criteria(search::SearchRequest& request, storage::ResourceStore& store) {
+  for (auto& c : request.criteria) {
+    if (c.modifier != Modifier::kIn && c.modifier != Modifier::kNotIn) continue;
+    if (auto s = expand(c, store); !s) {
+      Error e = s.take_error();
+      if (e.location.empty()) e.location = c.name;
+      return e;
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace cg::fhir
