@@ -355,6 +355,200 @@ describe('fhir-kit-client against clinic-gateway', { concurrency: false }, () =>
     assert.equal(current.gender, 'female');
   });
 
+  // ---- search through fhir-kit-client's search API (GET, POST _search, compartment, system) ----
+
+  /** Every page of a search result via client.nextPage(): [match ids, include keys, pages, total]. */
+  async function allPages(first, maxPages = 50) {
+    const ids = [];
+    const includes = [];
+    let pages = 0;
+    let page = first;
+    while (page) {
+      pages += 1;
+      assert.ok(pages <= maxPages, 'paging terminates');
+      assert.equal(page.type, 'searchset');
+      for (const e of page.entry || []) {
+        if (e.search?.mode === 'include') includes.push(`${e.resource.resourceType}/${e.resource.id}`);
+        else ids.push(e.resource.id);
+      }
+      page = await client.nextPage({ bundle: page });
+    }
+    return { ids, includes, pages, total: first.total };
+  }
+
+  /** A Patient and `n` heart-rate Observations on it, all tagged with this run's tag. */
+  async function patientWithObservations(family, n) {
+    const patient = await client.create({ resourceType: 'Patient', body: newPatient(family) });
+    const obs = [];
+    for (let i = 0; i < n; i++) {
+      obs.push((await client.create({
+        resourceType: 'Observation',
+        body: {
+          resourceType: 'Observation', status: 'final',
+          meta: { tag: [{ system: ID_SYSTEM, code: `run-${run}` }] },
+          code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
+          subject: { reference: `Patient/${patient.id}` },
+          effectiveDateTime: `2024-05-${String(10 + i).padStart(2, '0')}T08:00:00Z`,
+          valueQuantity: { value: 60 + 10 * i, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+        },
+      })).id);
+    }
+    return { patient, obs };
+  }
+
+  test('search: parameters, AND/OR, prefixes, accents; nextPage() through every page', async () => {
+    const { patient, obs } = await patientWithObservations('Müller-Núñez', 7);
+    const first = await client.search({
+      resourceType: 'Observation',
+      searchParams: { subject: `Patient/${patient.id}`, code: 'http://loinc.org|8867-4', _count: 3 },
+    });
+    assert.equal(first.total, 7);
+    const all = await allPages(first);
+    assert.equal(all.pages, 3, '7 matches at _count=3 are 3 pages');
+    assert.deepEqual([...all.ids].sort(), [...obs].sort(), 'every Observation exactly once across the pages');
+
+    // Repeated parameter = AND; a value list = OR; prefixes on dates and quantities.
+    const window = await client.search({
+      resourceType: 'Observation',
+      searchParams: { subject: `Patient/${patient.id}`, date: ['ge2024-05-12', 'lt2024-05-15'] },
+    });
+    assert.deepEqual(entryIds(window).sort(), obs.slice(2, 5).sort(), 'date=ge…&date=lt… (AND)');
+    const fast = await client.search({
+      resourceType: 'Observation',
+      searchParams: { subject: `Patient/${patient.id}`, 'value-quantity': 'gt100|http://unitsofmeasure.org|/min' },
+    });
+    assert.deepEqual(entryIds(fast).sort(), obs.slice(5).sort(), 'value-quantity=gt100 (110 and 120 /min)');
+    const either = await client.search({
+      resourceType: 'Observation',
+      searchParams: { _id: `${obs[0]},${obs[6]}` },
+    });
+    assert.deepEqual(entryIds(either).sort(), [obs[0], obs[6]].sort(), '_id=a,b (OR)');
+
+    // String search is a case- and accent-insensitive prefix; :exact is not.
+    const byFamily = await client.search({ resourceType: 'Patient', searchParams: { family: 'MULLER-NUN' } });
+    assert.deepEqual(entryIds(byFamily), [patient.id], 'family=MULLER-NUN finds Müller-Núñez');
+    const exact = await client.search({ resourceType: 'Patient', searchParams: { 'family:exact': 'muller-nunez' } });
+    assert.equal((exact.entry || []).length, 0, 'family:exact is case- and accent-sensitive');
+
+    // Chain, reverse chain and _summary=count.
+    const chained = await client.search({
+      resourceType: 'Observation',
+      searchParams: { 'subject:Patient.identifier': `${ID_SYSTEM}|${run}-Müller-Núñez`, _summary: 'count' },
+    });
+    assert.equal(chained.total, 7, 'subject:Patient.identifier chain');
+    const reverse = await client.search({
+      resourceType: 'Patient',
+      searchParams: { '_has:Observation:subject:_tag': `${ID_SYSTEM}|run-${run}`, _id: patient.id },
+    });
+    assert.deepEqual(entryIds(reverse), [patient.id], '_has:Observation:subject:_tag');
+  });
+
+  test('search: _include and _revinclude through the client', async () => {
+    const { patient, obs } = await patientWithObservations('Includer', 2);
+    const withSubject = await client.search({
+      resourceType: 'Observation',
+      searchParams: { _id: obs[0], _include: 'Observation:subject' },
+    });
+    const all = await allPages(withSubject);
+    assert.deepEqual(all.ids, [obs[0]]);
+    assert.deepEqual(all.includes, [`Patient/${patient.id}`], 'the subject is included once');
+    const withObs = await client.search({
+      resourceType: 'Patient',
+      searchParams: { _id: patient.id, _revinclude: 'Observation:subject' },
+    });
+    const rev = await allPages(withObs);
+    assert.deepEqual(rev.ids, [patient.id]);
+    assert.deepEqual([...rev.includes].sort(), obs.map((id) => `Observation/${id}`).sort());
+  });
+
+  test('search: compartmentSearch (Patient/<id>/Observation) with paging', async () => {
+    const { patient, obs } = await patientWithObservations('Compartment', 5);
+    const first = await client.compartmentSearch({
+      resourceType: 'Observation',
+      compartment: { resourceType: 'Patient', id: patient.id },
+      searchParams: { _count: 2 },
+    });
+    assert.equal(first.total, 5);
+    const all = await allPages(first);
+    assert.equal(all.pages, 3);
+    assert.deepEqual([...all.ids].sort(), [...obs].sort());
+    // search() dispatches to the compartment search too, and filters inside the compartment.
+    const filtered = await client.search({
+      resourceType: 'Observation',
+      compartment: { resourceType: 'Patient', id: patient.id },
+      searchParams: { date: 'ge2024-05-13' },
+    });
+    assert.deepEqual(entryIds(filtered).sort(), obs.slice(3).sort());
+  });
+
+  test('search: POST _search (options.postSearch) equals GET, and pages the same', async () => {
+    const { patient, obs } = await patientWithObservations('Poster', 4);
+    const searchParams = { subject: `Patient/${patient.id}`, _count: 3, _sort: 'date' };
+    const viaGet = await allPages(await client.search({ resourceType: 'Observation', searchParams }));
+    const firstPost = await client.search({ resourceType: 'Observation', searchParams, options: { postSearch: true } });
+    assert.equal(Client.httpFor(firstPost).response.status, 200);
+    const viaPost = await allPages(firstPost);
+    assert.deepEqual(viaPost.ids, viaGet.ids, 'same ids in the same order');
+    assert.deepEqual(viaGet.ids, obs, '_sort=date: in effective order');
+    assert.equal(viaPost.total, 4);
+  });
+
+  // R4 http.html lists POST [base]/[compartment]/[id]/[type]/_search; the daemon answers 404
+  // (reported as a daemon bug; `todo` keeps CI green until it is fixed — then drop the todo).
+  test('search: POST compartment _search (options.postSearch)', {
+    todo: 'daemon bug: POST /fhir/Patient/<id>/Observation/_search -> 404 instead of the compartment search',
+  }, async () => {
+    const { patient } = await patientWithObservations('CompartmentPoster', 2);
+    const compartmentPost = await client.compartmentSearch({
+      resourceType: 'Observation', compartment: { resourceType: 'Patient', id: patient.id },
+      searchParams: { _summary: 'count' }, options: { postSearch: true },
+    });
+    assert.equal(compartmentPost.total, 2, 'POST Patient/<id>/Observation/_search');
+  });
+
+  test('search: system search (_type) and the Android FHIR SDK download pattern', async () => {
+    const since = new Date(Date.now() - 1000).toISOString();
+    const { patient, obs } = await patientWithObservations('Systemic', 3);
+    const sys = await client.search({ searchParams: { _type: 'Patient,Observation', _id: [patient.id, ...obs].join(',') } });
+    assert.equal(sys.total, 4, 'GET [base]/?_type=Patient,Observation&_id=…');
+    const sysPost = await client.search({ searchParams: { _type: 'Patient', _id: patient.id }, options: { postSearch: true } });
+    assert.deepEqual(entryIds(sysPost), [patient.id], 'POST [base]/_search');
+
+    // _sort=_lastUpdated&_lastUpdated=gt<instant>, paged; then an empty incremental round.
+    const first = await client.search({
+      resourceType: 'Observation',
+      searchParams: { _sort: '_lastUpdated', _lastUpdated: `gt${since}`, _count: 2 },
+    });
+    const all = await allPages(first);
+    for (const id of obs) assert.ok(all.ids.includes(id), `Observation/${id} downloaded`);
+    const newest = (await client.read({ resourceType: 'Observation', id: all.ids[all.ids.length - 1] })).meta.lastUpdated;
+    const again = await client.search({
+      resourceType: 'Observation', searchParams: { _sort: '_lastUpdated', _lastUpdated: `gt${newest}`, _count: 2 },
+    });
+    assert.equal((again.entry || []).length, 0, 'nothing newer than the newest lastUpdated seen');
+    const count = await client.search({
+      resourceType: 'Observation', searchParams: { _lastUpdated: `gt${since}`, _summary: 'count' },
+    });
+    assert.equal(count.total, all.ids.length, '_summary=count agrees with the pages');
+  });
+
+  test('search: bad input is a 400 through the client', async () => {
+    const bad = [
+      { resourceType: 'Patient', searchParams: { birthdate: '2026-02-30' } },
+      { resourceType: 'Patient', searchParams: { 'name:fuzzy': 'x' } },
+      { resourceType: 'Observation', searchParams: { 'subject.name': 'x' } },
+      { resourceType: 'Patient', searchParams: { _count: 100000 } },
+    ];
+    for (const params of bad) {
+      assert.equal(await failureStatus(client.search(params)), 400, JSON.stringify(params.searchParams));
+    }
+    const strict = client.search({
+      resourceType: 'Patient', searchParams: { nonsense: '1' },
+      options: { headers: { Prefer: 'handling=strict' } },
+    });
+    assert.equal(await failureStatus(strict), 400, 'Prefer: handling=strict refuses an unknown parameter');
+  });
+
   test('SIGTERM stops the daemon with exit code 0', async () => {
     const { code, sig } = await gw.stop();
     assert.equal(sig, null, 'not killed by a signal');

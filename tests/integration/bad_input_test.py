@@ -304,6 +304,34 @@ def main() -> int:
                      f"got {raw[:120]!r}")
         t.still_fine("garbage request line")
 
+        print("bad search input (docs/search.md): 400 with an OperationOutcome naming the parameter")
+        accept = {"Accept": "application/fhir+json"}
+        t.expect("search: impossible date (Feb 30)", "GET", "/fhir/Patient?birthdate=2026-02-30", None, accept,
+                 400, "birthdate")
+        t.expect("search: impossible date (month 13)", "GET", "/fhir/Observation?date=ge2020-13", None, accept,
+                 400, "date")
+        t.expect("search: unknown modifier", "GET", "/fhir/Patient?name:fuzzy=ann", None, accept, 400, "name")
+        t.expect("search: modifier not allowed for the type (:exact on a token)", "GET",
+                 "/fhir/Patient?gender:exact=female", None, accept, 400, "gender")
+        t.expect("search: ambiguous chain (subject.name: Patient, Location, …)", "GET",
+                 "/fhir/Observation?subject.name=peter", None, accept, 400, "subject")
+        t.expect("search: unknown name inside a chain", "GET", "/fhir/Observation?subject:Patient.nothing=x", None,
+                 accept, 400, "nothing")
+        t.expect("search: _count beyond the limit (1001 > max_page_size 1000)", "GET", "/fhir/Patient?_count=1001",
+                 None, accept, 400, "_count")
+        t.expect("search: Prefer handling=strict with an unknown parameter", "GET", "/fhir/Patient?frobnicate=1",
+                 None, {**accept, "Prefer": "handling=strict"}, 400, "frobnicate")
+        status, _, data = gw.request("GET", "/fhir/Patient?frobnicate=1", None, accept)
+        lenient = json.loads(data) if status == 200 else {}
+        checks.check("search: without strict handling the unknown parameter is ignored (200, not in self link)",
+                     status == 200 and all("frobnicate" not in link.get("url", "")
+                                           for link in lenient.get("link", [])), f"{status} {data[:300]!r}")
+        t.expect("search: malformed prefix value (xx5)", "GET", "/fhir/Observation?value-quantity=xx5", None,
+                 accept, 400, "value-quantity")
+        t.expect("search: damaged paging cursor", "GET", "/fhir/Patient?_cursor=not-a-cursor", None, accept, 400)
+        t.expect("search: unknown _sort parameter", "GET", "/fhir/Patient?_sort=nosuchparam", None, accept, 400,
+                 "_sort")
+
         print("no resource content in the log")
         marker = "Qzxvbn" + secrets.token_hex(4)
         gw.json("POST", "/fhir/Patient", {"resourceType": "Patient", "name": [{"family": marker, "given": [marker + "g"]}],

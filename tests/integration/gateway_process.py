@@ -12,6 +12,7 @@ line), its config and data live in a temporary directory, and every wait is boun
 
 from __future__ import annotations
 
+import bz2
 import hashlib
 import http.client
 import json
@@ -351,3 +352,94 @@ class Checks:
         for f in self.failures:
             print(f"FAILED: {f}")
         return 1 if self.failures else 0
+
+
+# ---- the Synthea corpus (shared by synthea_load_test.py and synthea_search_test.py) ----------
+
+LOCATION = re.compile(r"^(?:.*/fhir/)?([A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/([^/]+))?$")
+CONDITIONAL_REF = re.compile(r"^([A-Za-z]+)\?identifier=(.*)$")
+
+
+def load_bundles(directory: Path):
+    """The corpus files in load order: the 0-* batches (organizations first), then the patients."""
+    files = sorted(directory.glob("*.json.bz2"))
+    batches = [f for f in files if f.name.startswith("0-")]
+    batches.sort(key=lambda f: (not f.name.startswith("0-hospital"), f.name))  # organizations first
+    patients = [f for f in files if not f.name.startswith("0-")]
+    return batches + patients
+
+
+def rewrite_references(value, urn_map, ident_map, unresolved):
+    """The submitted resource with references rewritten the way the server must rewrite them."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k == "reference" and isinstance(v, str):
+                if v in urn_map:
+                    v = urn_map[v]
+                else:
+                    m = CONDITIONAL_REF.match(v)
+                    if m:
+                        target = ident_map.get((m.group(1), m.group(2)))
+                        if target is None:
+                            unresolved.add(v)
+                        else:
+                            v = target
+                out[k] = v
+            else:
+                out[k] = rewrite_references(v, urn_map, ident_map, unresolved)
+        return out
+    if isinstance(value, list):
+        return [rewrite_references(v, urn_map, ident_map, unresolved) for v in value]
+    return value
+
+
+def load_synthea(gw: "GatewayProcess", files):
+    """POSTs every bundle in `files` (see load_bundles) on one keep-alive connection.
+
+    Returns (submitted, urn_map, ident_map, entry_failures): `submitted` lists
+    (resourceType, server id, submitted resource, bundle file name) per 2xx entry; `urn_map` maps
+    each entry's fullUrl to `Type/id`; `ident_map` maps (type, "system|value") to `Type/id` for
+    resolving conditional references; `entry_failures` describes every non-2xx entry or bundle.
+    """
+    submitted = []  # (resourceType, id, submitted resource, bundle name)
+    urn_map, ident_map = {}, {}
+    entry_failures = []
+    with gw.connection() as conn:
+        for f in files:
+            bundle = json.loads(bz2.decompress(f.read_bytes()))
+            t = time.monotonic()
+            status, _, body = conn.request("POST", "/fhir", json.dumps(bundle).encode(),
+                                           {"Content-Type": "application/fhir+json",
+                                            "Accept": "application/fhir+json"})
+            took = time.monotonic() - t
+            if status != 200:
+                entry_failures.append(f"{f.name}: HTTP {status}: {body[:500]!r}")
+                print(f"  {f.name}: {bundle['type']} of {len(bundle['entry'])} -> HTTP {status} ({took:.2f}s)")
+                continue
+            resp = json.loads(body)
+            print(f"  {f.name}: {bundle['type']} of {len(bundle['entry'])} -> {resp.get('type')} ({took:.2f}s)")
+            if len(resp.get("entry", [])) != len(bundle["entry"]):
+                entry_failures.append(f"{f.name}: {len(bundle['entry'])} entries in, "
+                                      f"{len(resp.get('entry', []))} out")
+                continue
+            for i, (req, res) in enumerate(zip(bundle["entry"], resp["entry"])):
+                st = res.get("response", {}).get("status", "")
+                loc = res.get("response", {}).get("location", "")
+                m = LOCATION.match(loc)
+                if not st.startswith("2") or not m:
+                    entry_failures.append(f"{f.name} entry {i}: status {st!r} location {loc!r} "
+                                          f"outcome {json.dumps(res.get('response', {}).get('outcome'))[:300]}")
+                    continue
+                rtype, rid = m.group(1), m.group(2)
+                resource = req["resource"]
+                if rtype != resource["resourceType"]:
+                    entry_failures.append(f"{f.name} entry {i}: location {loc} for a {resource['resourceType']}")
+                    continue
+                if req.get("fullUrl"):
+                    urn_map[req["fullUrl"]] = f"{rtype}/{rid}"
+                for ident in resource.get("identifier", []):
+                    if "system" in ident and "value" in ident:
+                        ident_map.setdefault((rtype, f"{ident['system']}|{ident['value']}"), f"{rtype}/{rid}")
+                submitted.append((rtype, rid, resource, f.name))
+    return submitted, urn_map, ident_map, entry_failures
