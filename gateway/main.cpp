@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,37 +26,46 @@ constexpr const char* kUsage =
     "  hash-token TOKEN        print the sha256 of TOKEN for auth.token_sha256\n"
     "  version                 print the version\n";
 
-int check_config(const std::string& file) {
+// Loads and validates a config file, printing every problem with its key; nullopt when
+// there were problems.
+std::optional<cg::gateway::GatewayConfig> load_or_report(const std::string& file) {
   auto load = cg::gateway::load_config(file);
   for (const auto& p : load.problems) std::cerr << file << ": " << cg::gateway::describe(p) << "\n";
-  if (!load.problems.empty()) return 1;
+  if (!load.problems.empty()) return std::nullopt;
+  return std::move(load.config);
+}
+
+// The config file of "<command> --config FILE"; nullopt (after printing usage) otherwise.
+std::optional<std::string> config_argument(int argc, char** argv) {
+  if (argc != 4 || std::string_view(argv[2]) != "--config") {
+    std::cerr << kUsage;
+    return std::nullopt;
+  }
+  return std::string(argv[3]);
+}
+
+int check_config(const std::string& file) {
+  if (!load_or_report(file)) return 1;
   std::cout << file << ": ok\n";
   return 0;
 }
 
 int serve(int argc, char** argv) {
-  if (argc != 4 || std::string_view(argv[2]) != "--config") {
-    std::cerr << kUsage;
-    return 2;
-  }
-  auto load = cg::gateway::load_config(argv[3]);
-  for (const auto& p : load.problems)
-    std::cerr << argv[3] << ": " << cg::gateway::describe(p) << "\n";
-  if (!load.problems.empty()) return 1;
-  return cg::gateway::serve(load.config, argv[3]);
+  auto file = config_argument(argc, argv);
+  if (!file) return 2;
+  auto config = load_or_report(*file);
+  if (!config) return 1;
+  return cg::gateway::serve(*config, *file);
 }
 
 int reindex(int argc, char** argv) {
-  if (argc != 4 || std::string_view(argv[2]) != "--config") {
-    std::cerr << kUsage;
-    return 2;
-  }
-  auto load = cg::gateway::load_config(argv[3]);
-  for (const auto& p : load.problems)
-    std::cerr << argv[3] << ": " << cg::gateway::describe(p) << "\n";
-  if (!load.problems.empty()) return 1;
-  cg::gateway::set_log_level(load.config.log_level);
-  auto store = cg::storage::ResourceStore::open(cg::gateway::store_config(load.config));
+  auto file = config_argument(argc, argv);
+  if (!file) return 2;
+  auto loaded = load_or_report(*file);
+  if (!loaded) return 1;
+  const auto& config = *loaded;
+  cg::gateway::set_log_level(config.log_level);
+  auto store = cg::storage::ResourceStore::open(cg::gateway::store_config(config));
   if (!store) {
     std::cerr << "cannot open the clinical store: " << store.error().message << "\n";
     return 1;
