@@ -493,11 +493,8 @@ describe('fhir-kit-client against clinic-gateway', { concurrency: false }, () =>
     assert.equal(viaPost.total, 4);
   });
 
-  // R4 http.html lists POST [base]/[compartment]/[id]/[type]/_search; the daemon answers 404
-  // (reported as a daemon bug; `todo` keeps CI green until it is fixed — then drop the todo).
-  test('search: POST compartment _search (options.postSearch)', {
-    todo: 'daemon bug: POST /fhir/Patient/<id>/Observation/_search -> 404 instead of the compartment search',
-  }, async () => {
+  // R4 http.html lists POST [base]/[compartment]/[id]/[type]/_search.
+  test('search: POST compartment _search (options.postSearch)', async () => {
     const { patient } = await patientWithObservations('CompartmentPoster', 2);
     const compartmentPost = await client.compartmentSearch({
       resourceType: 'Observation', compartment: { resourceType: 'Patient', id: patient.id },

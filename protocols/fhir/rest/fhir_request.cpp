@@ -188,6 +188,10 @@ Result<Interaction> route_type(const std::string& m, const std::vector<std::stri
     if (m == "GET") return Interaction::kSearchCompartment;
     return method_not_allowed(m, "a compartment search");
   }
+  if (seg.size() == 4 && seg[3] == "_search" && (seg[2] == "*" || is_resource_type(seg[2]))) {
+    if (m == "GET" || m == "POST") return Interaction::kSearchCompartment;
+    return method_not_allowed(m, "_search");
+  }
   if (seg[2] != "_history" || seg.size() > 4) {
     return Error::not_found("unknown path below " + seg[0] + "/" + seg[1]);
   }
@@ -242,7 +246,7 @@ Result<FhirRequest> parse_fhir_request(const http::Request& request, std::string
       out.interaction == Interaction::kDelete || out.interaction == Interaction::kVread ||
       out.interaction == Interaction::kHistoryInstance;
   if (instance) out.id = segments[1];
-  if (segments.size() > 3) out.version = segments[3];
+  if (segments.size() > 3 && out.interaction == Interaction::kVread) out.version = segments[3];
   if (out.interaction == Interaction::kEverything) {
     out.compartment_type = segments[0];
     out.compartment_id = segments[1];
