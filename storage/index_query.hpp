@@ -188,7 +188,7 @@ struct IndexQuery {
   std::vector<SortSpec> sort;  // then by type and id
   std::size_t count = 50;      // page size (capped at kMaxIndexPage); 0 = total only
   bool total = false;          // count every match (always done when count is 0)
-  std::string cursor;          // next_cursor of the previous page; "" = first page
+  std::string cursor;          // next_cursor or previous_cursor of a page; "" = first page
   std::vector<IncludeSpec> includes;
   std::size_t max_included = 1000;  // included resources per page, beyond that cut off
   std::size_t max_iterations = 3;   // rounds of :iterate after the first
@@ -201,8 +201,11 @@ struct IndexSearchPage {
   std::vector<StoredVersion> matches;      // current versions, in sort order
   std::vector<StoredVersion> included;     // _include/_revinclude results (search mode include)
   std::optional<std::string> next_cursor;  // set when more matches follow
-  std::int64_t total = -1;                 // when total or count == 0
-  bool included_truncated = false;         // max_included was reached
+  // Set when matches precede this page (a page reached through a cursor) and the sort has
+  // no keys that may be missing (_id, _lastUpdated): a cursor for the page before it.
+  std::optional<std::string> previous_cursor;
+  std::int64_t total = -1;          // when total or count == 0
+  bool included_truncated = false;  // max_included was reached
 };
 
 }  // namespace cg::storage

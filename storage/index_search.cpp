@@ -537,6 +537,9 @@ std::vector<OrderKey> order_keys(const IndexQuery& query, bool multi) {
   return keys;
 }
 
+// Marks a cursor that asks for the page before its position (previous links).
+constexpr std::string_view kPreviousMark = "~";
+
 // A signature of the sort, stored in the cursor so a cursor of another sort is refused.
 std::string sort_signature(const IndexQuery& query, bool multi) {
   std::string sig = "v1";
@@ -790,12 +793,16 @@ class IndexSearch {
     }
     if (query_.count == 0) return page;
     std::vector<KeyValue> after;
-    if (!query_.cursor.empty()) {
-      auto decoded = decode_cursor(query_.cursor, signature(), keys());
+    std::string_view cursor = query_.cursor;
+    const bool backward = cursor.starts_with(kPreviousMark);
+    if (backward) cursor.remove_prefix(kPreviousMark.size());
+    if (!cursor.empty()) {
+      auto decoded = decode_cursor(std::string(cursor), signature(), keys());
       if (!decoded) return decoded.take_error();
       after = std::move(*decoded);
     }
-    if (auto s = read_page(after, page); !s) return s.take_error();
+    auto paged = backward ? read_page_before(after, page) : read_page(after, page);
+    if (!paged) return paged.take_error();
     if (auto s = read_includes(page); !s) return s.take_error();
     return page;
   }
@@ -847,8 +854,10 @@ class IndexSearch {
   }
 
   // The page: the matching keys in order, limited, then joined to their version rows.
-  Result<Sql> page_sql(const std::vector<KeyValue>& after) {
-    const auto order = keys();
+  Result<Sql> page_sql(const std::vector<KeyValue>& after) { return page_sql(after, keys()); }
+
+  // The page after `after` in the order of `order` (flipped keys give the rows before it).
+  Result<Sql> page_sql(const std::vector<KeyValue>& after, const std::vector<OrderKey>& order) {
     Sql inner;
     inner << "SELECT r0.seq AS seq";
     for (std::size_t i = 0; i < order.size(); ++i) {
@@ -873,25 +882,58 @@ class IndexSearch {
 
   std::size_t limit() const { return std::min(query_.count, kMaxIndexPage); }
 
-  Status read_page(const std::vector<KeyValue>& after, IndexSearchPage& page) {
-    auto sql = page_sql(after);
+  // Backward paging needs every key present: a missing value has no predecessor order.
+  bool can_page_back() const {
+    const auto order = keys();
+    return std::none_of(order.begin(), order.end(), [](const OrderKey& k) { return k.nullable; });
+  }
+
+  // Reads up to limit()+1 rows in `order`; returns whether more rows followed, and the key
+  // values of the first and last rows returned.
+  Result<bool> read_rows(const std::vector<KeyValue>& after, const std::vector<OrderKey>& order,
+                         std::vector<StoredVersion>& rows, std::vector<KeyValue>& first,
+                         std::vector<KeyValue>& last) {
+    auto sql = page_sql(after, order);
     if (!sql) return sql.take_error();
     auto stmt = conn_.statement_once(sql->text());
     if (!stmt) return stmt.take_error();
     sql->bind_to(**stmt);
-    const auto order = keys();
-    std::vector<KeyValue> last;
     for (;;) {
       auto row = (*stmt)->step();
       if (!row) return row.take_error();
-      if (!*row) return ok_status();
-      if (page.matches.size() == limit()) {  // one more row: another page follows
-        page.next_cursor = encode_cursor(signature(), last);
-        return ok_status();
-      }
-      page.matches.push_back(read_version_row(**stmt));
+      if (!*row) return false;
+      if (rows.size() == limit()) return true;  // one more row: another page follows
+      rows.push_back(read_version_row(**stmt));
       last = key_values(**stmt, order);
+      if (rows.size() == 1) first = last;
     }
+  }
+
+  Status read_page(const std::vector<KeyValue>& after, IndexSearchPage& page) {
+    std::vector<KeyValue> first, last;
+    auto more = read_rows(after, keys(), page.matches, first, last);
+    if (!more) return more.take_error();
+    if (*more) page.next_cursor = encode_cursor(signature(), last);
+    if (!after.empty() && !page.matches.empty() && can_page_back()) {
+      page.previous_cursor = std::string(kPreviousMark) + encode_cursor(signature(), first);
+    }
+    return ok_status();
+  }
+
+  // The page that ends just before `before`: the same keys with every direction flipped,
+  // read from `before` onwards, then put back in forward order.
+  Status read_page_before(const std::vector<KeyValue>& before, IndexSearchPage& page) {
+    if (!can_page_back()) return Error::invalid("this sort has no previous pages", "_cursor");
+    auto flipped = keys();
+    for (auto& k : flipped) k.descending = !k.descending;
+    std::vector<KeyValue> first, last;
+    auto more = read_rows(before, flipped, page.matches, first, last);
+    if (!more) return more.take_error();
+    std::reverse(page.matches.begin(), page.matches.end());
+    // Flipped reading met the rows in reverse: `first` is the page's last row.
+    if (!page.matches.empty()) page.next_cursor = encode_cursor(signature(), first);
+    if (*more) page.previous_cursor = std::string(kPreviousMark) + encode_cursor(signature(), last);
+    return ok_status();
   }
 
   static std::vector<KeyValue> key_values(const Statement& stmt,

@@ -123,11 +123,12 @@ http::Response FhirApi::search(Call& call) {
   BundleWriter w("searchset", new_resource_id(), now_instant());
   if (page->total >= 0) w.total(page->total);
   w.link("self", self + "?" + request->self_query());
-  if (page->next_cursor && !count_only) {
-    std::string rest = request->self_query(false);
-    w.link("next", self + "?" + rest + (rest.empty() ? "" : "&") +
-                       "_cursor=" + encode_component(*page->next_cursor));
-  }
+  std::string rest = request->self_query(false);
+  auto paged = [&](const std::string& cursor) {
+    return self + "?" + rest + (rest.empty() ? "" : "&") + "_cursor=" + encode_component(cursor);
+  };
+  if (page->next_cursor && !count_only) w.link("next", paged(*page->next_cursor));
+  if (page->previous_cursor && !count_only) w.link("previous", paged(*page->previous_cursor));
   // _elements applies to the matches only; included resources go out whole (R4 §3.1.1.5.8).
   Shaping shaping = shaping_of(*request);
   if (auto s = add_entries(w, call.base, page->matches, "match", shaping); !s) {
