@@ -32,7 +32,9 @@ constexpr std::string_view kCommonPragmas =
     "PRAGMA cache_size = -2048;";
 // Readers are ordinary read-write connections (a SQLITE_OPEN_READONLY one cannot recover or
 // create the -shm of a WAL database), made read-only by query_only.
-constexpr std::string_view kReaderPragmas = "PRAGMA query_only = 1; PRAGMA cache_size = -1024;";
+// 4 MB per reader: searches walk index pages that a 1 MB cache kept re-reading from the
+// OS (docs/benchmarks.md); four readers stay well inside the 64 MB RSS budget.
+constexpr std::string_view kReaderPragmas = "PRAGMA query_only = 1; PRAGMA cache_size = -4096;";
 // After a checkpoint, shrink the WAL file back to this (bytes) so one burst does not keep
 // the SD card space.
 constexpr std::string_view kWriterPragmas = "PRAGMA journal_size_limit = 16777216;";

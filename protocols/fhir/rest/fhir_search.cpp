@@ -112,10 +112,13 @@ http::Response FhirApi::search(Call& call) {
   auto query = search::plan_search(*request, options);
   if (!query) return error_response(query.error(), f.response_format, f.pretty);
   bool count_only = request->summary == search::Summary::kCount;
-  // A total unless the client opts out with _total=none: FHIR clients (and the Android FHIR
-  // SDK's progress display) rely on Bundle.total.
+  // Bundle.total: always for _summary=count and _total=accurate|estimate; by default on the
+  // first page only (clients read it there), never on cursor pages, where counting every
+  // match again would cost more than the page itself (an SDK download pages thousands of
+  // times); _total=none skips it everywhere.
+  const bool first_page = request->cursor.empty();
   query->total =
-      count_only || request->total.value_or(search::Total::kAccurate) != search::Total::kNone;
+      count_only || (request->total ? *request->total != search::Total::kNone : first_page);
   auto page = store_.search_index(*query);
   if (!page) return error_response(page.error(), f.response_format, f.pretty);
 
