@@ -9,17 +9,6 @@
 using namespace cg;
 
 namespace {
-void put(storage::ResourceStore& store, const std::string& type, const std::string& id,
-         std::string_view json) {
-  auto resource = fhir::parse_json(json)->as_object();
-  REQUIRE(store
-              .write([&](storage::WriteContext& ctx) -> Status {
-                auto v = ctx.put(type, id, resource, {});
-                return v ? ok_status() : Status(v.error());
-              })
-              .ok());
-}
-
 std::vector<std::string> strings(const fhirpath::Collection& c) {
   std::vector<std::string> out;
   for (const auto& item : c) out.push_back(fhirpath::to_string_value(item).value_or("?"));
@@ -29,8 +18,8 @@ std::vector<std::string> strings(const fhirpath::Collection& c) {
 
 TEST_CASE("resolve() follows references into the store") {
   testing::TempStore store;
-  put(*store, "Patient", "p1", R"({"resourceType":"Patient","gender":"female"})");
-  put(*store, "Patient", "p1", R"({"resourceType":"Patient","gender":"male"})");
+  testing::put_json(*store, "Patient", "p1", R"({"resourceType":"Patient","gender":"female"})");
+  testing::put_json(*store, "Patient", "p1", R"({"resourceType":"Patient","gender":"male"})");
   auto obs = fhir::parse_json(R"({"resourceType":"Observation","status":"final","code":{"text":"x"},
     "subject":{"reference":"Patient/p1"},"performer":[{"reference":"http://gw/fhir/Patient/p1/_history/1"},
     {"reference":"Practitioner/missing"},{"reference":"urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0"}]})");
@@ -55,8 +44,8 @@ TEST_CASE("resolve() follows references into the store") {
 
 TEST_CASE("the resolver holds at most its cap of resources") {
   testing::TempStore store;
-  put(*store, "Patient", "a", R"({"resourceType":"Patient"})");
-  put(*store, "Patient", "b", R"({"resourceType":"Patient"})");
+  testing::put_json(*store, "Patient", "a", R"({"resourceType":"Patient"})");
+  testing::put_json(*store, "Patient", "b", R"({"resourceType":"Patient"})");
   fhirpath::StoreResolver resolver(*store, 1);
   CHECK(resolver.resolve("Patient/a") != nullptr);
   CHECK(resolver.resolve("Patient/a") != nullptr);  // cached, not counted again

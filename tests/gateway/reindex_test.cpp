@@ -9,18 +9,6 @@ using namespace cg;
 
 namespace {
 
-// Writes a resource with no index rows at all, as an older build might have left it.
-void put_unindexed(storage::ResourceStore& store, const std::string& type, const std::string& id,
-                   std::string_view json) {
-  auto resource = fhir::parse_json(json)->as_object();
-  REQUIRE(store
-              .write([&](storage::WriteContext& ctx) -> Status {
-                auto v = ctx.put(type, id, resource, {});
-                return v ? ok_status() : Status(v.error());
-              })
-              .ok());
-}
-
 std::size_t matches(storage::ResourceStore& store, const std::string& type,
                     const std::string& code) {
   storage::SearchQuery q;
@@ -33,9 +21,9 @@ std::size_t matches(storage::ResourceStore& store, const std::string& type,
 
 TEST_CASE("reindex fills the index of every current resource without new versions") {
   testing::TempStore store;
-  put_unindexed(*store, "Patient", "p1",
-                R"({"resourceType":"Patient","identifier":[{"value":"A"}]})");
-  put_unindexed(
+  testing::put_json(*store, "Patient", "p1",
+                    R"({"resourceType":"Patient","identifier":[{"value":"A"}]})");
+  testing::put_json(
       *store, "Observation", "o1",
       R"({"resourceType":"Observation","status":"final","code":{"text":"x"},"identifier":[{"value":"B"}]})");
   CHECK(matches(*store, "Patient", "A") == 0);
@@ -53,8 +41,8 @@ TEST_CASE("reindex fills the index of every current resource without new version
 
 TEST_CASE("a resource updated since it was read keeps the index of its new version") {
   testing::TempStore store;
-  put_unindexed(*store, "Patient", "p1",
-                R"({"resourceType":"Patient","identifier":[{"value":"old"}]})");
+  testing::put_json(*store, "Patient", "p1",
+                    R"({"resourceType":"Patient","identifier":[{"value":"old"}]})");
   Result<bool> done = false;
   REQUIRE(store
               ->write([&](storage::WriteContext& ctx) -> Status {

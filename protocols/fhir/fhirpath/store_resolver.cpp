@@ -1,46 +1,31 @@
 #include "protocols/fhir/fhirpath/store_resolver.hpp"
 
-#include "protocols/fhir/model/definitions.hpp"
 #include "protocols/fhir/model/json.hpp"
+#include "protocols/fhir/model/reference.hpp"
 
 namespace cg::fhirpath {
 namespace {
 
-struct LocalReference {
-  std::string type;
-  std::string id;
-  std::int64_t version = 0;  // 0: current
-};
-
-// "Type/id", "Type/id/_history/v" or ".../Type/id[/_history/v]" → its parts.
-std::optional<LocalReference> parse_reference(std::string_view ref) {
-  LocalReference out;
-  if (auto h = ref.find("/_history/"); h != std::string_view::npos) {
-    std::string_view v = ref.substr(h + 10);
-    for (char c : v) {
-      if (c < '0' || c > '9') return std::nullopt;
-      out.version = out.version * 10 + (c - '0');
-    }
-    ref = ref.substr(0, h);
+// The stored version a literal reference names: 0 for the current one; nullopt for a
+// version that is not a number.
+std::optional<std::int64_t> version_of(std::string_view text) {
+  std::int64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9' || v > 1'000'000'000'000) return std::nullopt;
+    v = v * 10 + (c - '0');
   }
-  auto slash = ref.rfind('/');
-  if (slash == std::string_view::npos) return std::nullopt;
-  std::string_view type = ref.substr(0, slash);
-  if (auto prev = type.rfind('/'); prev != std::string_view::npos) type = type.substr(prev + 1);
-  if (!fhir::is_resource_type(type) || slash + 1 >= ref.size()) return std::nullopt;
-  out.type = std::string(type);
-  out.id = std::string(ref.substr(slash + 1));
-  return out;
+  return v;
 }
 
 }  // namespace
 
 const boost::json::value* StoreResolver::resolve(std::string_view reference) {
   if (auto it = by_reference_.find(reference); it != by_reference_.end()) return it->second;
-  auto local = parse_reference(reference);
-  if (!local || held_.size() >= max_resources_) return nullptr;
-  auto found = local->version ? store_.version(local->type, local->id, local->version)
-                              : store_.head(local->type, local->id);
+  auto literal = fhir::parse_literal_reference(reference);
+  auto version = literal ? version_of(literal->version) : std::nullopt;
+  if (!literal || !version || held_.size() >= max_resources_) return nullptr;
+  std::string type(literal->type), id(literal->id);
+  auto found = *version ? store_.version(type, id, *version) : store_.head(type, id);
   const boost::json::value* result = nullptr;
   if (found && *found && !(*found)->deleted) {
     if (auto json = fhir::parse_json((*found)->json)) {

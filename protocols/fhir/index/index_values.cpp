@@ -7,6 +7,7 @@
 #include "protocols/fhir/index/ucum.hpp"
 #include "protocols/fhir/model/fhir_time.hpp"
 #include "protocols/fhir/model/json.hpp"
+#include "protocols/fhir/model/reference.hpp"
 
 namespace cg::fhir {
 namespace {
@@ -213,18 +214,11 @@ void quantity_values(std::string_view code, std::string_view t, const json::valu
 
 // Fills type/id (and _history version) from the tail "Type/id[/_history/v]" of a reference.
 void split_literal(std::string_view ref, storage::ReferenceIndex& r) {
-  auto hist = ref.find("/_history/");
-  if (hist != std::string_view::npos) {
-    r.version = std::string(ref.substr(hist + 10));
-    ref = ref.substr(0, hist);
-  }
-  auto slash = ref.rfind('/');
-  if (slash == std::string_view::npos) return;
-  std::string_view type = ref.substr(0, slash);
-  if (auto prev = type.rfind('/'); prev != std::string_view::npos) type = type.substr(prev + 1);
-  if (!is_resource_type(type)) return;
-  r.target_type = std::string(type);
-  r.target_id = std::string(ref.substr(slash + 1));
+  auto literal = parse_literal_reference(ref);
+  if (!literal) return;
+  r.target_type = std::string(literal->type);
+  r.target_id = std::string(literal->id);
+  if (!literal->version.empty()) r.version = std::string(literal->version);
 }
 
 void reference_from_string(std::string_view code, std::string_view ref, bool canonical,

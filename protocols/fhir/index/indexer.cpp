@@ -1,6 +1,5 @@
 #include "protocols/fhir/index/indexer.hpp"
 
-#include <cctype>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -9,41 +8,12 @@
 #include "protocols/fhir/fhirpath/fhirpath.hpp"
 #include "protocols/fhir/index/index_values.hpp"
 #include "protocols/fhir/model/definitions.hpp"
+#include "protocols/fhir/model/reference.hpp"
 
 namespace cg::fhir {
 namespace {
 
 namespace json = boost::json;
-
-// R4 search expressions apply `as` to collections ("Observation.component.value as
-// CodeableConcept"), which FHIRPath N1 defines for single items only. Servers (HAPI,
-// fhirpath.js) treat it as a filter; so do we, by rewriting `<expr> as T` to
-// `<expr>.ofType(T)` — `as` binds tighter than `|`, so the rewrite keeps the grouping.
-std::string collection_as_to_oftype(std::string_view expression) {
-  std::string out;
-  std::size_t i = 0;
-  while (i < expression.size()) {
-    auto hit = expression.find(" as ", i);
-    if (hit == std::string_view::npos) break;
-    std::size_t name_start = hit + 4, name_end = name_start;
-    while (name_end < expression.size() &&
-           (std::isalnum(static_cast<unsigned char>(expression[name_end])) ||
-            expression[name_end] == '.')) {
-      ++name_end;
-    }
-    out.append(expression.substr(i, hit - i));
-    if (name_end == name_start) {
-      out.append(" as ");
-    } else {
-      out.append(".ofType(")
-          .append(expression.substr(name_start, name_end - name_start))
-          .append(")");
-    }
-    i = name_end == name_start ? hit + 4 : name_end;
-  }
-  out.append(expression.substr(i));
-  return out;
-}
 
 struct CompiledParam {
   const SearchParamDef* def = nullptr;
@@ -69,7 +39,7 @@ class ParamTable {
           def->code == "_lastUpdated") {
         continue;
       }
-      auto compiled = fhirpath::compile(collection_as_to_oftype(def->expression));
+      auto compiled = fhirpath::compile(def->expression);
       // An expression our engine cannot compile is skipped (reported by the definitions
       // test); indexing must never fail a write.
       if (compiled) out.push_back({def, std::move(*compiled)});
@@ -94,14 +64,8 @@ const json::value* type_stub(std::string_view reference) {
     for (auto t : resource_types()) m.emplace(t, json::object{{"resourceType", t}});
     return m;
   }();
-  auto hist = reference.find("/_history/");
-  if (hist != std::string_view::npos) reference = reference.substr(0, hist);
-  auto slash = reference.rfind('/');
-  if (slash == std::string_view::npos) return nullptr;
-  std::string_view type = reference.substr(0, slash);
-  if (auto prev = type.rfind('/'); prev != std::string_view::npos) type = type.substr(prev + 1);
-  auto it = stubs.find(type);
-  return it == stubs.end() ? nullptr : &it->second;
+  auto literal = parse_literal_reference(reference);
+  return literal ? &stubs.at(literal->type) : nullptr;
 }
 
 void add_item(const SearchParamDef& def, const fhirpath::Item& item, storage::IndexEntries& out) {

@@ -1,10 +1,9 @@
 #include "protocols/fhir/rest/capability.hpp"
 
 #include <boost/json/array.hpp>
-#include <chrono>
 
 #include "protocols/fhir/model/definitions.hpp"
-#include "storage/resource_store.hpp"
+#include "protocols/fhir/rest/responses.hpp"
 
 namespace cg::fhir {
 namespace {
@@ -49,13 +48,6 @@ json::object resource_capability(std::string_view type) {
   };
 }
 
-// The statement describes this running instance, so it is dated now.
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 json::object capability_statement(std::string_view base_url, std::string_view version) {
@@ -73,7 +65,7 @@ json::object capability_statement(std::string_view base_url, std::string_view ve
   return {
       {"resourceType", "CapabilityStatement"},
       {"status", "active"},
-      {"date", storage::format_instant(now_ms())},
+      {"date", now_instant()},  // describes this running instance
       {"publisher", "clinic-gateway"},
       {"kind", "instance"},
       {"software", json::object{{"name", "clinic-gateway"}, {"version", version}}},

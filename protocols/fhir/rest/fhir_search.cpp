@@ -25,22 +25,6 @@
 namespace cg::fhir {
 namespace {
 
-// Percent-encodes an opaque cursor for a query string.
-std::string encode_component(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    }
-  }
-  return out;
-}
-
 // How matches are shaped by _summary / _elements; nullopt: sent as stored.
 struct Shaping {
   std::optional<SummaryMode> summary;
@@ -128,7 +112,8 @@ http::Response FhirApi::search(Call& call) {
   w.link("self", self + "?" + request->self_query());
   std::string rest = request->self_query(false);
   auto paged = [&](const std::string& cursor) {
-    return self + "?" + rest + (rest.empty() ? "" : "&") + "_cursor=" + encode_component(cursor);
+    return self + "?" + rest + (rest.empty() ? "" : "&") +
+           "_cursor=" + search::encode_query_value(cursor);
   };
   if (page->next_cursor && !count_only) w.link("next", paged(*page->next_cursor));
   if (page->previous_cursor && !count_only) w.link("previous", paged(*page->previous_cursor));
@@ -271,9 +256,9 @@ http::Response FhirApi::everything(Call& call) {
   w.link("self", self + (call.query.empty() ? "" : "?" + call.query));
   if (!next.empty()) {
     std::string keep = "_count=" + std::to_string(p->count);
-    if (!p->since.empty()) keep += "&_since=" + encode_component(p->since);
+    if (!p->since.empty()) keep += "&_since=" + search::encode_query_value(p->since);
     for (const auto& t : p->types) keep += "&_type=" + t;
-    w.link("next", self + "?" + keep + "&_cursor=" + encode_component(next));
+    w.link("next", self + "?" + keep + "&_cursor=" + search::encode_query_value(next));
   }
   if (auto s = add_entries(w, call.base, matches, "match", {}); !s) {
     return error_response(s.error(), f.response_format, f.pretty);

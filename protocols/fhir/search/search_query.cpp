@@ -543,7 +543,9 @@ bool is_link_safe(char c) {
          std::string_view("-._~:/|,$*@!()'").find(c) != std::string_view::npos;
 }
 
-void append_encoded(std::string& out, std::string_view text) {
+}  // namespace
+
+static void append_encoded(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (char c : text) {
     if (is_link_safe(c)) {
@@ -557,7 +559,11 @@ void append_encoded(std::string& out, std::string_view text) {
   }
 }
 
-}  // namespace
+std::string encode_query_value(std::string_view text) {
+  std::string out;
+  append_encoded(out, text);
+  return out;
+}
 
 std::string_view to_string(Modifier modifier) {
   const auto i = static_cast<std::size_t>(modifier);

@@ -133,6 +133,10 @@ struct ParamView {
 
 std::int64_t system_now_ms();
 
+// Percent-encodes a parameter name or value for the links the server builds (self, next,
+// previous): what FHIR values commonly hold (`|`, `:`, `,`, `$`) stays readable.
+std::string encode_query_value(std::string_view text);
+
 // Parses a search on resource_type ("" = system search). Unknown or unsupported parameters
 // are listed in `ignored`, or refused when strict. Errors (all kInvalid, location = the
 // parameter name): unknown/unsupported parameter when strict; unknown modifier or one not

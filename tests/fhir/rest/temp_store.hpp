@@ -8,6 +8,7 @@
 #include <random>
 #include <string>
 
+#include "protocols/fhir/model/json.hpp"
 #include "storage/resource_store.hpp"
 
 namespace cg::testing {
@@ -36,5 +37,18 @@ class TempStore {
   std::filesystem::path dir_;
   std::unique_ptr<storage::ResourceStore> store_;
 };
+
+// Writes `json` as type/id with the given index rows (none by default: as an older build,
+// or a test that does not care about search, would leave it).
+inline void put_json(storage::ResourceStore& store, const std::string& type, const std::string& id,
+                     std::string_view json, const storage::IndexEntries& index = {}) {
+  auto resource = fhir::parse_json(json);
+  REQUIRE(resource.ok());
+  Status status = store.write([&](storage::WriteContext& ctx) -> Status {
+    auto v = ctx.put(type, id, resource->as_object(), index);
+    return v ? ok_status() : Status(v.error());
+  });
+  REQUIRE(status.ok());
+}
 
 }  // namespace cg::testing
