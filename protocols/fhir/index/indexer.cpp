@@ -2,7 +2,6 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string_view>
 
 #include "protocols/fhir/fhirpath/fhirpath.hpp"
@@ -20,40 +19,34 @@ struct CompiledParam {
   std::shared_ptr<const fhirpath::Expression> expression;
 };
 
-// The indexable parameters of a type with their compiled expressions, built on first use.
-class ParamTable {
- public:
-  const std::vector<CompiledParam>& for_type(std::string_view type) {
-    std::lock_guard lock(mutex_);
-    auto it = tables_.find(type);
-    if (it == tables_.end()) it = tables_.emplace(std::string(type), build(type)).first;
-    return it->second;
-  }
-
- private:
-  static std::vector<CompiledParam> build(std::string_view type) {
-    std::vector<CompiledParam> out;
-    for (const SearchParamDef* def : search_parameters(type)) {
-      if (def->expression.empty() || def->type == SearchParamType::kComposite ||
-          def->type == SearchParamType::kSpecial || def->code == "_id" ||
-          def->code == "_lastUpdated") {
-        continue;
-      }
-      auto compiled = fhirpath::compile(def->expression);
-      // An expression our engine cannot compile is skipped (reported by the definitions
-      // test); indexing must never fail a write.
-      if (compiled) out.push_back({def, std::move(*compiled)});
+// The indexable parameters of one type with their compiled expressions.
+std::vector<CompiledParam> compile_params(std::string_view type) {
+  std::vector<CompiledParam> out;
+  for (const SearchParamDef* def : search_parameters(type)) {
+    if (def->expression.empty() || def->type == SearchParamType::kComposite ||
+        def->type == SearchParamType::kSpecial || def->code == "_id" ||
+        def->code == "_lastUpdated") {
+      continue;
     }
-    return out;
+    auto compiled = fhirpath::compile(def->expression);
+    // An expression our engine cannot compile is skipped (the fhirpath tests check that every
+    // R4 search expression compiles); indexing must never fail a write.
+    if (compiled) out.push_back({def, std::move(*compiled)});
   }
+  return out;
+}
 
-  std::mutex mutex_;
-  std::map<std::string, std::vector<CompiledParam>, std::less<>> tables_;
-};
-
-ParamTable& params() {
-  static ParamTable table;
-  return table;
+// Every type's table, built once on first use (thread-safe static initialization) and
+// read-only afterwards, so indexing a write takes no lock.
+const std::vector<CompiledParam>& params_for(std::string_view type) {
+  static const std::map<std::string_view, std::vector<CompiledParam>> tables = [] {
+    std::map<std::string_view, std::vector<CompiledParam>> m;
+    for (auto t : resource_types()) m.emplace(t, compile_params(t));
+    return m;
+  }();
+  static const std::vector<CompiledParam> none;
+  auto it = tables.find(type);
+  return it == tables.end() ? none : it->second;
 }
 
 // A stub resource of the type a reference names, so `resolve() is Patient` can be decided
@@ -90,7 +83,7 @@ storage::IndexEntries index_resource(const json::value& resource, IndexReport* r
   if (!rt || !rt->is_string()) return out;
   fhirpath::EvalContext context;
   context.resolve = type_stub;
-  for (const auto& param : params().for_type(rt->get_string())) {
+  for (const auto& param : params_for(rt->get_string())) {
     auto result = fhirpath::evaluate(*param.expression, resource, context);
     if (report) ++report->parameters;
     if (!result) {
