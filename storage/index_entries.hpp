@@ -4,6 +4,9 @@
 // the same transaction as the resource. One struct per search-parameter type; every entry
 // names its parameter code. Ranges are half-open [low, high) and carry the precision of the
 // indexed value (a date "2026-11" covers the month; a decimal "1.5" covers [1.45, 1.55)).
+// Composite parameters store the rows of their components under "code$0", "code$1", …, with
+// `grp` numbering the element instance (1, 2, …) the component values came from, so a search
+// can require all components to match inside one instance (one Observation.component).
 // Plain values.
 
 #include <cstdint>
@@ -16,6 +19,7 @@ struct StringIndex {
   std::string param;
   std::string normalized;  // lowercase, accents removed: what default and :contains match
   std::string exact;       // as written: what :exact matches
+  std::int32_t grp = 0;    // element instance of a composite parameter; 0 otherwise
   bool operator==(const StringIndex&) const = default;
 };
 
@@ -26,6 +30,7 @@ struct TokenIndex {
   std::string text;         // normalized display / CodeableConcept.text, for :text
   std::string type_system;  // Identifier.type coding, for :of-type
   std::string type_code;
+  std::int32_t grp = 0;  // element instance of a composite parameter; 0 otherwise
   bool operator==(const TokenIndex&) const = default;
 };
 
@@ -33,13 +38,15 @@ struct DateIndex {
   std::string param;
   std::int64_t low_ms = 0;   // inclusive
   std::int64_t high_ms = 0;  // exclusive
+  std::int32_t grp = 0;      // element instance of a composite parameter; 0 otherwise
   bool operator==(const DateIndex&) const = default;
 };
 
 struct NumberIndex {
   std::string param;
-  double low = 0;   // inclusive
-  double high = 0;  // exclusive
+  double low = 0;        // inclusive
+  double high = 0;       // exclusive
+  std::int32_t grp = 0;  // element instance of a composite parameter; 0 otherwise
   bool operator==(const NumberIndex&) const = default;
 };
 
@@ -54,6 +61,7 @@ struct QuantityIndex {
   std::string canonical_code;
   double canonical_low = 0;
   double canonical_high = 0;
+  std::int32_t grp = 0;  // element instance of a composite parameter; 0 otherwise
   bool operator==(const QuantityIndex&) const = default;
 };
 
@@ -65,12 +73,14 @@ struct ReferenceIndex {
   std::string version;            // canonical version, or _history version of a literal reference
   std::string identifier_system;  // Reference.identifier, for :identifier
   std::string identifier_value;
+  std::int32_t grp = 0;  // element instance of a composite parameter; 0 otherwise
   bool operator==(const ReferenceIndex&) const = default;
 };
 
 struct UriIndex {
   std::string param;
   std::string uri;
+  std::int32_t grp = 0;  // element instance of a composite parameter; 0 otherwise
   bool operator==(const UriIndex&) const = default;
 };
 

@@ -146,9 +146,20 @@ struct ReverseCond {
   Filter where;
 };
 
+// A composite parameter's value: one condition per component (String…UriCond, not negated),
+// all holding inside one element instance. `grouped`: on the component rows of the composite
+// (params "code$0", "code$1", …) with the same `grp` of one resource, i.e. one
+// Observation.component. Not grouped: on rows of ordinary parameters of one resource, for a
+// composite whose instance is the resource itself (Observation's code-value-quantity is then
+// `code` and `value-quantity` of the same Observation).
+struct CompositeCond {
+  std::vector<Condition> parts;
+  bool grouped = true;
+};
+
 struct Condition {
   std::variant<StringCond, TokenCond, DateCond, NumberCond, QuantityCond, ReferenceCond, UriCond,
-               MissingCond, IdCond, LastUpdatedCond, ChainCond, ReverseCond>
+               MissingCond, IdCond, LastUpdatedCond, ChainCond, ReverseCond, CompositeCond>
       kind;
 };
 

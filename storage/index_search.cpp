@@ -11,6 +11,8 @@
 #include <variant>
 
 #include "storage/clinical_queries.hpp"
+#include "storage/index_filter.hpp"
+#include "storage/index_sql.hpp"
 
 namespace cg::storage {
 namespace {
@@ -19,462 +21,6 @@ using Binding = std::variant<std::int64_t, double, std::string>;
 
 constexpr std::string_view kTooCostly = "the search is too costly; narrow it";
 constexpr int kProgressPeriod = 1000;  // VM steps between budget checks
-
-// SQL text and its positional parameters, appended together so they cannot drift apart.
-class Sql {
- public:
-  Sql& operator<<(std::string_view text) {
-    text_ += text;
-    return *this;
-  }
-  Sql& bind(Binding value) {
-    text_ += '?';
-    bindings_.push_back(std::move(value));
-    return *this;
-  }
-  Sql& append(const Sql& other) {
-    text_ += other.text_;
-    bindings_.insert(bindings_.end(), other.bindings_.begin(), other.bindings_.end());
-    return *this;
-  }
-  const std::string& text() const { return text_; }
-  void bind_to(Statement& stmt) const {
-    int index = 1;
-    for (const auto& b : bindings_) {
-      std::visit([&](const auto& v) { stmt.bind(index, v); }, b);
-      ++index;
-    }
-  }
-
- private:
-  std::string text_;
-  std::vector<Binding> bindings_;
-};
-
-std::string json_list(const std::vector<std::string>& values) {
-  boost::json::array array;
-  for (const auto& v : values) array.emplace_back(v);
-  return boost::json::serialize(array);
-}
-
-// The smallest string greater than every string starting with `prefix`; nullopt when there
-// is none (empty or all 0xFF). `col >= prefix AND col < successor` is a prefix match that the
-// lookup indexes serve, without LIKE's escaping and case rules.
-std::optional<std::string> prefix_successor(std::string prefix) {
-  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xFF) prefix.pop_back();
-  if (prefix.empty()) return std::nullopt;
-  prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
-  return prefix;
-}
-
-void prefix_match(Sql& sql, std::string_view column, const std::string& prefix) {
-  sql << " AND " << column << " >= ";
-  sql.bind(prefix);
-  if (auto upper = prefix_successor(prefix)) {
-    sql << " AND " << column << " < ";
-    sql.bind(*upper);
-  }
-}
-
-std::string_view table_name(IndexTable table) {
-  switch (table) {
-    case IndexTable::kString:
-      return "idx_string";
-    case IndexTable::kToken:
-      return "idx_token";
-    case IndexTable::kDate:
-      return "idx_date";
-    case IndexTable::kNumber:
-      return "idx_number";
-    case IndexTable::kQuantity:
-      return "idx_quantity";
-    case IndexTable::kReference:
-      return "idx_reference";
-    case IndexTable::kUri:
-      return "idx_uri";
-  }
-  return "idx_token";
-}
-
-// A stored range [lo, hi) against the query range, by the rules in index_query.hpp. The
-// redundant bounds on `lo` (eq, eb) let the lookup index (…, param, low) narrow the scan.
-template <class T>
-void range_match(Sql& sql, const std::string& lo, const std::string& hi, const Range<T>& r) {
-  const Binding ql = r.low, qh = r.high;
-  switch (r.op) {
-    case RangeOp::kEq:
-      sql << " AND " << lo << " >= ";
-      sql.bind(ql) << " AND " << lo << " <= ";
-      sql.bind(qh) << " AND " << hi << " <= ";
-      sql.bind(qh);
-      break;
-    case RangeOp::kNe:
-      sql << " AND NOT (" << lo << " >= ";
-      sql.bind(ql) << " AND " << hi << " <= ";
-      sql.bind(qh) << ")";
-      break;
-    case RangeOp::kGt:
-      sql << " AND " << hi << " > ";
-      sql.bind(qh);
-      break;
-    case RangeOp::kLt:
-      sql << " AND " << lo << " < ";
-      sql.bind(ql);
-      break;
-    case RangeOp::kGe:
-      sql << " AND (" << hi << " > ";
-      sql.bind(qh) << " OR " << lo << " >= ";
-      sql.bind(ql) << ")";
-      break;
-    case RangeOp::kLe:
-      sql << " AND (" << lo << " < ";
-      sql.bind(ql) << " OR " << hi << " <= ";
-      sql.bind(qh) << ")";
-      break;
-    case RangeOp::kSa:
-      sql << " AND " << lo << " >= ";
-      sql.bind(qh);
-      break;
-    case RangeOp::kEb:
-      sql << " AND " << lo << " <= ";
-      sql.bind(ql) << " AND " << hi << " <= ";
-      sql.bind(ql);
-      break;
-    case RangeOp::kAp:
-      sql << " AND " << lo << " < ";
-      sql.bind(qh) << " AND " << hi << " > ";
-      sql.bind(ql);
-      break;
-  }
-}
-
-// _lastUpdated is an instant: [ms, ms + 1). The range rules above then reduce to plain
-// comparisons on last_updated_ms, which the (type, last_updated_ms) index serves.
-void last_updated_match(Sql& sql, const std::string& col, const Range<std::int64_t>& r) {
-  auto cmp = [&](std::string_view op, std::int64_t v) {
-    sql << col << op;
-    sql.bind(v);
-  };
-  switch (r.op) {
-    case RangeOp::kEq:
-    case RangeOp::kAp:
-      cmp(" >= ", r.low);
-      sql << " AND ";
-      cmp(" < ", r.high);
-      break;
-    case RangeOp::kNe:
-      sql << "NOT (";
-      cmp(" >= ", r.low);
-      sql << " AND ";
-      cmp(" < ", r.high);
-      sql << ")";
-      break;
-    case RangeOp::kGt:
-    case RangeOp::kSa:
-      cmp(" >= ", r.high);
-      break;
-    case RangeOp::kLt:
-    case RangeOp::kEb:
-      cmp(" < ", r.low);
-      break;
-    case RangeOp::kGe:
-      cmp(" >= ", std::min(r.low, r.high));
-      break;
-    case RangeOp::kLe:
-      cmp(" < ", std::max(r.low, r.high));
-      break;
-  }
-}
-
-// Where the conditions of a Filter are evaluated: resources `alias` of `types`.
-struct Scope {
-  std::string alias;  // "r0" at the top, "r1"… in chains
-  const std::vector<std::string>* types = nullptr;
-  int depth = 0;
-
-  bool multi() const { return types->size() != 1; }
-  // The key that membership is tested on, and what a key subquery selects (with `x`).
-  std::string key() const {
-    return multi() ? "(" + alias + ".type, " + alias + ".id)" : alias + ".id";
-  }
-  std::string index_alias() const { return "x" + std::to_string(depth); }
-};
-
-void type_match(Sql& sql, const std::string& column, const std::vector<std::string>& types) {
-  if (types.size() == 1) {
-    sql << column << " = ";
-    sql.bind(types.front());
-  } else {
-    sql << column << " IN (SELECT value FROM json_each(";
-    sql.bind(json_list(types)) << "))";
-  }
-}
-
-// A condition over a scope: a SELECT of matching keys (tested with IN), of keys that must
-// not match (NOT IN), or a predicate on the scope's own row.
-struct Rendered {
-  enum class Form : std::uint8_t { kKeys, kNotKeys, kPredicate } form = Form::kKeys;
-  Sql sql;
-};
-
-class FilterWriter {
- public:
-  // The AND of the filter's groups, each as " AND (…)".
-  Status write(Sql& out, const Filter& filter, const Scope& scope) {
-    for (const auto& group : filter.all_of) {
-      out << " AND ";
-      if (auto s = write_group(out, group, scope); !s) return s;
-    }
-    return ok_status();
-  }
-
- private:
-  Status write_group(Sql& out, const OrGroup& group, const Scope& scope) {
-    if (group.any_of.empty()) {
-      out << "0";
-      return ok_status();
-    }
-    Sql keys;
-    std::vector<Sql> others;
-    for (const auto& cond : group.any_of) {
-      auto rendered = render(cond, scope);
-      if (!rendered) return rendered.take_error();
-      if (rendered->form == Rendered::Form::kKeys) {
-        if (!keys.text().empty()) keys << " UNION ALL ";
-        keys.append(rendered->sql);
-      } else if (rendered->form == Rendered::Form::kNotKeys) {
-        Sql s;
-        s << scope.key() << " NOT IN (";
-        s.append(rendered->sql) << ")";
-        others.push_back(std::move(s));
-      } else {
-        others.push_back(std::move(rendered->sql));
-      }
-    }
-    out << "(";
-    bool first = true;
-    if (!keys.text().empty()) {
-      out << scope.key() << " IN (";
-      out.append(keys) << ")";
-      first = false;
-    }
-    for (const auto& s : others) {
-      if (!first) out << " OR ";
-      out << "(";
-      out.append(s) << ")";
-      first = false;
-    }
-    out << ")";
-    return ok_status();
-  }
-
-  // "SELECT x.id FROM idx_… x WHERE x.type = ? AND x.param = ?", ready for more " AND …".
-  static Sql index_rows(const Scope& scope, IndexTable table, const std::string& param) {
-    const std::string x = scope.index_alias();
-    Sql sql;
-    sql << "SELECT " << (scope.multi() ? x + ".type, " : "") << x << ".id FROM "
-        << table_name(table) << " " << x << " WHERE ";
-    type_match(sql, x + ".type", *scope.types);
-    sql << " AND " << x << ".param = ";
-    sql.bind(param);
-    return sql;
-  }
-
-  static Rendered keys(Sql sql, bool negate = false) {
-    return {negate ? Rendered::Form::kNotKeys : Rendered::Form::kKeys, std::move(sql)};
-  }
-
-  Result<Rendered> render(const Condition& cond, const Scope& scope) {
-    return std::visit([&](const auto& c) { return render_one(c, scope); }, cond.kind);
-  }
-
-  Result<Rendered> render_one(const StringCond& c, const Scope& scope) {
-    Sql sql = index_rows(scope, IndexTable::kString, c.param);
-    const std::string x = scope.index_alias();
-    switch (c.mode) {
-      case StringCond::Mode::kPrefix:
-        prefix_match(sql, x + ".normalized", c.value);
-        break;
-      case StringCond::Mode::kExact:
-        sql << " AND " << x << ".normalized = ";
-        sql.bind(c.normalized) << " AND " << x << ".exact = ";
-        sql.bind(c.value);
-        break;
-      case StringCond::Mode::kContains:
-        sql << " AND instr(" << x << ".normalized, ";
-        sql.bind(c.value) << ") > 0";
-        break;
-    }
-    return keys(std::move(sql));
-  }
-
-  Result<Rendered> render_one(const TokenCond& c, const Scope& scope) {
-    Sql sql = index_rows(scope, IndexTable::kToken, c.param);
-    const std::string x = scope.index_alias();
-    if (c.text) {
-      prefix_match(sql, x + ".text", *c.text);
-      return keys(std::move(sql), c.negate);
-    }
-    if (!c.code.empty()) {
-      sql << " AND " << x << ".code = ";
-      sql.bind(c.code);
-    }
-    if (c.system) {
-      sql << " AND " << x << ".system = ";
-      sql.bind(*c.system);
-    }
-    if (!c.type_system.empty() || !c.type_code.empty()) {
-      sql << " AND " << x << ".type_system = ";
-      sql.bind(c.type_system) << " AND " << x << ".type_code = ";
-      sql.bind(c.type_code);
-    }
-    return keys(std::move(sql), c.negate);
-  }
-
-  Result<Rendered> render_one(const DateCond& c, const Scope& scope) {
-    Sql sql = index_rows(scope, IndexTable::kDate, c.param);
-    const std::string x = scope.index_alias();
-    range_match(sql, x + ".low", x + ".high", c.range);
-    return keys(std::move(sql));
-  }
-
-  Result<Rendered> render_one(const NumberCond& c, const Scope& scope) {
-    Sql sql = index_rows(scope, IndexTable::kNumber, c.param);
-    const std::string x = scope.index_alias();
-    range_match(sql, x + ".low", x + ".high", c.range);
-    return keys(std::move(sql));
-  }
-
-  Result<Rendered> render_one(const QuantityCond& c, const Scope& scope) {
-    Sql sql = index_rows(scope, IndexTable::kQuantity, c.param);
-    const std::string x = scope.index_alias();
-    if (c.canonical) {
-      sql << " AND " << x << ".canonical_code = ";
-      sql.bind(c.code);
-      range_match(sql, x + ".canonical_low", x + ".canonical_high", c.range);
-      return keys(std::move(sql));
-    }
-    if (!c.code.empty()) {
-      sql << " AND " << x << ".code = ";
-      sql.bind(c.code);
-    }
-    if (c.system) {
-      sql << " AND " << x << ".system = ";
-      sql.bind(*c.system);
-    }
-    range_match(sql, x + ".low", x + ".high", c.range);
-    return keys(std::move(sql));
-  }
-
-  Result<Rendered> render_one(const ReferenceCond& c, const Scope& scope) {
-    Sql sql = index_rows(scope, IndexTable::kReference, c.param);
-    const std::string x = scope.index_alias();
-    auto equal = [&](std::string_view column, const std::string& value) {
-      sql << " AND " << x << "." << column << " = ";
-      sql.bind(value);
-    };
-    switch (c.kind) {
-      case ReferenceCond::Kind::kLocal:
-        equal("target_id", c.target_id);
-        if (!c.target_type.empty()) equal("target_type", c.target_type);
-        if (!c.version.empty()) equal("version", c.version);
-        break;
-      case ReferenceCond::Kind::kUrl:
-        equal("url", c.url);
-        if (!c.version.empty()) equal("version", c.version);
-        break;
-      case ReferenceCond::Kind::kIdentifier:
-        equal("identifier_value", c.identifier_value);
-        if (c.identifier_system) equal("identifier_system", *c.identifier_system);
-        break;
-    }
-    return keys(std::move(sql));
-  }
-
-  Result<Rendered> render_one(const UriCond& c, const Scope& scope) {
-    Sql sql = index_rows(scope, IndexTable::kUri, c.param);
-    const std::string x = scope.index_alias();
-    switch (c.mode) {
-      case UriCond::Mode::kExact:
-        sql << " AND " << x << ".uri = ";
-        sql.bind(c.value);
-        break;
-      case UriCond::Mode::kBelow:
-        prefix_match(sql, x + ".uri", c.value);
-        break;
-      case UriCond::Mode::kAbove:
-        sql << " AND " << x << ".uri <= ";
-        sql.bind(c.value) << " AND substr(";
-        sql.bind(c.value) << ", 1, length(" << x << ".uri)) = " << x << ".uri";
-        break;
-    }
-    return keys(std::move(sql));
-  }
-
-  Result<Rendered> render_one(const MissingCond& c, const Scope& scope) {
-    return keys(index_rows(scope, c.table, c.param), c.missing);
-  }
-
-  Result<Rendered> render_one(const IdCond& c, const Scope& scope) {
-    Rendered r{Rendered::Form::kPredicate, {}};
-    r.sql << scope.alias << ".id IN (SELECT value FROM json_each(";
-    r.sql.bind(json_list(c.ids)) << "))";
-    return r;
-  }
-
-  Result<Rendered> render_one(const LastUpdatedCond& c, const Scope& scope) {
-    Rendered r{Rendered::Form::kPredicate, {}};
-    last_updated_match(r.sql, scope.alias + ".last_updated_ms", c.range);
-    return r;
-  }
-
-  // The current resources of `type` matching `where`, as "SELECT rN.id FROM resources rN …".
-  Result<Sql> nested(const std::string& type, const Filter& where, const Scope& scope) {
-    if (scope.depth >= kMaxDepth) return Error::invalid("chain too deep");
-    nested_types_.push_back(std::make_unique<std::vector<std::string>>(1, type));
-    Scope inner{"r" + std::to_string(scope.depth + 1), nested_types_.back().get(), scope.depth + 1};
-    Sql sql;
-    sql << "SELECT " << inner.alias << ".id FROM resources " << inner.alias << " WHERE "
-        << inner.alias << ".type = ";
-    sql.bind(type) << " AND " << inner.alias << ".deleted = 0";
-    if (auto s = write(sql, where, inner); !s) return s.take_error();
-    return sql;
-  }
-
-  Result<Rendered> render_one(const ChainCond& c, const Scope& scope) {
-    if (scope.multi()) return Error::invalid("a chain needs a search on exactly one type");
-    auto targets = nested(c.target_type, c.where, scope);
-    if (!targets) return targets.take_error();
-    Sql sql = index_rows(scope, IndexTable::kReference, c.param);
-    const std::string x = scope.index_alias();
-    sql << " AND " << x << ".target_type = ";
-    sql.bind(c.target_type) << " AND " << x << ".target_id IN (";
-    sql.append(*targets) << ")";
-    return keys(std::move(sql));
-  }
-
-  Result<Rendered> render_one(const ReverseCond& c, const Scope& scope) {
-    if (scope.multi()) return Error::invalid("_has needs a search on exactly one type");
-    auto sources = nested(c.source_type, c.where, scope);
-    if (!sources) return sources.take_error();
-    const std::string x = scope.index_alias();
-    Sql sql;
-    // INDEXED BY: probe the references of each matching source; without statistics SQLite
-    // would walk every reference of the parameter instead.
-    sql << "SELECT " << x << ".target_id FROM idx_reference " << x
-        << " INDEXED BY idx_reference_owner WHERE " << x << ".type = ";
-    sql.bind(c.source_type) << " AND " << x << ".param = ";
-    sql.bind(c.param) << " AND " << x << ".target_type = ";
-    sql.bind(scope.types->front()) << " AND " << x << ".id IN (";
-    sql.append(*sources) << ")";
-    return keys(std::move(sql));
-  }
-
-  static constexpr int kMaxDepth = 16;
-  std::vector<std::unique_ptr<std::vector<std::string>>> nested_types_;
-};
-
-// --- sorting and the keyset cursor -------------------------------------------------------
 
 enum class KeyType : std::uint8_t { kInt, kReal, kText };
 
@@ -748,6 +294,36 @@ class BudgetGuard {
 
 // --- the search ----------------------------------------------------------------------
 
+// Parameter statistics read in the search's own transaction, once per (family, types, param).
+class SnapshotStats final : public ParamStatsSource {
+ public:
+  explicit SnapshotStats(Connection& conn) : conn_(conn) {}
+
+  Result<ParamStats> stats(std::string_view family, const std::vector<std::string>& types,
+                           const std::string& param) override {
+    std::string key = std::string(family) + '\n' + param + '\n' + json_list(types);
+    if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+    Sql sql;
+    sql << "SELECT coalesce(max(max_width), 0), coalesce(max(max_rows), 0)"
+           " FROM idx_param_stats WHERE family = ";
+    sql.bind(std::string(family)) << " AND param = ";
+    sql.bind(param) << " AND ";
+    type_match(sql, "type", types);
+    auto stmt = conn_.statement_once(sql.text());
+    if (!stmt) return stmt.take_error();
+    sql.bind_to(**stmt);
+    auto row = (*stmt)->step();
+    if (!row) return row.take_error();
+    ParamStats s{(*stmt)->column_double(0), (*stmt)->column_int64(1)};
+    cache_.emplace(std::move(key), s);
+    return s;
+  }
+
+ private:
+  Connection& conn_;
+  std::map<std::string, ParamStats> cache_;
+};
+
 class IndexSearch {
  public:
   IndexSearch(Connection& conn, const IndexQuery& query) : conn_(conn), query_(query) {}
@@ -834,8 +410,7 @@ class IndexSearch {
     sql << " FROM resources r0 WHERE r0.deleted = 0 AND ";
     type_match(sql, "r0.type", types_);
     Scope scope{"r0", &types_, 0};
-    FilterWriter writer;
-    if (auto s = writer.write(sql, query_.where, scope); !s) return s.take_error();
+    if (auto s = write_filter(sql, query_.where, scope, stats_); !s) return s.take_error();
     return sql;
   }
 
@@ -1035,6 +610,7 @@ class IndexSearch {
 
   Connection& conn_;
   const IndexQuery& query_;
+  SnapshotStats stats_{conn_};
   std::vector<std::string> types_;
   std::set<std::pair<std::string, std::string>> seen_;
 };

@@ -164,8 +164,50 @@ DROP INDEX idx_uri_lookup;
 CREATE INDEX idx_uri_lookup ON idx_uri (type, param, uri, id);
 )sql";
 
-constexpr std::array<std::string_view, 4> kClinicalSteps = {kSchemaV1, kSchemaV2, kSchemaV3,
-                                                            kSchemaV4};
+// Schema version 5: composite parameters and range statistics.
+// grp        every index row names the element instance of a composite parameter it belongs
+//            to (storage/index_entries.hpp); 0 for the rows of ordinary parameters.
+// idx_param_stats  the widest range and the most rows per resource of each range parameter
+//            (storage/param_stats.hpp), filled here from the rows already stored.
+// Composite rows of resources written before this version appear after
+// `clinic-gateway reindex`.
+constexpr std::string_view kSchemaV5 = R"sql(
+ALTER TABLE idx_string ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE idx_token ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE idx_date ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE idx_number ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE idx_quantity ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE idx_reference ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE idx_uri ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE idx_param_stats (
+  family TEXT NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL,
+  max_width REAL NOT NULL, max_rows INTEGER NOT NULL,
+  PRIMARY KEY (family, type, param)
+) WITHOUT ROWID;
+INSERT INTO idx_param_stats
+  SELECT 'date', type, param, max(w), max(n) FROM (
+    SELECT type, param, max(CAST(high AS REAL) - CAST(low AS REAL)) AS w, count(*) AS n
+    FROM idx_date GROUP BY type, id, param)
+  GROUP BY type, param;
+INSERT INTO idx_param_stats
+  SELECT 'number', type, param, max(w), max(n) FROM (
+    SELECT type, param, max(high - low) AS w, count(*) AS n FROM idx_number
+    GROUP BY type, id, param)
+  GROUP BY type, param;
+INSERT INTO idx_param_stats
+  SELECT 'quantity', type, param, max(w), max(n) FROM (
+    SELECT type, param, max(high - low) AS w, count(*) AS n FROM idx_quantity
+    GROUP BY type, id, param)
+  GROUP BY type, param;
+INSERT INTO idx_param_stats
+  SELECT 'quantity-canonical', type, param, max(w), max(n) FROM (
+    SELECT type, param, max(canonical_high - canonical_low) AS w, count(*) AS n
+    FROM idx_quantity WHERE canonical_code <> '' GROUP BY type, id, param)
+  GROUP BY type, param;
+)sql";
+
+constexpr std::array<std::string_view, 5> kClinicalSteps = {kSchemaV1, kSchemaV2, kSchemaV3,
+                                                            kSchemaV4, kSchemaV5};
 
 Status run_steps(Connection& conn, std::span<const std::string_view> steps, std::size_t from) {
   for (std::size_t i = from; i < steps.size(); ++i) {

@@ -4,6 +4,7 @@
 
 #include "protocols/fhir/model/json.hpp"
 #include "storage/clinical_queries.hpp"
+#include "storage/param_stats.hpp"
 
 namespace cg::storage {
 
@@ -21,48 +22,54 @@ class IndexRowWriter {
 
   Status write(const IndexEntries& index) {
     for (const auto& e : index.strings) {
-      if (auto s = insert("idx_string (type, id, param, normalized, exact) VALUES (?,?,?,?,?)",
-                          e.param, e.normalized, e.exact);
+      if (auto s =
+              insert("idx_string (type, id, grp, param, normalized, exact) VALUES (?,?,?,?,?,?)",
+                     e.grp, e.param, e.normalized, e.exact);
           !s)
         return s;
     }
     for (const auto& e : index.tokens) {
-      if (auto s = insert("idx_token (type, id, param, system, code, text, type_system, type_code)"
-                          " VALUES (?,?,?,?,?,?,?,?)",
-                          e.param, e.system, e.code, e.text, e.type_system, e.type_code);
+      if (auto s =
+              insert("idx_token (type, id, grp, param, system, code, text, type_system, type_code)"
+                     " VALUES (?,?,?,?,?,?,?,?,?)",
+                     e.grp, e.param, e.system, e.code, e.text, e.type_system, e.type_code);
           !s)
         return s;
     }
     for (const auto& e : index.dates) {
-      if (auto s = insert("idx_date (type, id, param, low, high) VALUES (?,?,?,?,?)", e.param,
-                          e.low_ms, e.high_ms);
+      if (auto s = insert("idx_date (type, id, grp, param, low, high) VALUES (?,?,?,?,?,?)", e.grp,
+                          e.param, e.low_ms, e.high_ms);
           !s)
         return s;
     }
     for (const auto& e : index.numbers) {
-      if (auto s = insert("idx_number (type, id, param, low, high) VALUES (?,?,?,?,?)", e.param,
-                          e.low, e.high);
+      if (auto s = insert("idx_number (type, id, grp, param, low, high) VALUES (?,?,?,?,?,?)",
+                          e.grp, e.param, e.low, e.high);
           !s)
         return s;
     }
     for (const auto& e : index.quantities) {
-      if (auto s = insert("idx_quantity (type, id, param, system, code, low, high, canonical_code,"
-                          " canonical_low, canonical_high) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                          e.param, e.system, e.code, e.low, e.high, e.canonical_code,
-                          e.canonical_low, e.canonical_high);
+      if (auto s =
+              insert("idx_quantity (type, id, grp, param, system, code, low, high, canonical_code,"
+                     " canonical_low, canonical_high) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                     e.grp, e.param, e.system, e.code, e.low, e.high, e.canonical_code,
+                     e.canonical_low, e.canonical_high);
           !s)
         return s;
     }
     for (const auto& e : index.references) {
-      if (auto s = insert("idx_reference (type, id, param, target_type, target_id, url, version,"
-                          " identifier_system, identifier_value) VALUES (?,?,?,?,?,?,?,?,?)",
-                          e.param, e.target_type, e.target_id, e.url, e.version,
-                          e.identifier_system, e.identifier_value);
+      if (auto s =
+              insert("idx_reference (type, id, grp, param, target_type, target_id, url, version,"
+                     " identifier_system, identifier_value) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                     e.grp, e.param, e.target_type, e.target_id, e.url, e.version,
+                     e.identifier_system, e.identifier_value);
           !s)
         return s;
     }
     for (const auto& e : index.uris) {
-      if (auto s = insert("idx_uri (type, id, param, uri) VALUES (?,?,?,?)", e.param, e.uri); !s) {
+      if (auto s = insert("idx_uri (type, id, grp, param, uri) VALUES (?,?,?,?,?)", e.grp, e.param,
+                          e.uri);
+          !s) {
         return s;
       }
     }
@@ -93,6 +100,10 @@ class IndexRowWriter {
   template <class Statement>
   static void bind_one(Statement& stmt, int i, double v) {
     stmt.bind(i, v);
+  }
+  template <class Statement>
+  static void bind_one(Statement& stmt, int i, std::int32_t v) {
+    stmt.bind(i, std::int64_t{v});
   }
 
   Connection& conn_;
@@ -261,7 +272,29 @@ Status VersionWriter::replace_index(const StoredVersion& v, const IndexEntries& 
     if (auto status = (*drop)->run(); !status) return status;
   }
   IndexRowWriter rows(conn_, v.type, v.id);
-  return rows.write(index);
+  if (auto s = rows.write(index); !s) return s;
+  return raise_param_stats(v.type, index);
+}
+
+// Raises idx_param_stats to cover the new rows. The WHERE makes the usual case (nothing
+// wider, no more rows than before) a lookup that writes nothing.
+Status VersionWriter::raise_param_stats(const std::string& type, const IndexEntries& index) {
+  for (const auto& row : param_stats(index)) {
+    auto stmt = conn_.statement(
+        "INSERT INTO idx_param_stats (family, type, param, max_width, max_rows)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (family, type, param) DO UPDATE SET"
+        " max_width = max(max_width, excluded.max_width),"
+        " max_rows = max(max_rows, excluded.max_rows)"
+        " WHERE excluded.max_width > max_width OR excluded.max_rows > max_rows");
+    if (!stmt) return stmt.take_error();
+    (*stmt)->bind(1, row.family);
+    (*stmt)->bind(2, std::string_view(type));
+    (*stmt)->bind(3, std::string_view(row.param));
+    (*stmt)->bind(4, row.stats.max_width);
+    (*stmt)->bind(5, row.stats.max_rows);
+    if (auto s = (*stmt)->run(); !s) return s;
+  }
+  return ok_status();
 }
 
 }  // namespace cg::storage

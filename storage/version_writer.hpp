@@ -44,6 +44,7 @@ class VersionWriter final : public WriteContext {
   Status insert_version(const StoredVersion& v);
   Status upsert_head(const StoredVersion& v);
   Status replace_index(const StoredVersion& v, const IndexEntries& index);
+  Status raise_param_stats(const std::string& type, const IndexEntries& index);
 
   Connection& conn_;
   std::function<std::int64_t()> clock_ms_;

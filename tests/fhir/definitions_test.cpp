@@ -223,3 +223,11 @@ TEST_CASE("the committed tables are what the generator produces from the R4 defi
   std::filesystem::remove(out);
   CHECK(fresh == read_file(source / "protocols/fhir/model/r4_definitions.inc"));
 }
+
+TEST_CASE("search parameters are found by their canonical URL") {
+  const SearchParamDef* def =
+      search_parameter_by_url("http://hl7.org/fhir/SearchParameter/Observation-value-quantity");
+  REQUIRE(def != nullptr);
+  CHECK(def->code == "value-quantity");
+  CHECK(search_parameter_by_url("http://example.org/none") == nullptr);
+}

@@ -174,12 +174,44 @@ TEST_CASE("result parameters: sort, count, summary=count, total, includes and th
 TEST_CASE("unsupported features are refused naming the parameter") {
   CHECK(refused("Observation", {{"code:in", "http://vs"}}).location == "code:in");
   CHECK(refused("Observation", {{"code:below", "http://loinc.org|1"}}).location == "code:below");
-  CHECK(
-      refused("Observation", {{"code-value-quantity", "http://loinc.org|8480-6$gt100"}}).location ==
-      "code-value-quantity");
   CHECK(refused("Location", {{"near", "1|2"}}).location == "near");
   CHECK(refused("Patient", {{"_list", "abc"}}).location == "_list");
   CHECK(refused("Patient", {{"_id:missing", "true"}}).location == "_id:missing");
+}
+
+TEST_CASE("composites: on the root through ordinary parameters, elsewhere through grouped rows") {
+  // code-value-quantity's instance is the Observation itself: code and value-quantity rows.
+  auto root = only<st::CompositeCond>(
+      plan("Observation", {{"code-value-quantity", "http://loinc.org|8480-6$gt100"}}));
+  CHECK_FALSE(root.grouped);
+  REQUIRE(root.parts.size() == 2);
+  CHECK(std::get<st::TokenCond>(root.parts[0].kind).param == "code");
+  CHECK(std::get<st::TokenCond>(root.parts[0].kind).code == "8480-6");
+  const auto& value = std::get<st::QuantityCond>(root.parts[1].kind);
+  CHECK(value.param == "value-quantity");
+  CHECK(value.range.op == st::RangeOp::kGt);
+
+  // component-…: only Observation.component instances, as grouped rows.
+  auto nested = only<st::CompositeCond>(
+      plan("Observation", {{"component-code-value-quantity", "http://loinc.org|8480-6$gt100"}}));
+  CHECK(nested.grouped);
+  CHECK(std::get<st::TokenCond>(nested.parts[0].kind).param == "component-code-value-quantity$0");
+  CHECK(std::get<st::QuantityCond>(nested.parts[1].kind).param ==
+        "component-code-value-quantity$1");
+
+  // combo-…: the root like code-value-quantity, the components grouped; a UCUM unit doubles
+  // each (as written, and in base units).
+  auto combo = plan("Observation",
+                    {{"combo-code-value-quantity", "8480-6$100|http://unitsofmeasure.org|mm[Hg]"}});
+  REQUIRE(combo.where.all_of.size() == 1);
+  const auto& any = combo.where.all_of[0].any_of;
+  REQUIRE(any.size() == 4);
+  CHECK_FALSE(std::get<st::CompositeCond>(any[0].kind).grouped);
+  CHECK_FALSE(std::get<st::CompositeCond>(any[1].kind).grouped);
+  CHECK(std::get<st::CompositeCond>(any[2].kind).grouped);
+  CHECK(std::get<st::CompositeCond>(any[3].kind).grouped);
+  CHECK(
+      std::get<st::QuantityCond>(std::get<st::CompositeCond>(any[1].kind).parts[1].kind).canonical);
 }
 
 TEST_CASE("a compartment becomes one OR group ANDed with the criteria") {
@@ -250,6 +282,16 @@ void load(Clinic& c) {
            "valueQuantity":{"value":500,"system":"http://unitsofmeasure.org","code":"mg"}})");
   c.add(R"({"resourceType":"RiskAssessment","id":"r1","status":"final",
            "subject":{"reference":"Patient/p1"},"prediction":[{"probabilityDecimal":0.7}]})");
+  c.add(R"({"resourceType":"Observation","id":"bp1","status":"final",
+           "code":{"coding":[{"system":"http://loinc.org","code":"85354-9"}]},
+           "effectiveDateTime":"2026-01-20T09:30:00Z",
+           "component":[
+             {"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},
+              "valueQuantity":{"value":150,"system":"http://unitsofmeasure.org","code":"mm[Hg]"}},
+             {"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},
+              "valueQuantity":{"value":85,"system":"http://unitsofmeasure.org","code":"mm[Hg]"}}]})");
+  c.add(R"({"resourceType":"Encounter","id":"e1","status":"finished",
+           "class":{"code":"AMB"},"period":{"start":"2026-01-01T08:00:00Z","end":"2026-01-03"}})");
   c.add(R"({"resourceType":"ValueSet","id":"vs1","status":"active",
            "url":"http://acme.org/fhir/ValueSet/1"})");
 }
@@ -268,7 +310,7 @@ TEST_CASE("end to end: every parameter type finds the resources it should") {
   CHECK(c.find("Patient", {{"identifier", "urn:mrn|7"}}) == Ids{"p1"});
   CHECK(c.find("Patient", {{"birthdate", "ge1980"}, {"birthdate", "lt1990"}}) == Ids{"p1"});
   CHECK(c.find("Patient", {{"birthdate", "1992-01"}}) == Ids{"p2"});
-  CHECK(c.find("Observation", {{"date", "lt2026-02"}}) == Ids{"o1"});
+  CHECK(c.find("Observation", {{"date", "lt2026-02"}}) == Ids{"o1", "bp1"});
   CHECK(c.find("Observation", {{"code", "http://loinc.org|2345-7"}}) == Ids{"o1", "o2"});
   CHECK(c.find("Observation", {{"code:text", "gluc"}}) == Ids{"o1"});
   CHECK(c.find("Observation", {{"subject", "Patient/p1"}}) == Ids{"o1"});
@@ -293,4 +335,52 @@ TEST_CASE("end to end: every parameter type finds the resources it should") {
   PlanOptions options;
   options.compartment = *criteria;
   CHECK(c.find("Observation", {}, options) == Ids{"o1"});
+}
+
+TEST_CASE("end to end: composites match inside one instance") {
+  Clinic c;
+  load(c);
+  // Root instance: the Observation's code and its value.
+  CHECK(c.find("Observation", {{"code-value-quantity",
+                                "http://loinc.org|2345-7$gt0.9|"
+                                "http://unitsofmeasure.org|g"}}) == Ids{"o1"});
+  CHECK(c.find("Observation",
+               {{"code-value-quantity", "2345-7$lt1|http://unitsofmeasure.org|g"}}) == Ids{"o2"});
+  // One component: systolic 150 matches, diastolic 150 does not (85 belongs to another
+  // component, and 150 to the systolic one).
+  CHECK(c.find("Observation", {{"component-code-value-quantity", "8480-6$gt140"}}) == Ids{"bp1"});
+  CHECK(c.find("Observation", {{"component-code-value-quantity", "8462-4$gt140"}}).empty());
+  CHECK(c.find("Observation", {{"component-code-value-quantity", "8462-4$85"}}) == Ids{"bp1"});
+  // combo: the root instance of o1 and the components of bp1.
+  CHECK(c.find("Observation", {{"combo-code-value-quantity",
+                                "2345-7$1|http://unitsofmeasure.org|g,8480-6$150"}}) ==
+        Ids{"o1", "bp1"});
+  CHECK(c.find("Observation", {{"combo-code-value-quantity", "85354-9$150"}}).empty());
+  CHECK(c.find("Observation", {{"combo-code-value-quantity",
+                                "8480-6$150|http://unitsofmeasure.org|mm[Hg]"}}) == Ids{"bp1"});
+}
+
+TEST_CASE("end to end: ANDed date bounds and upper-bound prefixes agree with the rules") {
+  Clinic c;
+  load(c);
+  // Observation.date is single-valued: the two bounds become one range scan.
+  CHECK(c.find("Observation", {{"date", "ge2026-01-10"}, {"date", "lt2026-02"}}) ==
+        Ids{"o1", "bp1"});
+  CHECK(c.find("Observation", {{"date", "gt2026-01-10"}, {"date", "le2026-02-10"}}) ==
+        Ids{"bp1", "o2"});
+  CHECK(c.find("Observation", {{"date", "gt2026-01-10T08:00:00Z"}}) == Ids{"bp1", "o2"});
+  CHECK(c.find("Observation", {{"date", "ge2026-02-10"}}) == Ids{"o2"});
+  CHECK(c.find("Observation", {{"date", "ap2026-01-20T09:30:00Z"}}).count("bp1") == 1);
+  // A period [Jan 1 08:00, Jan 4): the range above Jan 2 ([Jan 3, ∞)) overlaps it, the range
+  // above Jan 3 does not; the range below Jan 2 overlaps it, the range below Jan 1 does not.
+  CHECK(c.find("Encounter", {{"date", "gt2026-01-02"}}) == Ids{"e1"});
+  CHECK(c.find("Encounter", {{"date", "ge2026-01-02"}}) == Ids{"e1"});
+  CHECK(c.find("Encounter", {{"date", "ge2026-01-03"}}).empty());
+  CHECK(c.find("Encounter", {{"date", "le2026-01-02"}}) == Ids{"e1"});
+  CHECK(c.find("Encounter", {{"date", "le2026-01-01"}}).empty());
+  // An open-ended period: its width is the whole time line; the bounds must not overflow.
+  c.add(R"({"resourceType":"Encounter","id":"e2","status":"in-progress","class":{"code":"AMB"},
+           "period":{"start":"2026-01-05"}})");
+  CHECK(c.find("Encounter", {{"date", "gt2030-01-01"}}) == Ids{"e2"});
+  CHECK(c.find("Encounter", {{"date", "ge2026-01-02"}}) == Ids{"e1", "e2"});
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -623,4 +624,104 @@ TEST_CASE("EXPLAIN QUERY PLAN: token and date searches start from the lookup ind
   CAPTURE(sort_plan);
   CHECK(sort_plan.find("idx_date_owner (type=? AND id=?)") != std::string::npos);
   CHECK(sort_plan.find("idx_date_lookup") == std::string::npos);
+}
+
+TEST_CASE("ANDed ranges on a single-valued parameter share one row; multi-valued ones do not") {
+  Store s;
+  IndexEntries one;
+  one.dates.push_back({"date", kJan2026 + 10 * kDay, kJan2026 + 11 * kDay});
+  s.put("Observation", "single", one);
+  IndexEntries two;  // January and March: each bound is met by a different row
+  two.dates.push_back({"when", kJan2026, kJan2026 + kDay});
+  two.dates.push_back({"when", kJan2026 + 59 * kDay, kJan2026 + 60 * kDay});
+  s.put("Observation", "multi", two);
+
+  auto between = [](std::string param, std::int64_t from, std::int64_t to) {
+    return on("Observation", all(any(DateCond{param, {RangeOp::kGe, from, from + kDay}}),
+                                 any(DateCond{param, {RangeOp::kLt, to, to + kDay}})));
+  };
+  CHECK(s.set(between("date", kJan2026 + 5 * kDay, kJan2026 + 20 * kDay)) == Ids{"single"});
+  CHECK(s.set(between("date", kJan2026 + 12 * kDay, kJan2026 + 20 * kDay)).empty());
+  // ge Feb 1 (the March row) and lt Jan 15 (the January row): both hold, on different rows.
+  CHECK(s.set(between("when", kJan2026 + 31 * kDay, kJan2026 + 14 * kDay)) == Ids{"multi"});
+
+  auto conn = Connection::open(s.dir.path() / "clinical.db", Connection::Mode::kExisting);
+  REQUIRE(conn.ok());
+  auto plan_of = [&](const IndexQuery& q) {
+    auto lines = explain_index_search(*conn, q);
+    REQUIRE(lines.ok());
+    std::string text;
+    for (const auto& l : *lines) text += l + "\n";
+    return text;
+  };
+  // One scan of [X − W, Y) for the single-valued parameter; two lists for the other.
+  const std::string merged = plan_of(between("date", kJan2026, kJan2026 + 20 * kDay));
+  CAPTURE(merged);
+  CHECK(merged.find("idx_date_lookup (type=? AND param=? AND low>? AND low<?)") !=
+        std::string::npos);
+  CHECK(merged.find("LIST SUBQUERY 1") != std::string::npos);
+  CHECK(merged.find("LIST SUBQUERY 2") == std::string::npos);
+  const std::string separate = plan_of(between("when", kJan2026, kJan2026 + 20 * kDay));
+  CAPTURE(separate);
+  CHECK(separate.find("LIST SUBQUERY 2") != std::string::npos);
+}
+
+TEST_CASE("gt, ge and ap are bounded below by the widest stored range, and stay exact") {
+  Store s;
+  IndexEntries narrow, wide, open;
+  narrow.dates.push_back({"date", kJan2026, kJan2026 + kDay});
+  wide.dates.push_back({"date", kJan2026 - 30 * kDay, kJan2026 + 30 * kDay});
+  open.dates.push_back({"date", kJan2026 + 100 * kDay, std::numeric_limits<std::int64_t>::max()});
+  s.put("Encounter", "narrow", narrow);
+  s.put("Encounter", "wide", wide);
+  auto q = [](RangeOp op, std::int64_t at) {
+    return on("Encounter", all(any(DateCond{"date", {op, at, at + kDay}})));
+  };
+  CHECK(s.set(q(RangeOp::kGt, kJan2026 + 10 * kDay)) == Ids{"wide"});
+  CHECK(s.set(q(RangeOp::kGe, kJan2026)) == Ids{"narrow", "wide"});
+  CHECK(s.set(q(RangeOp::kAp, kJan2026 + 20 * kDay)) == Ids{"wide"});
+  CHECK(s.set(q(RangeOp::kLe, kJan2026 - 31 * kDay)).empty());
+  CHECK(s.set(q(RangeOp::kLe, kJan2026 - 29 * kDay)) == Ids{"wide"});
+  // An open end makes the width the whole time line: no bound, no overflow.
+  s.put("Encounter", "open", open);
+  CHECK(s.set(q(RangeOp::kGt, kJan2026 + 1000 * kDay)) == Ids{"open"});
+  CHECK(s.set(q(RangeOp::kGt, kJan2026 + 10 * kDay)) == Ids{"wide", "open"});
+}
+
+TEST_CASE(
+    "composite conditions: grouped rows match inside one grp, ungrouped inside one resource") {
+  Store s;
+  IndexEntries bp;  // two components: (systolic, 150) and (diastolic, 85)
+  bp.tokens.push_back({"c$0", "http://loinc.org", "8480-6", {}, {}, {}, 1});
+  bp.quantities.push_back({"c$1", "u", "mm[Hg]", 149.5, 150.5, {}, 0, 0, 1});
+  bp.tokens.push_back({"c$0", "http://loinc.org", "8462-4", {}, {}, {}, 2});
+  bp.quantities.push_back({"c$1", "u", "mm[Hg]", 84.5, 85.5, {}, 0, 0, 2});
+  bp.tokens.push_back({"code", "http://loinc.org", "85354-9", {}, {}, {}, 0});
+  bp.quantities.push_back({"value", "u", "mm[Hg]", 0.5, 1.5, {}, 0, 0, 0});
+  s.put("Observation", "bp", bp);
+  auto composite = [](std::string p0, std::string code, std::string p1, RangeOp op, double v,
+                      bool grouped) {
+    CompositeCond c;
+    c.grouped = grouped;
+    c.parts.push_back(Condition{TokenCond{p0, std::nullopt, code, {}, {}, {}, false}});
+    c.parts.push_back(Condition{QuantityCond{p1, {op, v - 0.5, v + 0.5}, false, std::nullopt, {}}});
+    return on("Observation", all(any(std::move(c))));
+  };
+  CHECK(s.set(composite("c$0", "8480-6", "c$1", RangeOp::kGt, 140, true)) == Ids{"bp"});
+  CHECK(s.set(composite("c$0", "8462-4", "c$1", RangeOp::kGt, 140, true)).empty());
+  CHECK(s.set(composite("c$0", "8462-4", "c$1", RangeOp::kEq, 85, true)) == Ids{"bp"});
+  CHECK(s.set(composite("code", "85354-9", "value", RangeOp::kEq, 1, false)) == Ids{"bp"});
+  CHECK(s.set(composite("code", "85354-9", "value", RangeOp::kEq, 2, false)).empty());
+}
+
+TEST_CASE("an OR of 1,200 tokens runs (SQLite's 500-term compound limit is not hit)") {
+  Store s;
+  s.put("Observation", "o1", token("code", "s", "1199"));
+  s.put("Observation", "o2", token("code", "s", "5000"));
+  OrGroup many;
+  for (int i = 0; i < 1200; ++i) {
+    many.any_of.push_back(
+        Condition{TokenCond{"code", std::string("s"), std::to_string(i), {}, {}, {}, false}});
+  }
+  CHECK(s.set(on("Observation", Filter{{many}})) == Ids{"o1"});
 }

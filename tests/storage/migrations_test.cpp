@@ -119,3 +119,28 @@ TEST_CASE("version 2 carries the version 1 token index over into idx_token") {
   CHECK(*conn.query_int64("SELECT count(*) FROM idx_token WHERE type = 'Patient' AND id = 'p1'"
                           " AND param = 'identifier' AND code = '42' AND system = 'urn:mrn'") == 1);
 }
+
+TEST_CASE("version 5 adds grp to the index tables and fills the range statistics") {
+  TempDir dir;
+  auto conn = open_db(dir.path() / "clinical.db");
+  REQUIRE(apply_migrations(conn, clinical_migrations().first(4)).ok());
+  // Two date rows for one resource, one open-ended; one quantity with base units.
+  REQUIRE(conn.exec("INSERT INTO idx_date (type, id, param, low, high) VALUES"
+                    " ('Encounter', 'e1', 'date', 0, 1000),"
+                    " ('Encounter', 'e1', 'date', 5000, 9223372036854775807),"
+                    " ('Encounter', 'e2', 'date', 0, 3000)")
+              .ok());
+  REQUIRE(conn.exec("INSERT INTO idx_quantity (type, id, param, system, code, low, high,"
+                    " canonical_code, canonical_low, canonical_high) VALUES"
+                    " ('Observation', 'o1', 'value-quantity', 'u', 'mg', 0.5, 1.5, 'g',"
+                    " 0.0005, 0.0015)")
+              .ok());
+  REQUIRE(apply_migrations(conn, clinical_migrations()).ok());
+  CHECK(*conn.query_int64("SELECT max_rows FROM idx_param_stats WHERE family = 'date'"
+                          " AND type = 'Encounter' AND param = 'date'") == 2);
+  CHECK(*conn.query_int64("SELECT max_width > 9e18 FROM idx_param_stats WHERE family = 'date'"
+                          " AND type = 'Encounter'") == 1);
+  CHECK(*conn.query_int64("SELECT count(*) FROM idx_param_stats WHERE type = 'Observation'"
+                          " AND family IN ('quantity', 'quantity-canonical')") == 2);
+  CHECK(*conn.query_int64("SELECT sum(grp) FROM idx_date") == 0);
+}

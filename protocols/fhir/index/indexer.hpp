@@ -6,8 +6,9 @@
 //
 // `resolve()` inside expressions (e.g. `subject.where(resolve() is Patient)`) is answered
 // from the reference text alone — "Patient/1" resolves to a resource of type Patient — so
-// indexing never reads the store. Composite and special parameters are not indexed here
-// (composites are matched from their components' rows).
+// indexing never reads the store. Composite parameters whose instances are not the resource
+// itself are stored as grouped component rows (composite.hpp); special parameters are not
+// indexed.
 // Thread-safe: index() may run concurrently on many threads.
 
 #include <boost/json/value.hpp>

@@ -265,6 +265,13 @@ std::span<const SearchParamDef> all_search_parameters() {
   return Definitions::get().params;
 }
 
+const SearchParamDef* search_parameter_by_url(std::string_view url) {
+  auto all = all_search_parameters();
+  auto it = std::lower_bound(all.begin(), all.end(), url,
+                             [](const SearchParamDef& p, std::string_view u) { return p.url < u; });
+  return it != all.end() && it->url == url ? &*it : nullptr;
+}
+
 std::string_view to_string(SearchParamType type) {
   static constexpr std::array<std::string_view, 9> kNames = {
       "number", "date", "string", "token", "reference", "composite", "quantity", "uri", "special"};

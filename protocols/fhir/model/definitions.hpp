@@ -142,6 +142,8 @@ std::span<const SearchParamDef* const> search_parameters(std::string_view resour
 const SearchParamDef* find_search_parameter(std::string_view resource_type, std::string_view code);
 // Every R4 search parameter, sorted by URL.
 std::span<const SearchParamDef> all_search_parameters();
+// The definition with this canonical URL (a composite's component), or nullptr.
+const SearchParamDef* search_parameter_by_url(std::string_view url);
 std::string_view to_string(SearchParamType type);
 
 // --- compartments ---------------------------------------------------------------------

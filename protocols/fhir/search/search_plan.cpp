@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "protocols/fhir/index/composite.hpp"
 #include "protocols/fhir/index/string_normalize.hpp"
 #include "protocols/fhir/index/ucum.hpp"
 
@@ -259,7 +260,55 @@ class ValuePlanner {
     return ok_status();
   }
 
-  Status add(const CompositeValue&, st::OrGroup&) { return refuse(c_, "a composite parameter"); }
+  // A composite value, per composite.hpp: on the root instance through the ordinary
+  // parameters of its components, on other instances through the grouped component rows.
+  // A component with several alternatives (a UCUM quantity) gives one condition per
+  // combination.
+  Status add(const CompositeValue& v, st::OrGroup& group) {
+    if (c_.target_type.empty()) return refuse(c_, "a composite parameter without one _type");
+    const CompositePlan& plan = composite_plan(*c_.param, c_.target_type);
+    if (!plan.root_params.empty()) {
+      std::vector<std::string> codes(plan.root_params.begin(), plan.root_params.end());
+      if (auto s = add_composite(v, codes, false, group); !s) return s;
+    }
+    if (plan.grouped) {
+      std::vector<std::string> codes;
+      for (std::size_t i = 0; i < v.components.size(); ++i) {
+        codes.push_back(component_param(c_.code, i));
+      }
+      if (auto s = add_composite(v, codes, true, group); !s) return s;
+    }
+    return ok_status();
+  }
+
+  Status add_composite(const CompositeValue& v, const std::vector<std::string>& codes, bool grouped,
+                       st::OrGroup& group) {
+    if (codes.size() != v.components.size()) {
+      return Error::internal("composite '" + c_.code + "' components do not match its plan");
+    }
+    std::vector<std::vector<st::Condition>> combinations{{}};
+    for (std::size_t i = 0; i < v.components.size(); ++i) {
+      Criterion component = c_;
+      component.code = codes[i];
+      component.param = v.components[i].param;
+      component.modifier = Modifier::kNone;
+      st::OrGroup alternatives;
+      const Value value = std::visit([](const auto& x) { return Value(x); }, v.components[i].value);
+      if (auto s = ValuePlanner(component).convert(value, alternatives); !s) return s;
+      std::vector<std::vector<st::Condition>> next;
+      for (const auto& partial : combinations) {
+        for (const auto& alternative : alternatives.any_of) {
+          next.push_back(partial);
+          next.back().push_back(alternative);
+        }
+      }
+      combinations = std::move(next);
+    }
+    for (auto& parts : combinations) {
+      group.any_of.push_back(cond(st::CompositeCond{std::move(parts), grouped}));
+    }
+    return ok_status();
+  }
   Status add(const NearValue&, st::OrGroup&) { return refuse(c_, "near"); }
   Status add(const MissingValue&, st::OrGroup&) {
     return Error::internal("a missing value without ':missing'");

@@ -73,13 +73,6 @@ Status check_prefix_allowed(Prefix prefix, const SearchParamDef& def) {
   return Error::invalid("prefix '" + std::string(to_string(prefix)) + "' is not allowed");
 }
 
-const SearchParamDef* find_by_url(std::string_view url) {
-  auto all = all_search_parameters();
-  auto it = std::lower_bound(all.begin(), all.end(), url,
-                             [](const SearchParamDef& p, std::string_view u) { return p.url < u; });
-  return it != all.end() && it->url == url ? &*it : nullptr;
-}
-
 bool has_scheme(std::string_view s) {
   const auto colon = s.find(':');
   if (colon == std::string_view::npos || colon == 0) return false;
@@ -347,7 +340,7 @@ Result<CompositeValue> parse_composite(std::string_view text, const SearchParamD
   }
   CompositeValue c;
   for (std::size_t i = 0; i < parts.size(); ++i) {
-    const SearchParamDef* component = find_by_url(def.components[i].definition);
+    const SearchParamDef* component = search_parameter_by_url(def.components[i].definition);
     if (component == nullptr || component->type == SearchParamType::kComposite) {
       return Error::internal("composite '" + std::string(def.code) + "' has an unknown component " +
                              std::string(def.components[i].definition));

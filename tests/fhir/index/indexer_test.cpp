@@ -76,6 +76,44 @@ TEST_CASE("an Observation: code, subject vs patient (resolve() is Patient), valu
   CHECK(any_row(device_rows.references, [](auto& r) { return r.param == "subject"; }));
 }
 
+TEST_CASE("composites: one grp per component instance; the root instance is not repeated") {
+  auto bp = parse(R"({"resourceType":"Observation","status":"final",
+    "code":{"coding":[{"system":"http://loinc.org","code":"85354-9"}]},
+    "component":[
+      {"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},
+       "valueQuantity":{"value":150,"system":"http://unitsofmeasure.org","code":"mm[Hg]"}},
+      {"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},
+       "valueQuantity":{"value":85,"system":"http://unitsofmeasure.org","code":"mm[Hg]"}},
+      {"code":{"text":"no value"}}]})");
+  IndexReport report;
+  auto rows = index_resource(bp, &report);
+  CHECK(report.failures.empty());
+  auto token_grp = [&](std::string_view param, std::string_view code) {
+    for (const auto& t : rows.tokens) {
+      if (t.param == param && t.code == code) return t.grp;
+    }
+    return -1;
+  };
+  auto quantity_grp = [&](std::string_view param, double low) {
+    for (const auto& q : rows.quantities) {
+      if (q.param == param && q.low <= low && low < q.high) return q.grp;
+    }
+    return -1;
+  };
+  CHECK(token_grp("component-code-value-quantity$0", "8480-6") == 1);
+  CHECK(quantity_grp("component-code-value-quantity$1", 150) == 1);
+  CHECK(token_grp("component-code-value-quantity$0", "8462-4") == 2);
+  CHECK(quantity_grp("component-code-value-quantity$1", 85) == 2);
+  // combo: instance 1 is the Observation itself (answered by code and value-quantity, so
+  // not stored), 2 and 3 its first two components; the third has no value and is skipped.
+  CHECK(token_grp("combo-code-value-quantity$0", "85354-9") == -1);
+  CHECK(token_grp("combo-code-value-quantity$0", "8480-6") == 2);
+  CHECK(quantity_grp("combo-code-value-quantity$1", 85) == 3);
+  CHECK_FALSE(any_row(rows.tokens, [](const auto& t) { return t.grp == 4; }));
+  // Ordinary parameters carry no grp.
+  CHECK(token_grp("code", "85354-9") == 0);
+}
+
 TEST_CASE("every FHIR example indexes without an expression failure") {
   std::filesystem::path dir = std::filesystem::path(CG_SHARED_DATA) / "fhir-examples";
   if (!std::filesystem::exists(dir)) {

@@ -1,0 +1,31 @@
+#pragma once
+// The WHERE part of an index search: a Filter (storage/index_query.hpp) over a Scope becomes
+// " AND (…)" terms of uncorrelated key subqueries on the idx_* tables. Range conditions use
+// the parameter statistics (storage/param_stats.hpp) to bound the lookup-index scan, and
+// ANDed range conditions on a single-valued parameter become one scan. Internal to storage.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocols/fhir/model/result.hpp"
+#include "storage/index_query.hpp"
+#include "storage/index_sql.hpp"
+#include "storage/param_stats.hpp"
+
+namespace cg::storage {
+
+// Where the filter writer reads statistics; the executor answers from the search's own read
+// transaction, so the bounds hold for exactly the rows the search sees.
+class ParamStatsSource {
+ public:
+  virtual ~ParamStatsSource() = default;
+  // The statistics over every type of `types` (zero when none has rows for the parameter).
+  virtual Result<ParamStats> stats(std::string_view family, const std::vector<std::string>& types,
+                                   const std::string& param) = 0;
+};
+
+// Appends " AND (<group>)" for every group of `filter`.
+Status write_filter(Sql& out, const Filter& filter, const Scope& scope, ParamStatsSource& stats);
+
+}  // namespace cg::storage

@@ -1,0 +1,44 @@
+#include "storage/param_stats.hpp"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+namespace cg::storage {
+namespace {
+
+using Key = std::pair<std::string_view, std::string_view>;
+
+void add(std::map<Key, ParamStats>& out, std::string_view family, const std::string& param,
+         double width) {
+  ParamStats& s = out[{family, param}];
+  s.max_width = std::max(s.max_width, width);
+  ++s.max_rows;
+}
+
+// In double: open-ended dates span the whole int64 range, which overflows as an integer.
+double width(std::int64_t low, std::int64_t high) {
+  return static_cast<double>(high) - static_cast<double>(low);
+}
+
+}  // namespace
+
+std::vector<ParamStatsRow> param_stats(const IndexEntries& index) {
+  std::map<Key, ParamStats> by_param;
+  for (const auto& d : index.dates) add(by_param, kDateFamily, d.param, width(d.low_ms, d.high_ms));
+  for (const auto& n : index.numbers) add(by_param, kNumberFamily, n.param, n.high - n.low);
+  for (const auto& q : index.quantities) {
+    add(by_param, kQuantityFamily, q.param, q.high - q.low);
+    if (!q.canonical_code.empty()) {
+      add(by_param, kCanonicalQuantityFamily, q.param, q.canonical_high - q.canonical_low);
+    }
+  }
+  std::vector<ParamStatsRow> rows;
+  rows.reserve(by_param.size());
+  for (const auto& [key, stats] : by_param) {
+    rows.push_back({key.first, std::string(key.second), stats});
+  }
+  return rows;
+}
+
+}  // namespace cg::storage
