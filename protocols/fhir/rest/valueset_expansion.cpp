@@ -1,7 +1,6 @@
 #include "protocols/fhir/rest/valueset_expansion.hpp"
 
-#include "protocols/fhir/model/json.hpp"
-#include "storage/index_query.hpp"
+#include "protocols/fhir/rest/stored_canonical.hpp"
 
 namespace cg::fhir {
 namespace {
@@ -10,11 +9,6 @@ namespace json = boost::json;
 using search::Criterion;
 using search::Modifier;
 using search::TokenValue;
-
-std::string text_of(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
 
 void add_code(std::vector<search::Value>& out, std::string system, std::string code) {
   if (code.empty()) return;
@@ -29,7 +23,7 @@ void from_contains(const json::value& contains, std::vector<search::Value>& out)
   for (const auto& item : *arr) {
     const auto* o = item.if_object();
     if (!o) continue;
-    add_code(out, text_of(*o, "system"), text_of(*o, "code"));
+    add_code(out, string_member(*o, "system"), string_member(*o, "code"));
     if (const auto* nested = o->if_contains("contains")) from_contains(*nested, out);
   }
 }
@@ -50,27 +44,20 @@ Status from_compose(const json::object& compose, const std::string& url,
     }
     for (const auto& c : concepts->get_array()) {
       if (const auto* co = c.if_object())
-        add_code(out, text_of(*o, "system"), text_of(*co, "code"));
+        add_code(out, string_member(*o, "system"), string_member(*co, "code"));
     }
   }
   return ok_status();
 }
 
 Result<json::object> stored_valueset(storage::ResourceStore& store, const std::string& url) {
-  storage::IndexQuery q;
-  q.types = {"ValueSet"};
-  q.where.all_of.push_back(
-      {{storage::Condition{storage::UriCond{"url", url, storage::UriCond::Mode::kExact}}}});
-  q.count = 1;
-  auto page = store.search_index(q);
-  if (!page) return page.take_error();
-  if (page->matches.empty()) {
+  auto vs = stored_canonical(store, "ValueSet", url);
+  if (!vs) return vs.take_error();
+  if (!*vs) {
     return Error::invalid("ValueSet " + url +
                           " is not stored on this server (needed for :in / :not-in)");
   }
-  auto v = parse_json(page->matches.front().json);
-  if (!v || !v->is_object()) return Error::internal("stored ValueSet does not parse");
-  return std::move(v->as_object());
+  return std::move(**vs);
 }
 
 Status expand(Criterion& c, storage::ResourceStore& store) {
