@@ -13,6 +13,7 @@
 #include "protocols/fhir/model/summary.hpp"
 #include "protocols/fhir/rest/api_call.hpp"
 #include "protocols/fhir/rest/bundle_writer.hpp"
+#include "protocols/fhir/rest/code_subsumption.hpp"
 #include "protocols/fhir/rest/outcome.hpp"
 #include "protocols/fhir/rest/resource_io.hpp"
 #include "protocols/fhir/rest/responses.hpp"
@@ -84,6 +85,9 @@ http::Response FhirApi::search(Call& call) {
   auto request = search::parse_search(f.type, f.params, limits, f.strict_handling);
   if (!request) return error_response(request.error(), f.response_format, f.pretty);
   if (auto s = expand_valueset_criteria(*request, store_); !s) {
+    return error_response(s.error(), f.response_format, f.pretty);
+  }
+  if (auto s = expand_subsumption_criteria(*request, store_); !s) {
     return error_response(s.error(), f.response_format, f.pretty);
   }
   search::PlanOptions options;

@@ -172,8 +172,11 @@ class ValuePlanner {
 
   Status add(const TokenValue& t, st::OrGroup& group) {
     if (c_.param->type == SearchParamType::kReference) return add_identifier(t, group);
+    // The REST layer rewrites these into plain codes from a stored CodeSystem
+    // (rest/code_subsumption.hpp); one that arrives here was not expanded.
     if (c_.modifier == Modifier::kAbove || c_.modifier == Modifier::kBelow) {
-      return refuse(c_, "':" + std::string(to_string(c_.modifier)) + "' on a token");
+      return refuse(c_, "':" + std::string(to_string(c_.modifier)) +
+                            "' on a token without a CodeSystem expansion");
     }
     st::TokenCond tc{c_.code,
                      token_system(t),
