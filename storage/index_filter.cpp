@@ -476,7 +476,19 @@ class FilterWriter {
         if (!c.version.empty()) equal("version", c.version);
         break;
       case ReferenceCond::Kind::kUrl:
-        equal("url", c.url);
+        switch (c.url_match) {
+          case ReferenceCond::UrlMatch::kExact:
+            equal("url", c.url);
+            break;
+          case ReferenceCond::UrlMatch::kBelow:
+            prefix_match(sql, x + ".url", c.url);
+            break;
+          case ReferenceCond::UrlMatch::kAbove:
+            sql << " AND " << x << ".url <> '' AND " << x << ".url <= ";
+            sql.bind(c.url) << " AND substr(";
+            sql.bind(c.url) << ", 1, length(" << x << ".url)) = " << x << ".url";
+            break;
+        }
         if (!c.version.empty()) equal("version", c.version);
         break;
       case ReferenceCond::Kind::kIdentifier:
@@ -523,6 +535,48 @@ class FilterWriter {
     Rendered r{Rendered::Form::kPredicate, {}};
     last_updated_match(r.sql, scope.alias + ".last_updated_ms", c.range);
     return r;
+  }
+
+  Result<Rendered> render_one(const ListCond& c, const Scope& scope) {
+    const std::string x = scope.index_alias();
+    Sql sql;
+    // INDEXED BY: the List's own rows; SQLite would otherwise walk every List reference.
+    sql << "SELECT " << (scope.multi() ? x + ".target_type, " : "") << x << ".target_id FROM"
+        << " idx_reference " << x << " INDEXED BY idx_reference_owner WHERE " << x
+        << ".type = 'List' AND " << x << ".id = ";
+    sql.bind(c.list_id) << " AND " << x << ".param = 'item' AND ";
+    type_match(sql, x + ".target_type", *scope.types);
+    return Rendered{Rendered::Form::kKeys, std::move(sql)};
+  }
+
+  // A recursive walk of the hierarchy's reference rows: downwards through the lookup by
+  // target (idx_reference_lookup), upwards through each resource's own rows (the owner
+  // index). UNION (not ALL) stops at cycles.
+  Result<Rendered> render_one(const HierarchyCond& c, const Scope& scope) {
+    if (scope.multi()) return Error::invalid(":above and :below need a search on one type");
+    const std::string& type = scope.types->front();
+    const std::string h = "h" + std::to_string(scope.depth);
+    const std::string x = scope.index_alias();
+    Sql sql;
+    sql << "WITH RECURSIVE " << h << "(id, depth) AS (SELECT ";
+    sql.bind(c.target_id) << ", 0 UNION SELECT ";
+    if (c.below) {
+      sql << x << ".id, " << h << ".depth + 1 FROM " << h << " JOIN idx_reference " << x
+          << " INDEXED BY idx_reference_lookup ON " << x << ".type = ";
+      sql.bind(type) << " AND " << x << ".param = ";
+      sql.bind(c.param) << " AND " << x << ".target_id = " << h << ".id AND " << x
+                        << ".target_type = ";
+      sql.bind(type);
+    } else {
+      sql << x << ".target_id, " << h << ".depth + 1 FROM " << h << " JOIN idx_reference " << x
+          << " INDEXED BY idx_reference_owner ON " << x << ".type = ";
+      sql.bind(type) << " AND " << x << ".id = " << h << ".id AND " << x << ".param = ";
+      sql.bind(c.param) << " AND " << x << ".target_type = ";
+      sql.bind(type);
+    }
+    sql << " WHERE " << h << ".depth < ";
+    sql.bind(std::int64_t{kMaxHierarchyDepth}) << ") SELECT id FROM " << h << " WHERE depth > 0";
+    return Rendered{Rendered::Form::kKeys, std::move(sql)};
   }
 
   // The component rows of one instance: the first component's rows joined to each other

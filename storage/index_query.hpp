@@ -89,6 +89,9 @@ struct QuantityCond {
 
 struct ReferenceCond {
   enum class Kind : std::uint8_t { kLocal, kUrl, kIdentifier };
+  // kUrl: the stored url equals the value, starts with it (kBelow), or is a prefix of it
+  // (kAbove), as for uris.
+  enum class UrlMatch : std::uint8_t { kExact, kBelow, kAbove };
   std::string param;
   Kind kind = Kind::kLocal;
   std::string target_type;                       // kLocal: "" = any type
@@ -97,6 +100,7 @@ struct ReferenceCond {
   std::string version;                           // kLocal, kUrl: "" = any version
   std::optional<std::string> identifier_system;  // kIdentifier: nullopt = any, "" = none
   std::string identifier_value;
+  UrlMatch url_match = UrlMatch::kExact;  // kUrl
 };
 
 struct UriCond {
@@ -111,6 +115,23 @@ struct MissingCond {
   std::string param;
   bool missing = true;  // true: no row for param; false: at least one
 };
+
+// _list: the resources the current List `list_id` has as entry.item (its `item` rows).
+struct ListCond {
+  std::string list_id;
+};
+
+// Reference :below / :above on a hierarchy (Location.partOf): the resources whose `param`
+// leads to `target_id` through one or more hops (below: its descendants), or the resources
+// `target_id`'s `param` leads to (above: its ancestors), at most kMaxHierarchyDepth hops.
+// The search type is the hierarchy's type.
+struct HierarchyCond {
+  std::string param;
+  std::string target_id;
+  bool below = true;
+};
+
+inline constexpr int kMaxHierarchyDepth = 16;
 
 struct IdCond {
   std::vector<std::string> ids;  // any of
@@ -159,7 +180,8 @@ struct CompositeCond {
 
 struct Condition {
   std::variant<StringCond, TokenCond, DateCond, NumberCond, QuantityCond, ReferenceCond, UriCond,
-               MissingCond, IdCond, LastUpdatedCond, ChainCond, ReverseCond, CompositeCond>
+               MissingCond, IdCond, LastUpdatedCond, ChainCond, ReverseCond, CompositeCond,
+               ListCond, HierarchyCond>
       kind;
 };
 

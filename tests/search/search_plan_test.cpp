@@ -175,7 +175,6 @@ TEST_CASE("unsupported features are refused naming the parameter") {
   CHECK(refused("Observation", {{"code:in", "http://vs"}}).location == "code:in");
   CHECK(refused("Observation", {{"code:below", "http://loinc.org|1"}}).location == "code:below");
   CHECK(refused("Location", {{"near", "1|2"}}).location == "near");
-  CHECK(refused("Patient", {{"_list", "abc"}}).location == "_list");
   CHECK(refused("Patient", {{"_id:missing", "true"}}).location == "_id:missing");
 }
 
@@ -358,6 +357,47 @@ TEST_CASE("end to end: composites match inside one instance") {
   CHECK(c.find("Observation", {{"combo-code-value-quantity", "85354-9$150"}}).empty());
   CHECK(c.find("Observation", {{"combo-code-value-quantity",
                                 "8480-6$150|http://unitsofmeasure.org|mm[Hg]"}}) == Ids{"bp1"});
+}
+
+TEST_CASE("end to end: _list, hierarchies with :above/:below, canonical urls with :below") {
+  Clinic c;
+  load(c);
+  c.add(R"({"resourceType":"List","id":"l1","status":"current","mode":"working",
+           "entry":[{"item":{"reference":"Patient/p1"}},{"item":{"reference":"Patient/p3"}},
+                    {"item":{"reference":"Observation/o2"}}]})");
+  CHECK(c.find("Patient", {{"_list", "l1"}}) == Ids{"p1", "p3"});
+  CHECK(c.find("Observation", {{"_list", "l1"}}) == Ids{"o2"});
+  CHECK(c.find("Patient", {{"_list", "l1"}, {"gender", "male"}}) == Ids{"p1"});
+  CHECK(c.find("Patient", {{"_list", "nothing"}}).empty());
+
+  // Region → district → clinic → ward, and a cycle that must not loop.
+  c.add(R"({"resourceType":"Location","id":"region","name":"Region"})");
+  c.add(R"({"resourceType":"Location","id":"district","partOf":{"reference":"Location/region"}})");
+  c.add(R"({"resourceType":"Location","id":"clinic","partOf":{"reference":"Location/district"}})");
+  c.add(R"({"resourceType":"Location","id":"ward","partOf":{"reference":"Location/clinic"}})");
+  c.add(R"({"resourceType":"Location","id":"a","partOf":{"reference":"Location/b"}})");
+  c.add(R"({"resourceType":"Location","id":"b","partOf":{"reference":"Location/a"}})");
+  CHECK(c.find("Location", {{"partof:below", "Location/district"}}) == Ids{"clinic", "ward"});
+  CHECK(c.find("Location", {{"partof:below", "region"}}) == Ids{"district", "clinic", "ward"});
+  CHECK(c.find("Location", {{"partof:above", "Location/ward"}}) ==
+        Ids{"clinic", "district", "region"});
+  CHECK(c.find("Location", {{"partof:above", "region"}}).empty());
+  CHECK(c.find("Location", {{"partof:below", "a"}}) == Ids{"a", "b"});
+  CHECK(c.find("Location", {{"partof", "Location/district"}}) == Ids{"clinic"});
+  auto not_hierarchy = plan_search(parse("Observation", {{"subject:below", "Patient/p1"}}));
+  CHECK_FALSE(not_hierarchy.ok());
+
+  // Canonical references compare their url like uris: below = under the value.
+  c.add(R"({"resourceType":"Questionnaire","id":"q1","status":"active",
+           "url":"http://acme.org/fhir/Questionnaire/anc"})");
+  c.add(R"({"resourceType":"QuestionnaireResponse","id":"qr1","status":"completed",
+           "questionnaire":"http://acme.org/fhir/Questionnaire/anc|2"})");
+  CHECK(c.find("QuestionnaireResponse", {{"questionnaire:below", "http://acme.org/fhir/"}}) ==
+        Ids{"qr1"});
+  CHECK(c.find("QuestionnaireResponse",
+               {{"questionnaire:above", "http://acme.org/fhir/Questionnaire/anc/v2"}}) ==
+        Ids{"qr1"});
+  CHECK(c.find("QuestionnaireResponse", {{"questionnaire:below", "http://other.org/"}}).empty());
 }
 
 TEST_CASE("end to end: ANDed date bounds and upper-bound prefixes agree with the rules") {

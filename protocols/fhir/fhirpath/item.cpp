@@ -57,7 +57,7 @@ std::optional<Item> quantity_from_json(const json::object& obj) {
     q.unit = std::string(unit->get_string());
     if (!calendar_unit(q.unit).empty()) q.calendar = true;
   } else {
-    q.unit = "1";
+    q.unit = std::string(1, '1');  // not = "1": GCC 12 -O2 warns falsely (-Wrestrict)
   }
   return Item::quantity(std::move(q));
 }

@@ -16,13 +16,12 @@ json::array interactions(std::initializer_list<const char*> codes) {
   return out;
 }
 
-// Every R4 search parameter of the type that the index evaluates: all but composite and
-// special ones (_text, _content, near), which the search layer refuses or ignores.
+// Every R4 search parameter of the type that the index evaluates: all but the special ones
+// (_text, _content, near), which the search layer refuses or ignores.
 json::array search_params_for(std::string_view type) {
   json::array out;
   for (const SearchParamDef* def : search_parameters(type)) {
-    if (def->type == SearchParamType::kComposite || def->type == SearchParamType::kSpecial)
-      continue;
+    if (def->type == SearchParamType::kSpecial) continue;
     json::object p{{"name", def->code}, {"type", to_string(def->type)}};
     if (!def->url.empty()) p["definition"] = def->url;
     out.push_back(std::move(p));
@@ -61,6 +60,11 @@ json::object capability_statement(std::string_view base_url, std::string_view ve
                                  "only /metadata is open."}}},
       {"resource", std::move(resources)},
       {"interaction", interactions({"transaction", "batch", "history-system", "search-system"})},
+      // _list applies to every type but has no SearchParameter of its own in R4.
+      {"searchParam",
+       json::array{json::object{{"name", "_list"},
+                                {"type", "special"},
+                                {"documentation", "Resources listed as entry.item of a List"}}}},
   };
   return {
       {"resourceType", "CapabilityStatement"},

@@ -1,5 +1,6 @@
 #include "protocols/fhir/search/search_plan.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <utility>
@@ -93,7 +94,7 @@ class ValuePlanner {
   explicit ValuePlanner(const Criterion& c) : c_(c) {}
 
   Result<st::Filter> run() {
-    if (c_.param == nullptr) return refuse(c_, "_list");
+    if (c_.param == nullptr) return list();
     if (c_.modifier == Modifier::kMissing) return missing();
     if (c_.code == "_id") return ids();
     if (c_.code == "_lastUpdated") return last_updated();
@@ -119,6 +120,16 @@ class ValuePlanner {
       const auto* m = std::get_if<MissingValue>(&v);
       if (m == nullptr) return Error::internal("':missing' without a missing value");
       group.any_of.push_back(cond(st::MissingCond{*table, c_.code, m->missing}));
+    }
+    return one_group(std::move(group));
+  }
+
+  Result<st::Filter> list() {
+    st::OrGroup group;
+    for (const Value& v : c_.any_of) {
+      const auto* r = std::get_if<ReferenceValue>(&v);
+      if (r == nullptr) return Error::internal("_list without a List id");
+      group.any_of.push_back(cond(st::ListCond{r->id}));
     }
     return one_group(std::move(group));
   }
@@ -203,10 +214,14 @@ class ValuePlanner {
   }
 
   Status add(const ReferenceValue& ref, st::OrGroup& group) {
-    if (c_.modifier == Modifier::kAbove || c_.modifier == Modifier::kBelow) {
-      return refuse(c_, "':" + std::string(to_string(c_.modifier)) + "' on a reference");
+    const bool above = c_.modifier == Modifier::kAbove;
+    const bool below = c_.modifier == Modifier::kBelow;
+    if ((above || below) && (ref.form == ReferenceForm::kLocal || ref.form == ReferenceForm::kId)) {
+      return add_hierarchy(ref, below, group);
     }
     st::ReferenceCond r;
+    if (above) r.url_match = st::ReferenceCond::UrlMatch::kAbove;
+    if (below) r.url_match = st::ReferenceCond::UrlMatch::kBelow;
     r.param = c_.code;
     if (ref.form == ReferenceForm::kLocal || ref.form == ReferenceForm::kId) {
       r.kind = st::ReferenceCond::Kind::kLocal;
@@ -218,6 +233,24 @@ class ValuePlanner {
     }
     r.version = ref.version;
     group.any_of.push_back(cond(std::move(r)));
+    return ok_status();
+  }
+
+  // :above / :below on a reference to the searched type itself (Location.partOf): walk
+  // the hierarchy. Any other reference has no hierarchy to walk.
+  Status add_hierarchy(const ReferenceValue& ref, bool below, st::OrGroup& group) {
+    const std::string& type = c_.target_type;
+    const std::string_view written = ref.type.empty() ? std::string_view(type) : ref.type;
+    const bool circular =
+        std::find(c_.param->target.begin(), c_.param->target.end(), type) != c_.param->target.end();
+    if (type.empty() || !circular || written != type || !ref.version.empty()) {
+      return Error::invalid("parameter '" + c_.name +
+                                "': ':" + std::string(to_string(c_.modifier)) +
+                                "' needs a reference to the hierarchy's own type (" +
+                                (type.empty() ? std::string("one _type") : type) + ")",
+                            c_.name);
+    }
+    group.any_of.push_back(cond(st::HierarchyCond{c_.code, ref.id, below}));
     return ok_status();
   }
 

@@ -501,4 +501,22 @@ TEST_CASE("metadata is a CapabilityStatement listing every resource type") {
   CHECK(cs.at("resourceType") == "CapabilityStatement");
   CHECK(cs.at("fhirVersion") == "4.0.1");
   CHECK(cs.at("rest").as_array()[0].at("resource").as_array().size() == 146);
+  // Every parameter the search evaluates, composites included; special ones are not.
+  auto params_of = [&](std::string_view type) {
+    std::set<std::string> names;
+    for (const auto& r : cs.at("rest").as_array()[0].at("resource").as_array()) {
+      if (r.at("type").as_string() != type) continue;
+      for (const auto& p : r.at("searchParam").as_array()) {
+        names.insert(std::string(p.at("name").as_string()));
+      }
+    }
+    return names;
+  };
+  auto observation = params_of("Observation");
+  CHECK(observation.count("code") == 1);
+  CHECK(observation.count("code-value-quantity") == 1);
+  CHECK(observation.count("component-code-value-quantity") == 1);
+  CHECK(observation.count("_lastUpdated") == 1);
+  CHECK(params_of("Location").count("near") == 0);
+  CHECK(cs.at("rest").as_array()[0].at("searchParam").as_array()[0].at("name") == "_list");
 }
