@@ -84,6 +84,15 @@ struct UriIndex {
   bool operator==(const UriIndex&) const = default;
 };
 
+// Location.position for `near`: degrees, WGS84.
+struct PositionIndex {
+  std::string param;
+  double latitude = 0;
+  double longitude = 0;
+  std::int32_t grp = 0;  // element instance of a composite parameter; 0 otherwise
+  bool operator==(const PositionIndex&) const = default;
+};
+
 struct IndexEntries {
   std::vector<StringIndex> strings;
   std::vector<TokenIndex> tokens;
@@ -92,10 +101,11 @@ struct IndexEntries {
   std::vector<QuantityIndex> quantities;
   std::vector<ReferenceIndex> references;
   std::vector<UriIndex> uris;
+  std::vector<PositionIndex> positions;
 
   std::size_t size() const {
     return strings.size() + tokens.size() + dates.size() + numbers.size() + quantities.size() +
-           references.size() + uris.size();
+           references.size() + uris.size() + positions.size();
   }
 };
 

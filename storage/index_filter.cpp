@@ -7,6 +7,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "storage/geo.hpp"
+
 namespace cg::storage {
 namespace {
 
@@ -535,6 +537,32 @@ class FilterWriter {
     Rendered r{Rendered::Form::kPredicate, {}};
     last_updated_match(r.sql, scope.alias + ".last_updated_ms", c.range);
     return r;
+  }
+
+  // Positions in the latitude band (the lookup index), then within the chord.
+  Result<Rendered> render_one(const NearCond& c, const Scope& scope) {
+    const std::string x = scope.index_alias();
+    const LatitudeBand band = latitude_band(c.latitude, c.distance_m);
+    const UnitSpherePoint p = unit_sphere_point(c.latitude, c.longitude);
+    // A hair of slack so a point exactly at the distance is not lost to rounding.
+    const double limit = squared_chord(c.distance_m) * (1 + 1e-9) + 1e-15;
+    Sql sql = index_rows(scope, IndexTable::kPosition, c.param);
+    sql << " AND " << x << ".latitude >= ";
+    sql.bind(band.low - 1e-9) << " AND " << x << ".latitude <= ";
+    sql.bind(band.high + 1e-9) << " AND ";
+    auto square = [&](std::string_view column, double v) {
+      sql << "(" << x << "." << column << " - ";
+      sql.bind(v) << ") * (" << x << "." << column << " - ";
+      sql.bind(v) << ")";
+    };
+    square("x", p.x);
+    sql << " + ";
+    square("y", p.y);
+    sql << " + ";
+    square("z", p.z);
+    sql << " <= ";
+    sql.bind(limit);
+    return Rendered{Rendered::Form::kKeys, std::move(sql)};
   }
 
   Result<Rendered> render_one(const ListCond& c, const Scope& scope) {

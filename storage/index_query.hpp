@@ -28,7 +28,8 @@ enum class IndexTable : std::uint8_t {
   kNumber,
   kQuantity,
   kReference,
-  kUri
+  kUri,
+  kPosition
 };
 
 // How a stored range [low, high) is compared with the query's [low, high), R4 §3.1.1.4.2:
@@ -116,6 +117,14 @@ struct MissingCond {
   bool missing = true;  // true: no row for param; false: at least one
 };
 
+// near: a position within `distance_m` metres (great circle) of (latitude, longitude).
+struct NearCond {
+  std::string param;
+  double latitude = 0;
+  double longitude = 0;
+  double distance_m = 0;
+};
+
 // _list: the resources the current List `list_id` has as entry.item (its `item` rows).
 struct ListCond {
   std::string list_id;
@@ -181,7 +190,7 @@ struct CompositeCond {
 struct Condition {
   std::variant<StringCond, TokenCond, DateCond, NumberCond, QuantityCond, ReferenceCond, UriCond,
                MissingCond, IdCond, LastUpdatedCond, ChainCond, ReverseCond, CompositeCond,
-               ListCond, HierarchyCond>
+               ListCond, HierarchyCond, NearCond>
       kind;
 };
 

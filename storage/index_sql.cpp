@@ -25,6 +25,8 @@ std::string_view table_name(IndexTable table) {
       return "idx_quantity";
     case IndexTable::kReference:
       return "idx_reference";
+    case IndexTable::kPosition:
+      return "idx_position";
     case IndexTable::kUri:
       return "idx_uri";
   }

@@ -169,7 +169,9 @@ CREATE INDEX idx_uri_lookup ON idx_uri (type, param, uri, id);
 //            to (storage/index_entries.hpp); 0 for the rows of ordinary parameters.
 // idx_param_stats  the widest range and the most rows per resource of each range parameter
 //            (storage/param_stats.hpp), filled here from the rows already stored.
-// Composite rows of resources written before this version appear after
+// idx_position  Location.position for `near`, in degrees and as a point on the unit sphere
+//            (x, y, z), so a distance test is arithmetic on a chord (storage/index_filter.cpp).
+// Composite and position rows of resources written before this version appear after
 // `clinic-gateway reindex`.
 constexpr std::string_view kSchemaV5 = R"sql(
 ALTER TABLE idx_string ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;
@@ -179,6 +181,13 @@ ALTER TABLE idx_number ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE idx_quantity ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE idx_reference ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE idx_uri ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE idx_position (
+  type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL DEFAULT 0,
+  latitude REAL NOT NULL, longitude REAL NOT NULL, x REAL NOT NULL, y REAL NOT NULL,
+  z REAL NOT NULL
+);
+CREATE INDEX idx_position_lookup ON idx_position (type, param, latitude, id);
+CREATE INDEX idx_position_owner ON idx_position (type, id);
 CREATE TABLE idx_param_stats (
   family TEXT NOT NULL, type TEXT NOT NULL, param TEXT NOT NULL,
   max_width REAL NOT NULL, max_rows INTEGER NOT NULL,

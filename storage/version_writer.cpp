@@ -4,6 +4,7 @@
 
 #include "protocols/fhir/model/json.hpp"
 #include "storage/clinical_queries.hpp"
+#include "storage/geo.hpp"
 #include "storage/param_stats.hpp"
 
 namespace cg::storage {
@@ -12,7 +13,7 @@ namespace {
 
 constexpr std::string_view kIndexTables[] = {"idx_string", "idx_token",    "idx_date",
                                              "idx_number", "idx_quantity", "idx_reference",
-                                             "idx_uri"};
+                                             "idx_uri",    "idx_position"};
 
 // Inserts the rows of one resource's IndexEntries, one prepared statement per table.
 class IndexRowWriter {
@@ -69,6 +70,15 @@ class IndexRowWriter {
     for (const auto& e : index.uris) {
       if (auto s = insert("idx_uri (type, id, grp, param, uri) VALUES (?,?,?,?,?)", e.grp, e.param,
                           e.uri);
+          !s) {
+        return s;
+      }
+    }
+    for (const auto& e : index.positions) {
+      const UnitSpherePoint p = unit_sphere_point(e.latitude, e.longitude);
+      if (auto s = insert("idx_position (type, id, grp, param, latitude, longitude, x, y, z)"
+                          " VALUES (?,?,?,?,?,?,?,?,?)",
+                          e.grp, e.param, e.latitude, e.longitude, p.x, p.y, p.z);
           !s) {
         return s;
       }

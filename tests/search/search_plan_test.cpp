@@ -174,7 +174,7 @@ TEST_CASE("result parameters: sort, count, summary=count, total, includes and th
 TEST_CASE("unsupported features are refused naming the parameter") {
   CHECK(refused("Observation", {{"code:in", "http://vs"}}).location == "code:in");
   CHECK(refused("Observation", {{"code:below", "http://loinc.org|1"}}).location == "code:below");
-  CHECK(refused("Location", {{"near", "1|2"}}).location == "near");
+  CHECK(refused("Location", {{"near", "1|2|5|kg"}}).location == "near");
   CHECK(refused("Patient", {{"_id:missing", "true"}}).location == "_id:missing");
 }
 
@@ -398,6 +398,30 @@ TEST_CASE("end to end: _list, hierarchies with :above/:below, canonical urls wit
                {{"questionnaire:above", "http://acme.org/fhir/Questionnaire/anc/v2"}}) ==
         Ids{"qr1"});
   CHECK(c.find("QuestionnaireResponse", {{"questionnaire:below", "http://other.org/"}}).empty());
+}
+
+TEST_CASE("end to end: near finds positions within a great-circle distance") {
+  Clinic c;
+  // Nairobi, Kiambu (~15 km north) and Mombasa (~440 km south-east).
+  c.add(
+      R"({"resourceType":"Location","id":"nairobi","position":{"latitude":-1.2864,"longitude":36.8172}})");
+  c.add(
+      R"({"resourceType":"Location","id":"kiambu","position":{"latitude":-1.1714,"longitude":36.8356}})");
+  c.add(
+      R"({"resourceType":"Location","id":"mombasa","position":{"latitude":-4.0435,"longitude":39.6682}})");
+  c.add(R"({"resourceType":"Location","id":"nowhere","name":"no position"})");
+  CHECK(c.find("Location", {{"near", "-1.2864|36.8172|1|km"}}) == Ids{"nairobi"});
+  CHECK(c.find("Location", {{"near", "-1.2864|36.8172|20|km"}}) == Ids{"nairobi", "kiambu"});
+  CHECK(c.find("Location", {{"near", "-1.2864|36.8172|20000|m"}}) == Ids{"nairobi", "kiambu"});
+  CHECK(c.find("Location", {{"near", "-1.2864|36.8172|12|km"}}) == Ids{"nairobi"});
+  CHECK(c.find("Location", {{"near", "-1.2864|36.8172|500|km"}}) ==
+        Ids{"nairobi", "kiambu", "mombasa"});
+  CHECK(c.find("Location", {{"near", "-1.2864|36.8172|300|[mi_i]"}}) ==
+        Ids{"nairobi", "kiambu", "mombasa"});
+  // No distance: the server's default (10 km); no units: km.
+  CHECK(c.find("Location", {{"near", "-1.17|36.83"}}) == Ids{"kiambu"});
+  CHECK(c.find("Location", {{"near", "-1.2864|36.8172|16"}}) == Ids{"nairobi", "kiambu"});
+  CHECK(c.find("Location", {{"near:missing", "true"}}) == Ids{"nowhere"});
 }
 
 TEST_CASE("end to end: ANDed date bounds and upper-bound prefixes agree with the rules") {

@@ -1,6 +1,8 @@
 #include "protocols/fhir/index/index_values.hpp"
 
+#include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "protocols/fhir/index/string_normalize.hpp"
@@ -268,6 +270,24 @@ void uri_values(std::string_view code, std::string_view t, const json::value& no
   }
 }
 
+// --- position ------------------------------------------------------------------------
+
+void position_values(std::string_view code, const json::value& node, IndexEntries& out) {
+  const auto* obj = node.if_object();
+  auto coordinate = [&](std::string_view name) -> std::optional<double> {
+    const auto* v = obj ? obj->if_contains(name) : nullptr;
+    auto text = v ? number_text(*v) : std::nullopt;
+    if (!text) return std::nullopt;
+    auto range = decimal_range(*text);
+    if (!range) return std::nullopt;
+    return (range->low + range->high) / 2;
+  };
+  auto lat = coordinate("latitude");
+  auto lon = coordinate("longitude");
+  if (!lat || !lon || std::abs(*lat) > 90 || std::abs(*lon) > 180) return;
+  out.positions.push_back({std::string(code), *lat, *lon});
+}
+
 }  // namespace
 
 void add_index_values(std::string_view code, SearchParamType type, std::string_view fhir_type,
@@ -294,8 +314,10 @@ void add_index_values(std::string_view code, SearchParamType type, std::string_v
     case SearchParamType::kUri:
       uri_values(code, fhir_type, node, out);
       break;
+    case SearchParamType::kSpecial:  // near: Location.position
+      position_values(code, node, out);
+      break;
     case SearchParamType::kComposite:  // from its components, by the indexer
-    case SearchParamType::kSpecial:
       break;
   }
 }

@@ -67,8 +67,9 @@ CompiledType compile_type(std::string_view type) {
       }
       continue;
     }
-    if (def->expression.empty() || def->type == SearchParamType::kSpecial || def->code == "_id" ||
-        def->code == "_lastUpdated") {
+    // Of the special parameters only `near` (Location.position) is indexed.
+    const bool special = def->type == SearchParamType::kSpecial && def->code != "near";
+    if (def->expression.empty() || special || def->code == "_id" || def->code == "_lastUpdated") {
       continue;
     }
     auto compiled = fhirpath::compile(def->expression);

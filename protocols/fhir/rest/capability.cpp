@@ -17,11 +17,13 @@ json::array interactions(std::initializer_list<const char*> codes) {
 }
 
 // Every R4 search parameter of the type that the index evaluates: all but the special ones
-// (_text, _content, near), which the search layer refuses or ignores.
+// other than near (_text, _content, _query), which the search layer ignores.
 json::array search_params_for(std::string_view type) {
   json::array out;
   for (const SearchParamDef* def : search_parameters(type)) {
-    if (def->type == SearchParamType::kSpecial) continue;
+    // _text, _content and _query have no expression: nothing indexes them.
+    if (def->expression.empty()) continue;
+    if (def->type == SearchParamType::kSpecial && def->code != "near") continue;
     json::object p{{"name", def->code}, {"type", to_string(def->type)}};
     if (!def->url.empty()) p["definition"] = def->url;
     out.push_back(std::move(p));

@@ -18,6 +18,8 @@ constexpr std::string_view kUcum = "http://unitsofmeasure.org";
 // Converted query bounds are widened by this fraction of their size, so a value that is
 // equal in base units (1 g and 1000 mg) is not lost to binary rounding of the factor.
 constexpr double kUnitSlack = 1e-9;
+// `near` without a distance: what counts as near, in km (R4 leaves it to the server).
+constexpr double kDefaultNearKm = 10;
 
 Error refuse(const Criterion& c, const std::string& what) {
   return Error::invalid("parameter '" + c.name + "': " + what + " is not supported", c.name);
@@ -113,7 +115,7 @@ class ValuePlanner {
   static st::Filter one_group(st::OrGroup group) { return st::Filter{{std::move(group)}}; }
 
   Result<st::Filter> missing() {
-    auto table = table_of(c_.param->type);
+    auto table = c_.code == "near" ? st::IndexTable::kPosition : table_of(c_.param->type);
     if (!table || c_.code == "_id" || c_.code == "_lastUpdated") return refuse(c_, ":missing");
     st::OrGroup group;
     for (const Value& v : c_.any_of) {
@@ -345,7 +347,22 @@ class ValuePlanner {
     }
     return ok_status();
   }
-  Status add(const NearValue&, st::OrGroup&) { return refuse(c_, "near"); }
+  // near: the distance in metres from its UCUM unit (km when none is given); without a
+  // distance, kDefaultNearKm.
+  Status add(const NearValue& n, st::OrGroup& group) {
+    double metres = kDefaultNearKm * 1000;
+    if (n.distance) {
+      const std::string unit = n.units.empty() ? "km" : n.units;
+      auto canonical = ucum_canonical(unit);
+      if (!canonical || canonical->code != "m") {
+        return Error::invalid(
+            "parameter '" + c_.name + "': '" + unit + "' is not a UCUM unit of length", c_.name);
+      }
+      metres = *n.distance * canonical->factor;
+    }
+    group.any_of.push_back(cond(st::NearCond{c_.code, n.latitude, n.longitude, metres}));
+    return ok_status();
+  }
   Status add(const MissingValue&, st::OrGroup&) {
     return Error::internal("a missing value without ':missing'");
   }

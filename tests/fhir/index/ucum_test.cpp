@@ -13,6 +13,8 @@ TEST_CASE("prefixed units convert to their base") {
   CHECK(ucum_canonical("ug")->factor == doctest::Approx(1e-6));
   CHECK(ucum_canonical("cm")->code == "m");
   CHECK(ucum_canonical("[lb_av]")->factor == doctest::Approx(453.59237));
+  CHECK(ucum_canonical("[mi_i]")->factor == doctest::Approx(1609.344));
+  CHECK(ucum_canonical("[mi_i]")->code == "m");
 }
 
 TEST_CASE("compound units: division binds one term, exponents, 10*n") {

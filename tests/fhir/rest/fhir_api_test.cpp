@@ -517,6 +517,7 @@ TEST_CASE("metadata is a CapabilityStatement listing every resource type") {
   CHECK(observation.count("code-value-quantity") == 1);
   CHECK(observation.count("component-code-value-quantity") == 1);
   CHECK(observation.count("_lastUpdated") == 1);
-  CHECK(params_of("Location").count("near") == 0);
+  CHECK(params_of("Location").count("near") == 1);
+  CHECK(params_of("Patient").count("_text") == 0);
   CHECK(cs.at("rest").as_array()[0].at("searchParam").as_array()[0].at("name") == "_list");
 }
