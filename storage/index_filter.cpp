@@ -196,23 +196,116 @@ class FilterWriter {
 
   // The AND of the filter's groups, each as " AND (…)".
   Status write(Sql& out, const Filter& filter, const Scope& scope) {
-    std::vector<bool> done(filter.all_of.size(), false);
-    if (auto s = write_merged_ranges(out, filter, scope, done); !s) return s;
-    for (std::size_t i = 0; i < filter.all_of.size(); ++i) {
-      if (done[i]) continue;
-      out << " AND ";
-      if (auto s = write_group(out, filter.all_of[i], scope); !s) return s;
-    }
+    auto groups = render_groups(filter, scope);
+    if (!groups) return groups.take_error();
+    for (const auto& g : *groups) append_group(out, g, scope);
     return ok_status();
   }
 
+  // The count form (index_filter.hpp): the first group whose keys are the scope's own index
+  // rows becomes the derived table `r0`, the others stay filters on it.
+  Result<std::optional<Sql>> write_count(const Filter& filter, const Scope& scope) {
+    if (scope.multi()) return std::optional<Sql>();
+    auto groups = render_groups(filter, scope);
+    if (!groups) return groups.take_error();
+    auto driver = std::find_if(groups->begin(), groups->end(), [](const RenderedGroup& g) {
+      return g.own_rows && g.others.empty() && g.key_lists.size() == 1;
+    });
+    const bool row_free = std::none_of(groups->begin(), groups->end(),
+                                       [](const RenderedGroup& g) { return g.needs_row; });
+    if (driver == groups->end() || !row_free) return std::optional<Sql>();
+    Sql sql;
+    sql << "SELECT COUNT(*) FROM (SELECT DISTINCT id FROM (";
+    sql.append(driver->key_lists.front()) << ")) " << scope.alias << " WHERE 1";
+    for (auto g = groups->begin(); g != groups->end(); ++g) {
+      if (g != driver) append_group(sql, *g, scope);
+    }
+    return std::optional<Sql>(std::move(sql));
+  }
+
+  // The streaming form (index_filter.hpp): one group of one token or reference condition
+  // whose lookup index, with every column before `id` compared for equality, yields ids in
+  // order.
+  Result<std::optional<Sql>> write_stream(const Filter& filter, const Scope& scope) {
+    if (scope.multi() || filter.all_of.size() != 1 || filter.all_of[0].any_of.size() != 1) {
+      return std::optional<Sql>();
+    }
+    const Condition& only = filter.all_of[0].any_of[0];
+    bool ordered = false;
+    if (const auto* t = std::get_if<TokenCond>(&only.kind)) {
+      ordered = !t->negate && !t->text && !t->code.empty() && t->system.has_value() &&
+                t->type_system.empty() && t->type_code.empty();
+    } else if (const auto* r = std::get_if<ReferenceCond>(&only.kind)) {
+      ordered =
+          r->kind == ReferenceCond::Kind::kLocal && !r->target_type.empty() && r->version.empty();
+    }
+    if (!ordered) return std::optional<Sql>();
+    auto leaf = make_leaf(only, scope, scope.index_alias());
+    if (!leaf) return leaf.take_error();
+    const std::string x = scope.index_alias();
+    Sql sql;
+    sql << " FROM " << table_name(leaf->table) << " " << x << " INDEXED BY "
+        << table_name(leaf->table) << "_lookup JOIN resources " << scope.alias << " ON "
+        << scope.alias << ".type = " << x << ".type AND " << scope.alias << ".id = " << x
+        << ".id WHERE " << scope.alias << ".deleted = 0 AND ";
+    type_match(sql, x + ".type", *scope.types);
+    sql << " AND " << x << ".param = ";
+    sql.bind(leaf->param);
+    sql.append(leaf->predicates);
+    return std::optional<Sql>(std::move(sql));
+  }
+
  private:
+  // One group of the filter as SQL: IN lists of keys and other terms, ORed.
+  struct RenderedGroup {
+    std::vector<Sql> key_lists;
+    std::vector<Sql> others;  // NOT IN lists and predicates on the scope's row
+    bool empty = false;       // no alternatives: matches nothing
+    bool own_rows = true;     // every key is the id of one of the scope type's index rows
+    bool needs_row = false;   // a term reads a column of the scope row other than its key
+  };
+
+  void append_group(Sql& out, const RenderedGroup& g, const Scope& scope) {
+    out << " AND (";
+    if (g.empty) {
+      out << "0)";
+      return;
+    }
+    bool first = true;
+    for (const auto& keys : g.key_lists) {
+      if (!first) out << " OR ";
+      out << scope.key() << " IN (";
+      out.append(keys) << ")";
+      first = false;
+    }
+    for (const auto& s : g.others) {
+      if (!first) out << " OR ";
+      out << "(";
+      out.append(s) << ")";
+      first = false;
+    }
+    out << ")";
+  }
+
+  Result<std::vector<RenderedGroup>> render_groups(const Filter& filter, const Scope& scope) {
+    std::vector<RenderedGroup> out;
+    std::vector<bool> done(filter.all_of.size(), false);
+    if (auto s = merge_ranges(filter, scope, done, out); !s) return s.take_error();
+    for (std::size_t i = 0; i < filter.all_of.size(); ++i) {
+      if (done[i]) continue;
+      auto g = render_group(filter.all_of[i], scope);
+      if (!g) return g.take_error();
+      out.push_back(std::move(*g));
+    }
+    return out;
+  }
+
   // ANDed groups that are each one date or number condition on the same parameter, when no
   // resource has more than one row for it: they must hold on the same row, so they become
   // one subquery whose predicates the lookup index turns into one range
   // (`date=ge2025-03&date=lt2025-04` scans one month, not two halves of the table).
-  Status write_merged_ranges(Sql& out, const Filter& filter, const Scope& scope,
-                             std::vector<bool>& done) {
+  Status merge_ranges(const Filter& filter, const Scope& scope, std::vector<bool>& done,
+                      std::vector<RenderedGroup>& out) {
     std::vector<std::pair<std::string, std::vector<std::size_t>>> by_param;
     for (std::size_t i = 0; i < filter.all_of.size(); ++i) {
       const auto& any_of = filter.all_of[i].any_of;
@@ -242,8 +335,9 @@ class FilterWriter {
         keys_sql.append(leaf->predicates);
         done[groups[n]] = true;
       }
-      out << " AND (" << scope.key() << " IN (";
-      out.append(keys_sql) << "))";
+      RenderedGroup g;
+      g.key_lists.push_back(std::move(keys_sql));
+      out.push_back(std::move(g));
     }
     return ok_status();
   }
@@ -267,52 +361,45 @@ class FilterWriter {
     return std::nullopt;
   }
 
-  Status write_group(Sql& out, const OrGroup& group, const Scope& scope) {
-    if (group.any_of.empty()) {
-      out << "0";
-      return ok_status();
-    }
+  // Whether a condition's keys are ids of the scope type's own index rows, which exist only
+  // for current, non-deleted resources (the store replaces them on every write and removes
+  // them on delete). _has, _list and :above select ids of other resources' targets, which
+  // may not exist.
+  static bool selects_own_rows(const Condition& cond) {
+    return !std::holds_alternative<ReverseCond>(cond.kind) &&
+           !std::holds_alternative<ListCond>(cond.kind) &&
+           !std::holds_alternative<HierarchyCond>(cond.kind);
+  }
+
+  Result<RenderedGroup> render_group(const OrGroup& group, const Scope& scope) {
+    RenderedGroup g;
+    g.empty = group.any_of.empty();
     // SQLite allows at most 500 terms in one compound SELECT: a long OR (an expanded
     // ValueSet) becomes several IN lists.
-    std::vector<Sql> key_lists;
     std::size_t terms = 0;
-    std::vector<Sql> others;
     for (const auto& cond : group.any_of) {
       auto rendered = render(cond, scope);
       if (!rendered) return rendered.take_error();
+      g.needs_row = g.needs_row || std::holds_alternative<LastUpdatedCond>(cond.kind);
       if (rendered->form == Rendered::Form::kKeys) {
-        if (key_lists.empty() || terms == kMaxCompoundTerms) {
-          key_lists.emplace_back();
+        g.own_rows = g.own_rows && selects_own_rows(cond);
+        if (g.key_lists.empty() || terms == kMaxCompoundTerms) {
+          g.key_lists.emplace_back();
           terms = 0;
         }
-        if (terms > 0) key_lists.back() << " UNION ALL ";
-        key_lists.back().append(rendered->sql);
+        if (terms > 0) g.key_lists.back() << " UNION ALL ";
+        g.key_lists.back().append(rendered->sql);
         ++terms;
       } else if (rendered->form == Rendered::Form::kNotKeys) {
         Sql s;
         s << scope.key() << " NOT IN (";
         s.append(rendered->sql) << ")";
-        others.push_back(std::move(s));
+        g.others.push_back(std::move(s));
       } else {
-        others.push_back(std::move(rendered->sql));
+        g.others.push_back(std::move(rendered->sql));
       }
     }
-    out << "(";
-    bool first = true;
-    for (const auto& keys : key_lists) {
-      if (!first) out << " OR ";
-      out << scope.key() << " IN (";
-      out.append(keys) << ")";
-      first = false;
-    }
-    for (const auto& s : others) {
-      if (!first) out << " OR ";
-      out << "(";
-      out.append(s) << ")";
-      first = false;
-    }
-    out << ")";
-    return ok_status();
+    return g;
   }
 
   // "SELECT x.id FROM idx_… x WHERE x.type = ? AND x.param = ?", ready for more " AND …".
@@ -693,6 +780,16 @@ class FilterWriter {
 
 Status write_filter(Sql& out, const Filter& filter, const Scope& scope, ParamStatsSource& stats) {
   return FilterWriter(stats).write(out, filter, scope);
+}
+
+Result<std::optional<Sql>> write_count(const Filter& filter, const Scope& scope,
+                                       ParamStatsSource& stats) {
+  return FilterWriter(stats).write_count(filter, scope);
+}
+
+Result<std::optional<Sql>> write_stream(const Filter& filter, const Scope& scope,
+                                        ParamStatsSource& stats) {
+  return FilterWriter(stats).write_stream(filter, scope);
 }
 
 }  // namespace cg::storage

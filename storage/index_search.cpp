@@ -415,11 +415,18 @@ class IndexSearch {
   }
 
   Result<std::int64_t> count() {
-    auto from = matches();
-    if (!from) return from.take_error();
+    Scope scope{"r0", &types_, 0};
+    auto fast = write_count(query_.where, scope, stats_);
+    if (!fast) return fast.take_error();
     Sql sql;
-    sql << "SELECT COUNT(*)";
-    sql.append(*from);
+    if (*fast) {
+      sql = std::move(**fast);
+    } else {
+      auto from = matches();
+      if (!from) return from.take_error();
+      sql << "SELECT COUNT(*)";
+      sql.append(*from);
+    }
     auto stmt = conn_.statement_once(sql.text());
     if (!stmt) return stmt.take_error();
     sql.bind_to(**stmt);
@@ -433,6 +440,9 @@ class IndexSearch {
 
   // The page after `after` in the order of `order` (flipped keys give the rows before it).
   Result<Sql> page_sql(const std::vector<KeyValue>& after, const std::vector<OrderKey>& order) {
+    auto streamed = stream_page_sql(after, order);
+    if (!streamed) return streamed.take_error();
+    if (*streamed) return std::move(**streamed);
     Sql inner;
     inner << "SELECT r0.seq AS seq";
     for (std::size_t i = 0; i < order.size(); ++i) {
@@ -453,6 +463,33 @@ class IndexSearch {
     sql.append(inner) << ") p JOIN resource_versions v ON v.seq = p.seq";
     write_order(sql, order, /*by_alias=*/false);
     return sql;
+  }
+
+  // In id order (no _sort) over one condition whose lookup index yields ids in order: the
+  // page walks that index from the cursor and stops after limit() + 1 resources
+  // (write_stream in index_filter.hpp). nullopt when the search has another shape.
+  Result<std::optional<Sql>> stream_page_sql(const std::vector<KeyValue>& after,
+                                             const std::vector<OrderKey>& order) {
+    if (!query_.sort.empty() || multi()) return std::optional<Sql>();
+    Scope scope{"r0", &types_, 0};
+    auto rows = write_stream(query_.where, scope, stats_);
+    if (!rows || !*rows) return rows;
+    const std::string x = scope.index_alias();
+    std::vector<OrderKey> by_row = order;  // the same key, read from the index row
+    by_row.front().expr = Sql() << x << ".id";
+    Sql inner;
+    inner << "SELECT r0.seq AS seq, " << x << ".id AS k0";
+    inner.append(**rows);
+    if (!after.empty()) write_keyset(inner, by_row, after);
+    inner << " GROUP BY " << x << ".id";
+    write_order(inner, by_row, /*by_alias=*/true);
+    inner << " LIMIT ";
+    inner.bind(static_cast<std::int64_t>(limit() + 1));
+    Sql sql;
+    sql << "SELECT " << kVersionColumns << ", p.k0 FROM (";
+    sql.append(inner) << ") p JOIN resource_versions v ON v.seq = p.seq";
+    write_order(sql, by_row, /*by_alias=*/false);
+    return std::optional<Sql>(std::move(sql));
   }
 
   std::size_t limit() const { return std::min(query_.count, kMaxIndexPage); }

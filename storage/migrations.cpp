@@ -171,6 +171,8 @@ CREATE INDEX idx_uri_lookup ON idx_uri (type, param, uri, id);
 //            (storage/param_stats.hpp), filled here from the rows already stored.
 // idx_position  Location.position for `near`, in degrees and as a point on the unit sphere
 //            (x, y, z), so a distance test is arithmetic on a chord (storage/index_filter.cpp).
+// resources_by_last_updated  also carries `deleted`, so counting a _lastUpdated range (the
+//            first page of an SDK download) reads the index alone.
 // Composite and position rows of resources written before this version appear after
 // `clinic-gateway reindex`.
 constexpr std::string_view kSchemaV5 = R"sql(
@@ -181,6 +183,8 @@ ALTER TABLE idx_number ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE idx_quantity ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE idx_reference ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE idx_uri ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;
+DROP INDEX resources_by_last_updated;
+CREATE INDEX resources_by_last_updated ON resources (type, last_updated_ms, id, deleted);
 CREATE TABLE idx_position (
   type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL DEFAULT 0,
   latitude REAL NOT NULL, longitude REAL NOT NULL, x REAL NOT NULL, y REAL NOT NULL,

@@ -106,3 +106,43 @@ TEST_CASE("a long OR is split into IN lists SQLite accepts (at most 500 compound
   CHECK(occurrences(sql, "r0.id IN (") == 3);
   CHECK(occurrences(sql, "UNION ALL") == 997);
 }
+
+TEST_CASE("the count form drives from a group of own index rows; other shapes have none") {
+  FakeStats stats;
+  std::vector<std::string> one{"Patient"}, two{"Patient", "Group"};
+  const Condition male{TokenCond{"gender", std::nullopt, "male", {}, {}, {}, false}};
+  auto count_of = [&](const Filter& f, const std::vector<std::string>& types) {
+    auto sql = write_count(f, Scope{"r0", &types, 0}, stats);
+    REQUIRE(sql.ok());
+    return *sql ? (*sql)->text() : std::string();
+  };
+  const std::string fast = count_of(Filter{{OrGroup{{male}}}}, one);
+  CHECK(fast.starts_with("SELECT COUNT(*) FROM (SELECT DISTINCT id FROM (SELECT x0.id FROM"));
+  CHECK(fast.find("resources") == std::string::npos);
+  CHECK(count_of(Filter{{OrGroup{{male}}}}, two).empty());
+  const Condition has{ReverseCond{"Observation", "subject", Filter{}}};
+  CHECK(count_of(Filter{{OrGroup{{has}}}}, one).empty());
+  // _has as a second group filters the driving group's ids.
+  CHECK(count_of(Filter{{OrGroup{{male}}, OrGroup{{has}}}}, one).find("r0.id IN") !=
+        std::string::npos);
+  const Condition updated{LastUpdatedCond{{RangeOp::kGt, 0, 1}}};
+  CHECK(count_of(Filter{{OrGroup{{male}}, OrGroup{{updated}}}}, one).empty());
+}
+
+TEST_CASE("the streaming form needs one token with system and code, or one typed reference") {
+  FakeStats stats;
+  std::vector<std::string> one{"Observation"};
+  auto stream_of = [&](const Condition& c) {
+    auto sql = write_stream(Filter{{OrGroup{{c}}}}, Scope{"r0", &one, 0}, stats);
+    REQUIRE(sql.ok());
+    return sql->has_value();
+  };
+  CHECK(stream_of(Condition{TokenCond{"code", "http://loinc.org", "x", {}, {}, {}, false}}));
+  CHECK_FALSE(stream_of(Condition{TokenCond{"code", std::nullopt, "x", {}, {}, {}, false}}));
+  CHECK_FALSE(stream_of(Condition{TokenCond{"code", "s", "x", {}, {}, {}, true}}));
+  ReferenceCond subject{"subject", ReferenceCond::Kind::kLocal, "Patient", "p1", {}, {}, {}, {}};
+  CHECK(stream_of(Condition{subject}));
+  subject.target_type.clear();
+  CHECK_FALSE(stream_of(Condition{subject}));
+  CHECK_FALSE(stream_of(date("date", RangeOp::kEq, 0, 1)));
+}
