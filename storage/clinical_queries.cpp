@@ -11,7 +11,7 @@ namespace {
 using Binding = std::variant<std::int64_t, std::string>;
 
 // A WHERE clause over `resources r` with its positional parameters, shared by search
-// pages, search totals and WriteContext::find so they can never disagree.
+// pages and search totals so they can never disagree.
 struct Filter {
   std::string sql;
   std::vector<Binding> bindings;
@@ -194,24 +194,6 @@ Result<std::optional<StoredVersion>> read_version(Connection& conn, const std::s
   (*stmt)->bind(2, std::string_view(id));
   (*stmt)->bind(3, version);
   return first_row(**stmt);
-}
-
-Result<std::vector<std::string>> find_ids(Connection& conn, const std::string& type,
-                                          const std::vector<TokenMatch>& tokens) {
-  if (tokens.empty()) return Error::invalid("a conditional match needs at least one token");
-  Filter filter;
-  filter.add("r.type = ? AND r.deleted = 0", type);
-  add_token_clauses(filter, type, tokens);
-  auto stmt = conn.statement("SELECT r.id FROM resources r WHERE " + filter.sql + " ORDER BY r.id");
-  if (!stmt) return stmt.take_error();
-  bind_all(**stmt, filter.bindings);
-  std::vector<std::string> ids;
-  for (;;) {
-    auto row = (*stmt)->step();
-    if (!row) return row.take_error();
-    if (!*row) return ids;
-    ids.push_back((*stmt)->column_text(0));
-  }
 }
 
 Result<SearchPage> search_resources(Connection& conn, const SearchQuery& query) {

@@ -1,5 +1,5 @@
 #pragma once
-// The read side of clinical.db: the SQL for head, version, token find, search, history and
+// The read side of clinical.db: the SQL for head, version, SearchQuery search, history and
 // the latest seq, over any Connection. The reader pool and the writer's WriteContext both
 // use these, so a job inside a batch reads exactly what a reader would (plus its batch).
 //
@@ -41,10 +41,6 @@ Result<std::optional<StoredVersion>> read_head(Connection& conn, const std::stri
                                                const std::string& id);
 Result<std::optional<StoredVersion>> read_version(Connection& conn, const std::string& type,
                                                   const std::string& id, std::int64_t version);
-// Ids of current resources of `type` matching all tokens, ordered by id. kInvalid for an
-// empty token list: a conditional operation without criteria would match a whole type.
-Result<std::vector<std::string>> find_ids(Connection& conn, const std::string& type,
-                                          const std::vector<TokenMatch>& tokens);
 // Runs in one read transaction when `conn` is not already inside one.
 Result<SearchPage> search_resources(Connection& conn, const SearchQuery& query);
 Result<HistoryPage> read_history(Connection& conn, const HistoryQuery& query);

@@ -223,6 +223,10 @@ struct QueryBudget {
   std::int64_t max_steps = 100'000'000;  // SQLite virtual-machine steps; 0 = no limit
 };
 
+// The most a match inside a write job (WriteContext::find_ids) may cost: the single writer
+// thread, and every job queued behind it, waits for it, so it gets a tenth of a search's.
+inline constexpr QueryBudget kWriterQueryBudget{200, 10'000'000};
+
 struct IndexQuery {
   std::vector<std::string> types;  // one for a type search; several or none (every type) for
                                    // a system search. Chains need exactly one.

@@ -126,10 +126,13 @@ class WriteContext {
   virtual Result<std::optional<StoredVersion>> version(const std::string& type,
                                                        const std::string& id,
                                                        std::int64_t version) = 0;
-  // Ids of current resources of `type` matching all tokens (for conditional operations),
-  // ordered by id. kInvalid for an empty token list (it would match the whole type).
-  virtual Result<std::vector<std::string>> find(const std::string& type,
-                                                const std::vector<TokenMatch>& tokens) = 0;
+  // Ids of the current resources of query.types (exactly one type) matching query.where,
+  // in id order, at most query.count of them: conditional operations ask for 2 to tell none,
+  // one and several apart. Sort, total, cursor and includes are ignored. Runs under
+  // query.budget capped at kWriterQueryBudget (index_query.hpp). kInvalid for an empty filter
+  // (it would match the whole type), another number of types, or a match over its budget
+  // ("the search is too costly; narrow it"); the job may go on writing after that error.
+  virtual Result<std::vector<std::string>> find_ids(const IndexQuery& query) = 0;
   // Stores a new version (head version + 1, or 1): sets resource.id, meta.versionId and
   // meta.lastUpdated, serializes with fhir::serialize_json, replaces the resource's search
   // index rows with `index`, and appends a change (op "create" or "update").

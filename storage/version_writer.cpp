@@ -5,6 +5,7 @@
 #include "protocols/fhir/model/json.hpp"
 #include "storage/clinical_queries.hpp"
 #include "storage/geo.hpp"
+#include "storage/index_search.hpp"
 #include "storage/param_stats.hpp"
 
 namespace cg::storage {
@@ -153,9 +154,26 @@ Result<std::optional<StoredVersion>> VersionWriter::version(const std::string& t
   return read_version(conn_, type, id, version);
 }
 
-Result<std::vector<std::string>> VersionWriter::find(const std::string& type,
-                                                     const std::vector<TokenMatch>& tokens) {
-  return find_ids(conn_, type, tokens);
+Result<std::vector<std::string>> VersionWriter::find_ids(const IndexQuery& query) {
+  if (query.types.size() != 1) return Error::invalid("a match in a write job needs one type");
+  if (query.where.all_of.empty()) {
+    return Error::invalid("a match in a write job needs criteria; none would match every " +
+                          query.types.front());
+  }
+  IndexQuery matches = query;  // only the filter, the count and the budget apply
+  matches.sort.clear();
+  matches.total = false;
+  matches.cursor.clear();
+  matches.includes.clear();
+  matches.budget.max_ms = std::min(query.budget.max_ms, kWriterQueryBudget.max_ms);
+  matches.budget.max_steps = query.budget.max_steps == 0
+                                 ? kWriterQueryBudget.max_steps
+                                 : std::min(query.budget.max_steps, kWriterQueryBudget.max_steps);
+  auto page = run_index_search(conn_, matches);
+  if (!page) return page.take_error();
+  std::vector<std::string> ids;
+  for (auto& v : page->matches) ids.push_back(std::move(v.id));
+  return ids;
 }
 
 Result<StoredVersion> VersionWriter::put(const std::string& type, const std::string& id,

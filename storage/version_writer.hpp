@@ -1,8 +1,8 @@
 #pragma once
 // VersionWriter: the WriteContext that jobs see. It writes new versions, head pointers,
 // token rows and change-log entries on the write connection, inside the transaction the
-// group-commit writer has opened, and reads through the same connection so a job sees the
-// earlier jobs of its batch.
+// group-commit writer has opened, and reads (conditional matches included) through the same
+// connection so a job sees the earlier jobs of its batch.
 //
 // Thread-safety: used only on the writer thread. Timestamps are kept non-decreasing across
 // the store's lifetime: a version is never stamped earlier than the one before it, even if
@@ -27,8 +27,7 @@ class VersionWriter final : public WriteContext {
                                             const std::string& id) override;
   Result<std::optional<StoredVersion>> version(const std::string& type, const std::string& id,
                                                std::int64_t version) override;
-  Result<std::vector<std::string>> find(const std::string& type,
-                                        const std::vector<TokenMatch>& tokens) override;
+  Result<std::vector<std::string>> find_ids(const IndexQuery& query) override;
   Result<StoredVersion> put(const std::string& type, const std::string& id,
                             boost::json::object resource, const IndexEntries& index) override;
   Result<StoredVersion> remove(const std::string& type, const std::string& id) override;

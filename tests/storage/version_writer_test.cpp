@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "storage/index_query.hpp"
 #include "storage/sqlite.hpp"
 #include "tests/storage/store_fixture.hpp"
 
@@ -32,6 +33,16 @@ std::vector<ChangeRow> changes(const std::filesystem::path& dir) {
                     (*stmt)->column_text(3)});
   }
   return rows;
+}
+
+// A conditional-style match on Patient.identifier: count 2, as write_ops asks.
+IndexQuery identifier_query(std::optional<std::string> system, std::string code) {
+  IndexQuery q;
+  q.types = {"Patient"};
+  q.where.all_of.push_back(OrGroup{
+      {Condition{TokenCond{"identifier", std::move(system), std::move(code), {}, {}, {}, false}}}});
+  q.count = 2;
+  return q;
 }
 
 // A settable clock for deterministic timestamps.
@@ -176,7 +187,7 @@ TEST_CASE("token rows follow the current version and vanish on delete") {
     std::vector<std::string> ids;
     REQUIRE(store
                 ->write([&](WriteContext& ctx) -> Status {
-                  auto found = ctx.find("Patient", {{"identifier", std::string("urn:mrn"), code}});
+                  auto found = ctx.find_ids(identifier_query("urn:mrn", code));
                   if (!found) return found.take_error();
                   ids = *found;
                   return cg::ok_status();
@@ -192,16 +203,81 @@ TEST_CASE("token rows follow the current version and vanish on delete") {
   CHECK(find("222").empty());
 }
 
-TEST_CASE("find without tokens is refused rather than matching a whole type") {
+TEST_CASE("find_ids gives at most query.count ids, in id order") {
   TempDir dir;
   auto store = open_store(dir.path());
-  Status status = store->write([](WriteContext& ctx) -> Status {
-    auto found = ctx.find("Patient", {});
-    if (!found) return found.take_error();
-    return cg::ok_status();
+  for (const char* id : {"p3", "p1", "p2"}) {
+    put(*store, "Patient", id, patient(), {{"identifier", "urn:mrn", "7"}});
+  }
+  std::vector<std::string> ids;
+  REQUIRE(store
+              ->write([&](WriteContext& ctx) -> Status {
+                auto found = ctx.find_ids(identifier_query("urn:mrn", "7"));
+                if (!found) return found.take_error();
+                ids = *found;
+                return cg::ok_status();
+              })
+              .ok());
+  CHECK(ids == std::vector<std::string>{"p1", "p2"});
+}
+
+TEST_CASE("find_ids without criteria, or not on exactly one type, is refused") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  auto refused = [&](IndexQuery query) {
+    Status status = store->write([&](WriteContext& ctx) -> Status {
+      auto found = ctx.find_ids(query);
+      if (!found) return found.take_error();
+      return cg::ok_status();
+    });
+    return !status.ok() && status.error().kind == ErrorKind::kInvalid;
+  };
+  IndexQuery whole_type;
+  whole_type.types = {"Patient"};
+  CHECK(refused(whole_type));  // would match every Patient
+  IndexQuery two_types = identifier_query("", "1");
+  two_types.types.push_back("Practitioner");
+  CHECK(refused(two_types));
+}
+
+TEST_CASE("a match over its budget fails alone: the job may still write, and it commits") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  REQUIRE(store
+              ->write([](WriteContext& ctx) -> Status {
+                for (int i = 0; i < 2000; ++i) {
+                  IndexEntries e;
+                  e.strings.push_back({"name", "name number " + std::to_string(i), "x"});
+                  auto v = ctx.put("Patient", "p" + std::to_string(i), patient(), e);
+                  if (!v) return v.take_error();
+                }
+                return cg::ok_status();
+              })
+              .ok());
+  IndexQuery costly;
+  costly.types = {"Patient"};
+  OrGroup many;
+  for (int i = 0; i < 32; ++i) {
+    many.any_of.push_back(
+        {StringCond{"name", StringCond::Mode::kContains, "zz" + std::to_string(i), {}}});
+  }
+  costly.where.all_of.push_back(std::move(many));
+  costly.count = 2;
+  costly.budget = {60'000, 20'000};
+  std::optional<cg::Error> match_error;
+  Status status = store->write([&](WriteContext& ctx) -> Status {
+    auto found = ctx.find_ids(costly);
+    if (!found) match_error = found.error();
+    auto v = ctx.put("Patient", "after", patient(), {});
+    return v ? cg::ok_status() : Status(v.error());
   });
-  REQUIRE_FALSE(status.ok());
-  CHECK(status.error().kind == ErrorKind::kInvalid);
+  REQUIRE_MESSAGE(status.ok(), (status.ok() ? "" : status.error().message));
+  REQUIRE(match_error.has_value());
+  CHECK(match_error->kind == ErrorKind::kInvalid);
+  CHECK(match_error->message == "the search is too costly; narrow it");
+  auto head = store->head("Patient", "after");
+  REQUIRE(head.ok());
+  CHECK(head->has_value());
 }
 
 TEST_CASE("a job sees its own writes and the earlier jobs of its batch") {
@@ -222,7 +298,7 @@ TEST_CASE("a job sees its own writes and the earlier jobs of its batch") {
       [&](WriteContext& ctx) -> Status {
         auto head = ctx.head("Patient", "p1");
         auto v1 = ctx.version("Patient", "p1", 1);
-        auto ids = ctx.find("Patient", {{"identifier", std::string(""), "9"}});
+        auto ids = ctx.find_ids(identifier_query("", "9"));
         seen = head.ok() && head->has_value() && v1.ok() && v1->has_value() && ids.ok() &&
                ids->size() == 1;
         return cg::ok_status();

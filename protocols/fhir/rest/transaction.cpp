@@ -135,8 +135,7 @@ Result<std::optional<std::string>> resolve_reference(storage::WriteContext& ctx,
   if (matches->size() != 1) {
     Error e = matches->empty()
                   ? Error::not_found("conditional reference matches no resource")
-                  : Error::multiple_matches("conditional reference matches " +
-                                            std::to_string(matches->size()) + " resources");
+                  : Error::multiple_matches("conditional reference matches more than one resource");
     e.message += " (" + criteria->type + ")";
     return e;
   }

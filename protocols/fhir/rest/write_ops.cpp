@@ -2,77 +2,83 @@
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
 
 #include "protocols/fhir/index/indexer.hpp"
 #include "protocols/fhir/rest/resource_io.hpp"
+#include "protocols/fhir/search/search_plan.hpp"
+#include "protocols/fhir/search/search_query.hpp"
 
 namespace cg::fhir {
 namespace {
 
-std::vector<std::string> split_commas(std::string_view s) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (true) {
-    auto comma = s.find(',', pos);
-    out.emplace_back(s.substr(pos, comma == std::string_view::npos ? s.npos : comma - pos));
-    if (comma == std::string_view::npos) break;
-    pos = comma + 1;
-  }
-  return out;
-}
-
-Result<storage::TokenMatch> parse_token(std::string_view param, std::string_view value) {
-  if (value.find(',') != std::string_view::npos) {
-    return Error::invalid("conditional criteria: several values (OR) for '" + std::string(param) +
-                          "' are not supported");
-  }
-  storage::TokenMatch m{std::string(param), std::nullopt, {}};
-  auto bar = value.find('|');
-  if (bar == std::string_view::npos) {
-    m.code = std::string(value);
-  } else {
-    m.system = std::string(value.substr(0, bar));
-    m.code = std::string(value.substr(bar + 1));
-  }
-  if (m.code.empty()) {
-    return Error::invalid("conditional criteria: '" + std::string(param) + "' needs a value");
-  }
-  return m;
-}
-
-bool meta_only_param(std::string_view name) {
+// Passed through to the response (conditional update and delete URLs may carry them); they
+// select nothing.
+bool format_param(std::string_view name) {
   return name == "_format" || name == "_pretty";
+}
+
+Error refused(std::string message, std::string location = {}) {
+  return Error::invalid("conditional criteria: " + std::move(message), std::move(location));
+}
+
+// Every applied parameter must be a filter: result parameters (_sort, _count, _include,
+// _summary, _elements, _total, the cursor, …) say how to show a search, and a conditional
+// match shows nothing. Checked on what parse_search applied, so a result parameter added to
+// the search later is refused here too.
+Status only_filters(const search::SearchRequest& request) {
+  for (const auto& applied : request.applied) {
+    if (format_param(applied.name)) continue;
+    const bool filter = std::any_of(request.criteria.begin(), request.criteria.end(),
+                                    [&](const auto& c) { return c.name == applied.name; });
+    if (!filter) {
+      return refused(
+          "'" + applied.name + "' is a result parameter, meaningless for a conditional match",
+          applied.name);
+    }
+  }
+  return ok_status();
+}
+
+// :in / :not-in and token :above / :below are rewritten into codes from a ValueSet or
+// CodeSystem read through the reader pool (valueset_expansion.hpp, code_subsumption.hpp),
+// which a write job on the writer thread must not wait for.
+Status no_terminology_modifiers(const search::SearchRequest& request) {
+  for (const auto& c : request.criteria) {
+    const bool in = c.modifier == search::Modifier::kIn || c.modifier == search::Modifier::kNotIn;
+    const bool subsumption =
+        (c.modifier == search::Modifier::kAbove || c.modifier == search::Modifier::kBelow) &&
+        c.param != nullptr && c.param->type == SearchParamType::kToken;
+    if (in || subsumption) {
+      return refused("'" + c.name + "': :" + std::string(search::to_string(c.modifier)) +
+                         " needs terminology lookups that conditional operations do not make;"
+                         " list the codes",
+                     c.name);
+    }
+  }
+  return ok_status();
 }
 
 }  // namespace
 
 Result<Criteria> parse_criteria(const std::string& type, const QueryParams& params) {
-  Criteria c{type, {}, {}};
-  bool any = false;
-  for (const auto& p : params) {
-    if (meta_only_param(p.name)) continue;
-    any = true;
-    if (p.name == "_id") {
-      auto ids = split_commas(p.value);
-      if (!c.ids.empty()) {
-        std::erase_if(c.ids, [&](const std::string& id) {
-          return std::find(ids.begin(), ids.end(), id) == ids.end();
-        });
-      } else {
-        c.ids = std::move(ids);
-      }
-      if (c.ids.empty()) c.ids.push_back("");  // contradictory: nothing can match
-    } else if (p.name == "identifier") {
-      auto token = parse_token(p.name, p.value);
-      if (!token) return token.take_error();
-      c.tokens.push_back(std::move(*token));
-    } else {
-      return Error::invalid("conditional criteria: parameter '" + p.name +
-                            "' is not supported (supported: _id, identifier)");
-    }
+  // Strict: a parameter the search would ignore must fail, or the match would be looser
+  // than written and could overwrite or delete the wrong resource.
+  auto request = search::parse_search(type, params, {}, /*strict=*/true);
+  if (!request) return refused(request.error().message, request.error().location);
+  if (!request->ignored.empty()) {  // cannot happen when strict; never drop a criterion
+    return refused("parameter '" + request->ignored.front().name + "' is not supported",
+                   request->ignored.front().name);
   }
-  if (!any) return Error::invalid("conditional operation without criteria");
-  return c;
+  if (auto s = only_filters(*request); !s) return s.take_error();
+  if (request->criteria.empty()) return refused("a conditional operation needs criteria");
+  if (auto s = no_terminology_modifiers(*request); !s) return s.take_error();
+  search::PlanOptions options;
+  options.budget = storage::kWriterQueryBudget;
+  auto query = search::plan_search(*request, options);
+  if (!query) return refused(query.error().message, query.error().location);
+  query->count = 2;  // enough to tell none, one and several apart
+  return Criteria{type, std::move(*query)};
 }
 
 Result<Criteria> parse_criteria(const std::string& type, std::string_view query) {
@@ -105,23 +111,8 @@ storage::IndexEntries index_for(boost::json::object& resource) {
 
 Result<std::vector<std::string>> find_matches(storage::WriteContext& ctx,
                                               const Criteria& criteria) {
-  std::vector<std::string> ids;
-  if (!criteria.tokens.empty()) {
-    auto found = ctx.find(criteria.type, criteria.tokens);
-    if (!found) return found.take_error();
-    ids = std::move(*found);
-    if (!criteria.ids.empty()) {
-      std::erase_if(ids, [&](const std::string& id) {
-        return std::find(criteria.ids.begin(), criteria.ids.end(), id) == criteria.ids.end();
-      });
-    }
-    return ids;
-  }
-  for (const auto& id : criteria.ids) {
-    auto head = ctx.head(criteria.type, id);
-    if (!head) return head.take_error();
-    if (*head && !(*head)->deleted) ids.push_back(id);
-  }
+  auto ids = ctx.find_ids(criteria.query);
+  if (!ids && ids.error().kind == ErrorKind::kInvalid) return refused(ids.error().message);
   return ids;
 }
 
@@ -133,8 +124,7 @@ Result<WriteOutcome> apply_create(storage::WriteContext& ctx, const std::string&
     auto matches = find_matches(ctx, *if_none_exist);
     if (!matches) return matches.take_error();
     if (matches->size() > 1) {
-      return Error::multiple_matches("If-None-Exist criteria match " +
-                                     std::to_string(matches->size()) + " resources");
+      return Error::multiple_matches("If-None-Exist criteria match more than one resource");
     }
     if (matches->size() == 1) {
       auto head = ctx.head(type, matches->front());
@@ -176,8 +166,7 @@ Result<WriteOutcome> apply_conditional_update(storage::WriteContext& ctx, const 
   auto matches = find_matches(ctx, criteria);
   if (!matches) return matches.take_error();
   if (matches->size() > 1) {
-    return Error::multiple_matches("conditional update criteria match " +
-                                   std::to_string(matches->size()) + " resources");
+    return Error::multiple_matches("conditional update criteria match more than one resource");
   }
   const auto* body_id = resource.if_contains("id");
   std::string given = body_id && body_id->is_string() ? std::string(body_id->get_string()) : "";
@@ -215,8 +204,7 @@ Result<WriteOutcome> apply_conditional_delete(storage::WriteContext& ctx,
   auto matches = find_matches(ctx, criteria);
   if (!matches) return matches.take_error();
   if (matches->size() > 1) {
-    return Error::multiple_matches("conditional delete criteria match " +
-                                   std::to_string(matches->size()) + " resources");
+    return Error::multiple_matches("conditional delete criteria match more than one resource");
   }
   if (matches->empty()) return WriteOutcome{204, std::nullopt};
   return apply_delete(ctx, criteria.type, matches->front(), std::nullopt);

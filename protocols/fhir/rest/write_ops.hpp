@@ -12,19 +12,29 @@
 #include "protocols/fhir/model/result.hpp"
 #include "protocols/fhir/rest/fhir_request.hpp"
 #include "storage/index_entries.hpp"
+#include "storage/index_query.hpp"
 #include "storage/resource_store.hpp"
 
 namespace cg::fhir {
 
-// Conditional criteria ("identifier=sys|val&_id=x"): parameters ANDed.
+// Conditional criteria ("identifier=sys|1", "name=ada&birthdate=1990", "subject:Patient.
+// identifier=…"): a type search planned into an IndexQuery. Parsing is pure and may run on
+// any thread (the REST handlers parse before queueing their job); the match itself runs
+// inside the job, on the writer connection, so it sees the earlier jobs of its batch and
+// nothing can change between the check and the write.
 struct Criteria {
   std::string type;
-  std::vector<std::string> ids;  // _id values (OR)
-  std::vector<storage::TokenMatch> tokens;
+  storage::IndexQuery query;  // count 2 (none, one or several), budget kWriterQueryBudget
 };
 
-// Parses conditional criteria. Parameters the store cannot evaluate exactly are refused
-// (400): evaluating them loosely could update or delete the wrong resource.
+// Parses conditional criteria with the full search (docs/search.md), always strictly, and
+// plans them. kInvalid ("conditional criteria: …", location = the parameter) for: anything
+// a strict search refuses — unknown or unsupported parameters included, which must never be
+// dropped: a looser match could overwrite or delete the wrong resource; result parameters
+// (_sort, _count, _include, _summary, _elements, _total, _cursor, …); no criteria at all;
+// :in / :not-in and token :above / :below (their expansion reads through the reader pool);
+// and what the planner does not evaluate (docs/search.md, "Not evaluated"). _format and
+// _pretty pass (they shape the response, not the match).
 Result<Criteria> parse_criteria(const std::string& type, const QueryParams& params);
 Result<Criteria> parse_criteria(const std::string& type, std::string_view query);
 
@@ -45,6 +55,8 @@ storage::IndexEntries index_for(boost::json::object& resource);
 // references are only final inside the job).
 using PrecomputedIndex = std::optional<storage::IndexEntries>;
 
+// The ids of at most two current resources matching `criteria`, in id order. kInvalid
+// "conditional criteria: the search is too costly; narrow it" over the budget.
 Result<std::vector<std::string>> find_matches(storage::WriteContext& ctx, const Criteria& criteria);
 
 // Creates `resource` as type/id (id chosen by the caller). With `if_none_exist`, an
