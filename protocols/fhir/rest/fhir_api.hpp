@@ -1,7 +1,7 @@
 #pragma once
 // FhirApi: the FHIR R4 REST interactions over the ResourceStore — read, vread, create,
-// update, delete (plain and conditional), history at three levels, minimal search
-// (_id, _lastUpdated, identifier), batch and transaction Bundles, and the
+// update, delete (plain and conditional), history at three levels, type, system and
+// compartment search with $everything (docs/search.md), batch and transaction Bundles, and the
 // CapabilityStatement. It turns plain HTTP requests into responses and never sees sockets.
 //
 // Thread-safety: handle() may be called from many worker threads at once; it blocks on the
