@@ -556,11 +556,11 @@ class IndexSearch {
       if (stmt.column_is_null(column)) {
         values.emplace_back();
       } else if (order[i].type == KeyType::kInt) {
-        values.emplace_back(Binding(stmt.column_int64(column)));
+        values.emplace_back(std::in_place, stmt.column_int64(column));
       } else if (order[i].type == KeyType::kReal) {
-        values.emplace_back(Binding(stmt.column_double(column)));
+        values.emplace_back(std::in_place, stmt.column_double(column));
       } else {
-        values.emplace_back(Binding(stmt.column_text(column)));
+        values.emplace_back(std::in_place, stmt.column_text(column));
       }
     }
     return values;
