@@ -29,6 +29,9 @@ struct OrderKey {
   KeyType type = KeyType::kText;
   bool descending = false;
   bool nullable = false;
+  // Missing values sort first: the flipped order of a backward read, whose forward order
+  // has them last.
+  bool nulls_first = false;
 };
 
 std::string_view sort_column(IndexTable table) {
@@ -184,8 +187,8 @@ Result<std::vector<KeyValue>> decode_cursor(const std::string& cursor, const std
 }
 
 // " AND <rows after the cursor row>": the lexicographic successor over the order keys, with
-// missing values last whatever the direction. Uniform non-null keys use a row-value
-// comparison, which SQLite turns into an index range.
+// missing values last whatever the direction (first when reading backwards). Uniform non-null keys
+// use a row-value comparison, which SQLite turns into an index range.
 void write_keyset(Sql& sql, const std::vector<OrderKey>& keys, const std::vector<KeyValue>& at) {
   const bool uniform = std::all_of(keys.begin(), keys.end(), [&](const OrderKey& k) {
     return !k.nullable && k.descending == keys.front().descending;
@@ -212,10 +215,14 @@ void write_keyset(Sql& sql, const std::vector<OrderKey>& keys, const std::vector
     ++open;
     // Strictly after on this key.
     if (!at[i]) {
-      sql << "0";  // nothing sorts after a missing value
+      if (k.nulls_first) {
+        sql.append(k.expr) << " IS NOT NULL";  // every value follows the missing ones
+      } else {
+        sql << "0";  // nothing sorts after a missing value
+      }
     } else {
       sql << "(";
-      if (k.nullable) {
+      if (k.nullable && !k.nulls_first) {
         sql.append(k.expr) << " IS NULL OR ";
       }
       sql.append(k.expr) << (k.descending ? " < " : " > ");
@@ -241,7 +248,7 @@ void write_order(Sql& sql, const std::vector<OrderKey>& keys, bool by_alias) {
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const std::string name = "k" + std::to_string(i);
     if (i) sql << ", ";
-    if (keys[i].nullable) sql << name << " IS NULL, ";
+    if (keys[i].nullable) sql << name << (keys[i].nulls_first ? " IS NULL DESC, " : " IS NULL, ");
     if (by_alias) {
       sql << name;
     } else {
@@ -494,12 +501,6 @@ class IndexSearch {
 
   std::size_t limit() const { return std::min(query_.count, kMaxIndexPage); }
 
-  // Backward paging needs every key present: a missing value has no predecessor order.
-  bool can_page_back() const {
-    const auto order = keys();
-    return std::none_of(order.begin(), order.end(), [](const OrderKey& k) { return k.nullable; });
-  }
-
   // Reads up to limit()+1 rows in `order`; returns whether more rows followed, and the key
   // values of the first and last rows returned.
   Result<bool> read_rows(const std::vector<KeyValue>& after, const std::vector<OrderKey>& order,
@@ -526,7 +527,7 @@ class IndexSearch {
     auto more = read_rows(after, keys(), page.matches, first, last);
     if (!more) return more.take_error();
     if (*more) page.next_cursor = encode_cursor(signature(), last);
-    if (!after.empty() && !page.matches.empty() && can_page_back()) {
+    if (!after.empty() && !page.matches.empty()) {
       page.previous_cursor = std::string(kPreviousMark) + encode_cursor(signature(), first);
     }
     return ok_status();
@@ -535,9 +536,11 @@ class IndexSearch {
   // The page that ends just before `before`: the same keys with every direction flipped,
   // read from `before` onwards, then put back in forward order.
   Status read_page_before(const std::vector<KeyValue>& before, IndexSearchPage& page) {
-    if (!can_page_back()) return Error::invalid("this sort has no previous pages", "_cursor");
     auto flipped = keys();
-    for (auto& k : flipped) k.descending = !k.descending;
+    for (auto& k : flipped) {
+      k.descending = !k.descending;
+      k.nulls_first = k.nullable;
+    }
     std::vector<KeyValue> first, last;
     auto more = read_rows(before, flipped, page.matches, first, last);
     if (!more) return more.take_error();

@@ -808,3 +808,51 @@ TEST_CASE("totals from the index alone agree with totals through the resources t
   CHECK(total(all(any(male), any(has))) == 1);
   CHECK(total(all(any(male), any(LastUpdatedCond{{RangeOp::kGt, 0, 1}}))) == 2);
 }
+
+TEST_CASE("previous links walk back exactly the pages walked forward, missing values included") {
+  Store s;
+  // Birth dates with ties and gaps; three patients without one (they sort last).
+  const std::vector<std::pair<std::string, int>> people = {
+      {"p01", 5},  {"p02", 3}, {"p03", 5}, {"p04", -1}, {"p05", 1}, {"p06", 9},
+      {"p07", -1}, {"p08", 3}, {"p09", 7}, {"p10", -1}, {"p11", 2}};
+  for (const auto& [id, day] : people) {
+    IndexEntries e;
+    if (day >= 0)
+      e.dates.push_back({"birthdate", kJan2026 + day * kDay, kJan2026 + (day + 1) * kDay});
+    e.tokens.push_back({"active", "", "true", {}, {}, {}});
+    s.put("Patient", id, e);
+  }
+  for (bool descending : {false, true}) {
+    CAPTURE(descending);
+    IndexQuery q =
+        on("Patient", all(any(TokenCond{"active", std::nullopt, "true", {}, {}, {}, false})));
+    q.sort = {{SortSpec::Kind::kParam, IndexTable::kDate, "birthdate", descending}};
+    q.count = 3;
+    std::vector<std::vector<std::string>> forward;
+    std::optional<std::string> previous;
+    for (int i = 0; i < 10; ++i) {
+      auto page = s.page(q);
+      std::vector<std::string> ids;
+      for (const auto& v : page.matches) ids.push_back(v.id);
+      forward.push_back(ids);
+      previous = page.previous_cursor;
+      if (!page.next_cursor) break;
+      q.cursor = *page.next_cursor;
+    }
+    REQUIRE(forward.size() == 4);
+    // The last page holds patients without a birth date; walk back from it.
+    std::vector<std::vector<std::string>> backward;
+    while (previous) {
+      q.cursor = *previous;
+      auto page = s.page(q);
+      std::vector<std::string> ids;
+      for (const auto& v : page.matches) ids.push_back(v.id);
+      backward.push_back(ids);
+      previous = page.previous_cursor;
+    }
+    REQUIRE(backward.size() == 3);
+    CHECK(backward[0] == forward[2]);
+    CHECK(backward[1] == forward[1]);
+    CHECK(backward[2] == forward[0]);
+  }
+}
