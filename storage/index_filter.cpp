@@ -141,9 +141,13 @@ std::optional<T> minus_width(T v, double width) {
 //   ge  high > qh or low ≥ ql    → low ≥ min(ql, qh − W)
 //   ap  high > ql                → low > ql − W
 //   le  low < ql or high ≤ qh    → low < qh (low < high)
+// Returns whether `lo` is bounded for a gt or ge comparison (the others always are, or
+// have nothing to bound them).
 template <class T>
-void width_bounds(Sql& sql, const std::string& lo, const Range<T>& r, double width) {
+bool width_bounds(Sql& sql, const std::string& lo, const Range<T>& r, double width) {
+  bool bounded = true;
   auto at_least = [&](std::string_view op, std::optional<T> v) {
+    bounded = v.has_value();
     if (!v) return;
     sql << " AND " << lo << op;
     sql.bind(Binding(*v));
@@ -167,6 +171,7 @@ void width_bounds(Sql& sql, const std::string& lo, const Range<T>& r, double wid
     default:
       break;
   }
+  return bounded || (r.op != RangeOp::kGt && r.op != RangeOp::kGe);
 }
 
 // A condition over a scope: a SELECT of matching keys (tested with IN), of keys that must
@@ -182,7 +187,16 @@ struct Leaf {
   std::string param;
   Sql predicates;
   bool negate = false;
+  // The index that serves the predicates, named with INDEXED BY: without statistics (a new
+  // or fast-growing database, before ANALYZE) SQLite may otherwise walk the owner index of
+  // the whole type. Empty: let SQLite choose (a gt/ge without a bound on low may do better
+  // on the `high` index).
+  std::string index;
 };
+
+std::string lookup_index(IndexTable table) {
+  return std::string(table_name(table)) + "_lookup";
+}
 
 // The row family whose statistics bound a range column (param_stats.hpp).
 struct RangeFamily {
@@ -331,7 +345,7 @@ class FilterWriter {
       for (std::size_t n = 0; n < groups.size(); ++n) {
         auto leaf = make_leaf(filter.all_of[groups[n]].any_of.front(), scope, scope.index_alias());
         if (!leaf) return leaf.take_error();
-        if (n == 0) keys_sql = index_rows(scope, leaf->table, leaf->param);
+        if (n == 0) keys_sql = index_rows(scope, leaf->table, leaf->param, leaf->index);
         keys_sql.append(leaf->predicates);
         done[groups[n]] = true;
       }
@@ -354,9 +368,6 @@ class FilterWriter {
       return RangeFamily{kDateFamily, d->param};
     if (const auto* n = std::get_if<NumberCond>(&cond.kind)) {
       return RangeFamily{kNumberFamily, n->param};
-    }
-    if (const auto* q = std::get_if<QuantityCond>(&cond.kind)) {
-      return RangeFamily{q->canonical ? kCanonicalQuantityFamily : kQuantityFamily, q->param};
     }
     return std::nullopt;
   }
@@ -403,11 +414,14 @@ class FilterWriter {
   }
 
   // "SELECT x.id FROM idx_… x WHERE x.type = ? AND x.param = ?", ready for more " AND …".
-  static Sql index_rows(const Scope& scope, IndexTable table, const std::string& param) {
+  static Sql index_rows(const Scope& scope, IndexTable table, const std::string& param,
+                        std::string_view index = {}) {
     const std::string x = scope.index_alias();
     Sql sql;
     sql << "SELECT " << (scope.multi() ? x + ".type, " : "") << x << ".id FROM "
-        << table_name(table) << " " << x << " WHERE ";
+        << table_name(table) << " " << x;
+    if (!index.empty()) sql << " INDEXED BY " << index;
+    sql << " WHERE ";
     type_match(sql, x + ".type", *scope.types);
     sql << " AND " << x << ".param = ";
     sql.bind(param);
@@ -422,7 +436,7 @@ class FilterWriter {
           if constexpr (kIsLeaf<C>) {
             auto leaf = make_leaf_of(c, scope, x);
             if (!leaf) return leaf.take_error();
-            Sql sql = index_rows(scope, leaf->table, leaf->param);
+            Sql sql = index_rows(scope, leaf->table, leaf->param, leaf->index);
             sql.append(leaf->predicates);
             const auto form = leaf->negate ? Rendered::Form::kNotKeys : Rendered::Form::kKeys;
             return Rendered{form, std::move(sql)};
@@ -460,17 +474,17 @@ class FilterWriter {
   }
 
   template <class T>
-  Status ranged(const Scope& scope, Sql& sql, const std::string& lo, const std::string& hi,
-                const Range<T>& r, std::string_view family, const std::string& param) {
+  // The range comparison and its width bounds; whether `lo` is bounded (see Leaf::index).
+  Result<bool> ranged(const Scope& scope, Sql& sql, const std::string& lo, const std::string& hi,
+                      const Range<T>& r, std::string_view family, const std::string& param) {
     range_match(sql, lo, hi, r);
     auto w = width(scope, family, param);
     if (!w) return w.take_error();
-    width_bounds(sql, lo, r, *w);
-    return ok_status();
+    return width_bounds(sql, lo, r, *w);
   }
 
   Result<Leaf> make_leaf_of(const StringCond& c, const Scope& /*scope*/, const std::string& x) {
-    Leaf leaf{IndexTable::kString, c.param, {}, false};
+    Leaf leaf{IndexTable::kString, c.param, {}, false, lookup_index(IndexTable::kString)};
     Sql& sql = leaf.predicates;
     switch (c.mode) {
       case StringCond::Mode::kPrefix:
@@ -490,7 +504,7 @@ class FilterWriter {
   }
 
   Result<Leaf> make_leaf_of(const TokenCond& c, const Scope& /*scope*/, const std::string& x) {
-    Leaf leaf{IndexTable::kToken, c.param, {}, c.negate};
+    Leaf leaf{IndexTable::kToken, c.param, {}, c.negate, lookup_index(IndexTable::kToken)};
     Sql& sql = leaf.predicates;
     if (c.text) {
       prefix_match(sql, x + ".text", *c.text);
@@ -513,29 +527,33 @@ class FilterWriter {
   }
 
   Result<Leaf> make_leaf_of(const DateCond& c, const Scope& scope, const std::string& x) {
-    Leaf leaf{IndexTable::kDate, c.param, {}, false};
-    auto s = ranged(scope, leaf.predicates, x + ".low", x + ".high", c.range, kDateFamily, c.param);
-    if (!s) return s.take_error();
+    Leaf leaf{IndexTable::kDate, c.param, {}, false, {}};
+    auto bounded =
+        ranged(scope, leaf.predicates, x + ".low", x + ".high", c.range, kDateFamily, c.param);
+    if (!bounded) return bounded.take_error();
+    if (*bounded) leaf.index = lookup_index(IndexTable::kDate);
     return leaf;
   }
 
   Result<Leaf> make_leaf_of(const NumberCond& c, const Scope& scope, const std::string& x) {
-    Leaf leaf{IndexTable::kNumber, c.param, {}, false};
-    auto s =
+    Leaf leaf{IndexTable::kNumber, c.param, {}, false, {}};
+    auto bounded =
         ranged(scope, leaf.predicates, x + ".low", x + ".high", c.range, kNumberFamily, c.param);
-    if (!s) return s.take_error();
+    if (!bounded) return bounded.take_error();
+    if (*bounded) leaf.index = lookup_index(IndexTable::kNumber);
     return leaf;
   }
 
   Result<Leaf> make_leaf_of(const QuantityCond& c, const Scope& scope, const std::string& x) {
-    Leaf leaf{IndexTable::kQuantity, c.param, {}, false};
+    Leaf leaf{IndexTable::kQuantity, c.param, {}, false, {}};
     Sql& sql = leaf.predicates;
     if (c.canonical) {
       sql << " AND " << x << ".canonical_code = ";
       sql.bind(c.code);
       auto s = ranged(scope, sql, x + ".canonical_low", x + ".canonical_high", c.range,
-                      kCanonicalQuantityFamily, c.param);
+                      kCanonicalQuantityFamily, quantity_stats_key(c.param, c.code));
       if (!s) return s.take_error();
+      leaf.index = "idx_quantity_canonical";
       return leaf;
     }
     if (!c.code.empty()) {
@@ -546,13 +564,20 @@ class FilterWriter {
       sql << " AND " << x << ".system = ";
       sql.bind(*c.system);
     }
-    auto s = ranged(scope, sql, x + ".low", x + ".high", c.range, kQuantityFamily, c.param);
+    auto s = ranged(scope, sql, x + ".low", x + ".high", c.range, kQuantityFamily,
+                    quantity_stats_key(c.param, c.code));
     if (!s) return s.take_error();
+    leaf.index = lookup_index(IndexTable::kQuantity);
     return leaf;
   }
 
   Result<Leaf> make_leaf_of(const ReferenceCond& c, const Scope& /*scope*/, const std::string& x) {
-    Leaf leaf{IndexTable::kReference, c.param, {}, false};
+    Leaf leaf{IndexTable::kReference,
+              c.param,
+              {},
+              false,
+              c.kind == ReferenceCond::Kind::kUrl ? "idx_reference_url"
+                                                  : lookup_index(IndexTable::kReference)};
     Sql& sql = leaf.predicates;
     auto equal = [&](std::string_view column, const std::string& value) {
       sql << " AND " << x << "." << column << " = ";
@@ -589,7 +614,7 @@ class FilterWriter {
   }
 
   Result<Leaf> make_leaf_of(const UriCond& c, const Scope& /*scope*/, const std::string& x) {
-    Leaf leaf{IndexTable::kUri, c.param, {}, false};
+    Leaf leaf{IndexTable::kUri, c.param, {}, false, lookup_index(IndexTable::kUri)};
     Sql& sql = leaf.predicates;
     switch (c.mode) {
       case UriCond::Mode::kExact:
@@ -610,7 +635,7 @@ class FilterWriter {
 
   Result<Rendered> render_one(const MissingCond& c, const Scope& scope) {
     const auto form = c.missing ? Rendered::Form::kNotKeys : Rendered::Form::kKeys;
-    return Rendered{form, index_rows(scope, c.table, c.param)};
+    return Rendered{form, index_rows(scope, c.table, c.param, lookup_index(c.table))};
   }
 
   Result<Rendered> render_one(const IdCond& c, const Scope& scope) {
@@ -633,7 +658,8 @@ class FilterWriter {
     const UnitSpherePoint p = unit_sphere_point(c.latitude, c.longitude);
     // A hair of slack so a point exactly at the distance is not lost to rounding.
     const double limit = squared_chord(c.distance_m) * (1 + 1e-9) + 1e-15;
-    Sql sql = index_rows(scope, IndexTable::kPosition, c.param);
+    Sql sql =
+        index_rows(scope, IndexTable::kPosition, c.param, lookup_index(IndexTable::kPosition));
     sql << " AND " << x << ".latitude >= ";
     sql.bind(band.low - 1e-9) << " AND " << x << ".latitude <= ";
     sql.bind(band.high + 1e-9) << " AND ";
@@ -711,6 +737,7 @@ class FilterWriter {
     Sql sql;
     sql << "SELECT " << (scope.multi() ? x0 + ".type, " : "") << x0 << ".id FROM "
         << table_name(leaves[0].table) << " " << x0;
+    if (!leaves[0].index.empty()) sql << " INDEXED BY " << leaves[0].index;
     for (std::size_t i = 1; i < leaves.size(); ++i) {
       const std::string xi = base + "_" + std::to_string(i);
       sql << " JOIN " << table_name(leaves[i].table) << " " << xi << " INDEXED BY "
@@ -745,7 +772,8 @@ class FilterWriter {
     if (scope.multi()) return Error::invalid("a chain needs a search on exactly one type");
     auto targets = nested(c.target_type, c.where, scope);
     if (!targets) return targets.take_error();
-    Sql sql = index_rows(scope, IndexTable::kReference, c.param);
+    Sql sql =
+        index_rows(scope, IndexTable::kReference, c.param, lookup_index(IndexTable::kReference));
     const std::string x = scope.index_alias();
     sql << " AND " << x << ".target_type = ";
     sql.bind(c.target_type) << " AND " << x << ".target_id IN (";

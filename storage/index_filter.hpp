@@ -22,6 +22,7 @@ class ParamStatsSource {
  public:
   virtual ~ParamStatsSource() = default;
   // The statistics over every type of `types` (zero when none has rows for the parameter).
+  // A quantity key without a unit ("param|") covers every unit of the parameter.
   virtual Result<ParamStats> stats(std::string_view family, const std::vector<std::string>& types,
                                    const std::string& param) = 0;
 };

@@ -313,8 +313,17 @@ class SnapshotStats final : public ParamStatsSource {
     Sql sql;
     sql << "SELECT coalesce(max(max_width), 0), coalesce(max(max_rows), 0)"
            " FROM idx_param_stats WHERE family = ";
-    sql.bind(std::string(family)) << " AND param = ";
-    sql.bind(param) << " AND ";
+    sql.bind(std::string(family));
+    if (param.ends_with('|')) {  // a quantity in any unit: every "param|unit" key
+      std::string upper = param;
+      upper.back() = '|' + 1;
+      sql << " AND param >= ";
+      sql.bind(param) << " AND param < ";
+      sql.bind(upper) << " AND ";
+    } else {
+      sql << " AND param = ";
+      sql.bind(param) << " AND ";
+    }
     type_match(sql, "type", types);
     auto stmt = conn_.statement_once(sql.text());
     if (!stmt) return stmt.take_error();

@@ -208,15 +208,16 @@ INSERT INTO idx_param_stats
     GROUP BY type, id, param)
   GROUP BY type, param;
 INSERT INTO idx_param_stats
-  SELECT 'quantity', type, param, max(w), max(n) FROM (
-    SELECT type, param, max(high - low) AS w, count(*) AS n FROM idx_quantity
-    GROUP BY type, id, param)
-  GROUP BY type, param;
+  SELECT 'quantity', type, param || '|' || code, max(w), max(n) FROM (
+    SELECT type, param, code, max(high - low) AS w, count(*) AS n FROM idx_quantity
+    GROUP BY type, id, param, code)
+  GROUP BY type, param, code;
 INSERT INTO idx_param_stats
-  SELECT 'quantity-canonical', type, param, max(w), max(n) FROM (
-    SELECT type, param, max(canonical_high - canonical_low) AS w, count(*) AS n
-    FROM idx_quantity WHERE canonical_code <> '' GROUP BY type, id, param)
-  GROUP BY type, param;
+  SELECT 'quantity-canonical', type, param || '|' || canonical_code, max(w), max(n) FROM (
+    SELECT type, param, canonical_code, max(canonical_high - canonical_low) AS w,
+      count(*) AS n
+    FROM idx_quantity WHERE canonical_code <> '' GROUP BY type, id, param, canonical_code)
+  GROUP BY type, param, canonical_code;
 )sql";
 
 constexpr std::array<std::string_view, 5> kClinicalSteps = {kSchemaV1, kSchemaV2, kSchemaV3,

@@ -7,11 +7,10 @@
 namespace cg::storage {
 namespace {
 
-using Key = std::pair<std::string_view, std::string_view>;
+using Key = std::pair<std::string_view, std::string>;
 
-void add(std::map<Key, ParamStats>& out, std::string_view family, const std::string& param,
-         double width) {
-  ParamStats& s = out[{family, param}];
+void add(std::map<Key, ParamStats>& out, std::string_view family, std::string param, double width) {
+  ParamStats& s = out[{family, std::move(param)}];
   s.max_width = std::max(s.max_width, width);
   ++s.max_rows;
 }
@@ -28,17 +27,25 @@ std::vector<ParamStatsRow> param_stats(const IndexEntries& index) {
   for (const auto& d : index.dates) add(by_param, kDateFamily, d.param, width(d.low_ms, d.high_ms));
   for (const auto& n : index.numbers) add(by_param, kNumberFamily, n.param, n.high - n.low);
   for (const auto& q : index.quantities) {
-    add(by_param, kQuantityFamily, q.param, q.high - q.low);
+    add(by_param, kQuantityFamily, quantity_stats_key(q.param, q.code), q.high - q.low);
     if (!q.canonical_code.empty()) {
-      add(by_param, kCanonicalQuantityFamily, q.param, q.canonical_high - q.canonical_low);
+      add(by_param, kCanonicalQuantityFamily, quantity_stats_key(q.param, q.canonical_code),
+          q.canonical_high - q.canonical_low);
     }
   }
   std::vector<ParamStatsRow> rows;
   rows.reserve(by_param.size());
   for (const auto& [key, stats] : by_param) {
-    rows.push_back({key.first, std::string(key.second), stats});
+    rows.push_back({key.first, key.second, stats});
   }
   return rows;
+}
+
+std::string quantity_stats_key(std::string_view param, std::string_view unit) {
+  std::string key(param);
+  key += '|';
+  key += unit;
+  return key;
 }
 
 }  // namespace cg::storage

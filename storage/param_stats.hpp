@@ -10,7 +10,9 @@
 //              parameter is single-valued so far: ANDed conditions on it (`date=ge…&date=lt…`)
 //              must hold on the same row, and become one index range scan.
 // Families: "date", "number", "quantity" (the value as written) and "quantity-canonical"
-// (the value in UCUM base units). Plain values; thread-safe.
+// (the value in UCUM base units). Quantities are kept per unit, under "param|unit": a
+// parameter holds values of very different scales (weights in g, cell counts in 1/L), and
+// one width over all of them would bound nothing. Plain values; thread-safe.
 
 #include <cstdint>
 #include <string>
@@ -39,5 +41,9 @@ struct ParamStatsRow {
 
 // The statistics of one resource's rows, one row per (family, param) it has.
 std::vector<ParamStatsRow> param_stats(const IndexEntries& index);
+
+// "param|unit", the statistics key of a quantity parameter's values in one unit (code, or
+// canonical code). With an empty unit it is the prefix of every unit's key.
+std::string quantity_stats_key(std::string_view param, std::string_view unit);
 
 }  // namespace cg::storage

@@ -618,6 +618,15 @@ TEST_CASE("EXPLAIN QUERY PLAN: token and date searches start from the lookup ind
                              all(any(TokenCond{"code", std::nullopt, "x", {}, {}, {}, false}))}))));
   CAPTURE(has_plan);
   CHECK(has_plan.find("idx_reference_owner (type=? AND id=?)") != std::string::npos);
+  // Without statistics (no ANALYZE yet) a chain still probes references by target.
+  const std::string chain_plan = plan(
+      on("Observation",
+         all(any(ChainCond{"subject", "Patient",
+                           all(any(StringCond{"name", StringCond::Mode::kPrefix, "mw", {}}))}))));
+  CAPTURE(chain_plan);
+  CHECK(chain_plan.find("idx_reference_lookup (type=? AND param=? AND target_id=?") !=
+        std::string::npos);
+  CHECK(chain_plan.find("idx_reference_owner") == std::string::npos);
   IndexQuery sorted = on("Patient");
   sorted.sort = {{SortSpec::Kind::kParam, IndexTable::kDate, "birthdate", false}};
   const std::string sort_plan = plan(sorted);

@@ -142,5 +142,7 @@ TEST_CASE("version 5 adds grp to the index tables and fills the range statistics
                           " AND type = 'Encounter'") == 1);
   CHECK(*conn.query_int64("SELECT count(*) FROM idx_param_stats WHERE type = 'Observation'"
                           " AND family IN ('quantity', 'quantity-canonical')") == 2);
+  CHECK(*conn.query_int64("SELECT count(*) FROM idx_param_stats WHERE type = 'Observation'"
+                          " AND param IN ('value-quantity|mg', 'value-quantity|g')") == 2);
   CHECK(*conn.query_int64("SELECT sum(grp) FROM idx_date") == 0);
 }

@@ -16,7 +16,7 @@ TEST_CASE("one row per family and parameter: the widest range and the row count"
   e.quantities.push_back({"value-quantity", "u", "{beats}", 59.5, 60.5, "", 0, 0});
   e.tokens.push_back({"code", "s", "c", {}, {}, {}});  // tokens have no statistics
   auto rows = param_stats(e);
-  REQUIRE(rows.size() == 5);
+  REQUIRE(rows.size() == 6);
   auto find = [&](std::string_view family, std::string_view param) {
     for (const auto& r : rows) {
       if (r.family == family && r.param == param) return r.stats;
@@ -29,10 +29,13 @@ TEST_CASE("one row per family and parameter: the widest range and the row count"
   // An open end: the width does not overflow, it is just very large.
   CHECK(find(kDateFamily, "period").max_width > 9e18);
   CHECK(find(kNumberFamily, "probability").max_width == doctest::Approx(0.1));
-  CHECK(find(kQuantityFamily, "value-quantity").max_rows == 2);
-  CHECK(find(kQuantityFamily, "value-quantity").max_width == doctest::Approx(1.0));
-  CHECK(find(kCanonicalQuantityFamily, "value-quantity").max_rows == 1);
-  CHECK(find(kCanonicalQuantityFamily, "value-quantity").max_width == doctest::Approx(0.001));
+  // Quantities per unit: mg and {beats} values do not widen each other.
+  CHECK(find(kQuantityFamily, "value-quantity|mg").max_rows == 1);
+  CHECK(find(kQuantityFamily, "value-quantity|mg").max_width == doctest::Approx(1.0));
+  CHECK(find(kQuantityFamily, "value-quantity|{beats}").max_width == doctest::Approx(1.0));
+  CHECK(find(kCanonicalQuantityFamily, "value-quantity|g").max_rows == 1);
+  CHECK(find(kCanonicalQuantityFamily, "value-quantity|g").max_width == doctest::Approx(0.001));
+  CHECK(quantity_stats_key("value-quantity", "") == "value-quantity|");
 }
 
 TEST_CASE("no range rows, no statistics") {
