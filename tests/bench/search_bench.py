@@ -563,13 +563,15 @@ class SearchBench(rb.Bench):
         log("=" * 110)
         self.results["table"] = [{"name": r[0], "path": r[1], "c1": r[2], f"c{n}": r[3]} for r in self.table]
         self.results["markdown_rows"] = md
-        get = {r[0]: r[3] for r in self.table}
         verdict = []
-        for k in ("token", "date-range (month)"):
-            r = get.get(k)
-            v = r["p50_us"] / 1e3 if r else None
-            verdict.append((f"{k} first page p50 <= {TARGET_FIRST_PAGE_P50_MS:g} ms (c={n})", v,
-                            v is not None and v <= TARGET_FIRST_PAGE_P50_MS))
+        # The issue names no concurrency: judge one client, and eight sharing the two cores.
+        for column, clients in ((2, 1), (3, n)):
+            get = {r[0]: r[column] for r in self.table}
+            for k in ("token", "date-range (month)"):
+                r = get.get(k)
+                v = r["p50_us"] / 1e3 if r else None
+                verdict.append((f"{k} first page p50 <= {TARGET_FIRST_PAGE_P50_MS:g} ms (c={clients})", v,
+                                v is not None and v <= TARGET_FIRST_PAGE_P50_MS))
         verdict.append((f"ingest with indexing >= {TARGET_INGEST_RPS:,}/s", ing["rate"], ing["rate"] >= TARGET_INGEST_RPS))
         log("targets (" + ("SMOKE run: too small to judge" if self.a.smoke else "full run") + "):")
         for what, val, ok in verdict:
