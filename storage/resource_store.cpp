@@ -241,6 +241,12 @@ Result<std::unique_ptr<ResourceStore>> ResourceStore::open(StoreConfig config) {
                              std::to_string(migrated->from_version) + " to " +
                              std::to_string(migrated->to_version));
   }
+  // Schema 5 added composite and position rows, which only the indexer can write.
+  if (config.log && migrated->from_version > 0 && migrated->from_version < 5) {
+    config.log(kLogWarning,
+               "resources stored before schema 5 are not found by composite parameters or "
+               "near until `clinic-gateway reindex` has run (docs/operations.md)");
+  }
   return std::unique_ptr<ResourceStore>(std::make_unique<SqliteResourceStore>(
       std::move(config), std::move(*writer), std::move(*readers), *floor_ms));
 }

@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "storage/migrations.hpp"
 #include "storage/sqlite.hpp"
 #include "tests/storage/store_fixture.hpp"
 
@@ -166,4 +167,27 @@ TEST_CASE("write() and close() from a done callback fail instead of waiting for 
   REQUIRE(nested.has_value());
   CHECK(nested->error().kind == ErrorKind::kInternal);
   CHECK(store->write([](WriteContext&) { return cg::ok_status(); }).ok());  // still open
+}
+
+TEST_CASE("opening a schema 4 database migrates it and says a reindex is due") {
+  TempDir dir;
+  {
+    auto conn = Connection::open(dir.path() / "clinical.db", Connection::Mode::kCreate);
+    REQUIRE(conn.ok());
+    REQUIRE(conn->exec("PRAGMA journal_mode=WAL").ok());
+    REQUIRE(apply_migrations(*conn, clinical_migrations().first(4)).ok());
+  }
+  std::vector<std::string> lines;
+  std::mutex mutex;
+  StoreConfig config;
+  config.log = [&](int, std::string_view message) {
+    std::lock_guard lock(mutex);
+    lines.emplace_back(message);
+  };
+  auto store = open_store(dir.path(), config);
+  store->close();
+  std::lock_guard lock(mutex);
+  CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("clinic-gateway reindex") != std::string::npos;
+  }));
 }
