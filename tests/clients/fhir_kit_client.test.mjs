@@ -529,6 +529,64 @@ describe('fhir-kit-client against clinic-gateway', { concurrency: false }, () =>
     assert.equal(count.total, all.ids.length, '_summary=count agrees with the pages');
   });
 
+  test('search: composites, near, _list, partof:below, and prevPage() back through the pages', async () => {
+    const tag = `cmp-${run}`;
+    const bp = (systolic) => ({
+      resourceType: 'Observation', status: 'final', identifier: [{ system: ID_SYSTEM, value: `${tag}-${systolic}` }],
+      code: { coding: [{ system: 'http://loinc.org', code: '85354-9' }] },
+      component: [
+        { code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] },
+          valueQuantity: { value: systolic, system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } },
+        { code: { coding: [{ system: 'http://loinc.org', code: '8462-4' }] },
+          valueQuantity: { value: 150, system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } }],
+    });
+    const high = await client.create({ resourceType: 'Observation', body: bp(160) });
+    await client.create({ resourceType: 'Observation', body: bp(120) });
+    // Systolic over 140: only the first; its diastolic 150 belongs to another component.
+    const composite = await allPages(await client.search({
+      resourceType: 'Observation',
+      searchParams: { 'component-code-value-quantity': 'http://loinc.org|8480-6$gt140', identifier: `${ID_SYSTEM}|${tag}-160,${ID_SYSTEM}|${tag}-120` },
+    }));
+    assert.deepEqual(composite.ids, [high.id]);
+
+    const region = await client.create({ resourceType: 'Location', body: { resourceType: 'Location', name: `${tag} region` } });
+    const clinic = await client.create({ resourceType: 'Location', body: {
+      resourceType: 'Location', name: `${tag} clinic`, partOf: { reference: `Location/${region.id}` },
+      position: { latitude: -0.0917, longitude: 34.768 } } });
+    const ward = await client.create({ resourceType: 'Location', body: {
+      resourceType: 'Location', name: `${tag} ward`, partOf: { reference: `Location/${clinic.id}` } } });
+    const below = await allPages(await client.search({ resourceType: 'Location', searchParams: { 'partof:below': `Location/${region.id}` } }));
+    assert.deepEqual([...below.ids].sort(), [clinic.id, ward.id].sort());
+    const near = await allPages(await client.search({ resourceType: 'Location', searchParams: { near: '-0.1|34.77|2|km' } }));
+    assert.ok(near.ids.includes(clinic.id), 'the clinic is within 2 km');
+    const far = await allPages(await client.search({ resourceType: 'Location', searchParams: { near: '1.0|36.0|2|km' } }));
+    assert.ok(!far.ids.includes(clinic.id));
+
+    const list = await client.create({ resourceType: 'List', body: {
+      resourceType: 'List', status: 'current', mode: 'working', entry: [{ item: { reference: `Location/${ward.id}` } }] } });
+    const listed = await allPages(await client.search({ resourceType: 'Location', searchParams: { _list: list.id } }));
+    assert.deepEqual(listed.ids, [ward.id]);
+
+    // Forward through a sorted search, then back with prevPage(): the same pages, reversed.
+    const { patient } = await patientWithObservations('Pager', 7);
+    const sorted = { resourceType: 'Observation', searchParams: { subject: `Patient/${patient.id}`, _sort: '-date', _count: 3 } };
+    const forward = [];
+    let page = await client.search(sorted);
+    for (;;) {
+      forward.push((page.entry || []).map((e) => e.resource.id));
+      const next = await client.nextPage({ bundle: page });
+      if (!next) break;
+      page = next;
+    }
+    assert.equal(forward.length, 3);
+    const backward = [];
+    for (let prev = await client.prevPage({ bundle: page }); prev;
+      prev = await client.prevPage({ bundle: prev })) {
+      backward.push((prev.entry || []).map((e) => e.resource.id));
+    }
+    assert.deepEqual(backward, [forward[1], forward[0]]);
+  });
+
   test('search: bad input is a 400 through the client', async () => {
     const bad = [
       { resourceType: 'Patient', searchParams: { birthdate: '2026-02-30' } },
