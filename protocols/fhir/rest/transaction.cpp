@@ -245,6 +245,15 @@ Result<TransactionPlan> plan_transaction(boost::json::object bundle, std::size_t
 }
 
 Status execute_transaction(storage::WriteContext& ctx, TransactionPlan& plan) {
+  // R4 processes DELETE entries first (then POST, PUT, GET): run them before any
+  // conditional match (ifNoneExist, conditional updates and references), so those never
+  // pick a resource this transaction deletes.
+  for (auto& e : plan.entries) {
+    if (e.method != "DELETE") continue;
+    auto r = run_entry(ctx, e);
+    if (!r) return entry_error(e.index, r.error());
+    e.outcome = std::move(*r);
+  }
   ReferenceMap map;
   if (auto s = assign_identities(ctx, plan, map); !s) return s;
   for (auto& e : plan.entries) {
@@ -259,6 +268,7 @@ Status execute_transaction(storage::WriteContext& ctx, TransactionPlan& plan) {
     return method_rank(a->method) < method_rank(b->method);
   });
   for (auto* e : order) {
+    if (e->method == "DELETE") continue;  // already done
     auto r = run_entry(ctx, *e);
     if (!r) return entry_error(e->index, r.error());
     e->outcome = std::move(*r);

@@ -106,3 +106,21 @@ TEST_CASE("a conditional update in a transaction matches by a date") {
   CHECK(plan->entries[0].outcome.status == 200);
   CHECK(plan->entries[0].outcome.stored->version == 2);
 }
+
+TEST_CASE("deletes run first: ifNoneExist does not match a resource the transaction deletes") {
+  testing::TempStore store;
+  auto first = execute(*store, R"({"resource":{"resourceType":"Patient","id":"old","identifier":[
+      {"system":"urn:mrn","value":"7"}]},"request":{"method":"PUT","url":"Patient/old"}})");
+  REQUIRE(first.ok());
+  auto plan = execute(*store, R"({"resource":{"resourceType":"Patient","identifier":[
+      {"system":"urn:mrn","value":"7"}]},"request":{"method":"POST","url":"Patient",
+      "ifNoneExist":"identifier=urn:mrn|7"}},
+      {"request":{"method":"DELETE","url":"Patient/old"}})");
+  REQUIRE_MESSAGE(plan.ok(), (plan.ok() ? "" : plan.error().message));
+  const auto& created = plan->entries[0].outcome;
+  CHECK(created.status == 201);
+  REQUIRE(created.stored);
+  CHECK(created.stored->id != "old");
+  CHECK_FALSE(created.stored->deleted);
+  CHECK(plan->entries[1].outcome.status == 204);
+}
