@@ -12,10 +12,9 @@ constexpr int kLogWarning = 4;
 
 }  // namespace
 
-GroupCommitWriter::GroupCommitWriter(Connection& conn, WriteContext& context,
-                                     GroupCommitLimits limits,
+GroupCommitWriter::GroupCommitWriter(Connection& conn, GroupCommitLimits limits,
                                      std::function<void(int, std::string_view)> log)
-    : conn_(conn), context_(context), limits_(limits), log_(std::move(log)) {
+    : conn_(conn), limits_(limits), log_(std::move(log)) {
   thread_ = std::thread([this] { run(); });
   writer_id_ = thread_.get_id();  // jobs arrive via submit(), after this (mutex-ordered)
 }
@@ -24,7 +23,7 @@ GroupCommitWriter::~GroupCommitWriter() {
   close();
 }
 
-void GroupCommitWriter::submit(WriteJob job, WriteDone done) {
+void GroupCommitWriter::submit(BatchJob job, WriteDone done) {
   std::unique_lock lock(mutex_);
   if (closing_ || queue_.size() >= limits_.max_queued_jobs) {
     ++stats_.jobs_rejected;
@@ -130,7 +129,7 @@ Status GroupCommitWriter::run_job(Pending& pending, bool& lost) {
 
 Status GroupCommitWriter::invoke(Pending& pending) {
   try {
-    return pending.job(context_);
+    return pending.job();
   } catch (const std::exception&) {
     // what() could quote resource content; keep it out of the error and the log.
     return Error::internal("write job threw an exception");

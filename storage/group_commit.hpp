@@ -6,6 +6,10 @@
 // Only after COMMIT returns are the done callbacks called, each with its job's status, or
 // all with the commit's error (the whole batch then rolled back).
 //
+// Jobs are plain callables that write through the connection the writer owns (the clinical
+// store binds its WriteContext into them; the message archive its own statements), so one
+// writer serves any database.
+//
 // Thread-safety: submit(), stats() and close() may be called from any thread, except that
 // close() must not be called from a done callback (it would wait for its own thread). Jobs
 // and done callbacks run on the writer thread; a done callback must not block on the writer.
@@ -23,6 +27,9 @@
 
 namespace cg::storage {
 
+// One unit of work inside the batch transaction, on the writer thread.
+using BatchJob = std::function<Status()>;
+
 struct GroupCommitLimits {
   std::size_t max_batch_jobs = 256;
   std::size_t max_queued_jobs = 10000;
@@ -30,9 +37,9 @@ struct GroupCommitLimits {
 
 class GroupCommitWriter {
  public:
-  // `conn` is the write connection and `context` the WriteContext jobs receive; both must
-  // outlive the writer and are used only on its thread until close() returns.
-  GroupCommitWriter(Connection& conn, WriteContext& context, GroupCommitLimits limits,
+  // `conn` is the write connection; it must outlive the writer and is used only on its
+  // thread until close() returns.
+  GroupCommitWriter(Connection& conn, GroupCommitLimits limits,
                     std::function<void(int, std::string_view)> log);
   GroupCommitWriter(const GroupCommitWriter&) = delete;
   GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
@@ -40,7 +47,7 @@ class GroupCommitWriter {
 
   // Queues the job. When the queue is full or the writer is closed, `done` is called at
   // once, on the calling thread, with kUnavailable.
-  void submit(WriteJob job, WriteDone done);
+  void submit(BatchJob job, WriteDone done);
   // Runs every job already queued, then stops the thread. Idempotent.
   void close();
   StoreStats stats() const;
@@ -49,7 +56,7 @@ class GroupCommitWriter {
 
  private:
   struct Pending {
-    WriteJob job;
+    BatchJob job;
     WriteDone done;
   };
 
@@ -65,7 +72,6 @@ class GroupCommitWriter {
   void log(int priority, std::string_view message) const;
 
   Connection& conn_;
-  WriteContext& context_;
   const GroupCommitLimits limits_;
   const std::function<void(int, std::string_view)> log_;
 

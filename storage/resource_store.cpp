@@ -108,14 +108,14 @@ class SqliteResourceStore final : public ResourceStore {
                         floor_ms),
         readers_(std::move(readers)),
         group_(
-            writer_conn_, version_writer_,
+            writer_conn_,
             {.max_batch_jobs = config_.max_batch_jobs, .max_queued_jobs = config_.max_queued_jobs},
             config_.log) {}
 
   ~SqliteResourceStore() override { close(); }
 
   void submit(WriteJob job, WriteDone done) override {
-    group_.submit(std::move(job), std::move(done));
+    group_.submit([this, job = std::move(job)] { return job(version_writer_); }, std::move(done));
   }
 
   Status write(WriteJob job) override {
