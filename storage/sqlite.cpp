@@ -53,6 +53,14 @@ void Statement::bind(int index, std::string_view value) {
   if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
 }
 
+void Statement::bind_blob(int index, std::string_view bytes) {
+  // A zero-length blob, not NULL, for an empty view (whose data() may be null).
+  int rc = bytes.data() != nullptr
+               ? sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT)
+               : sqlite3_bind_zeroblob(stmt_, index, 0);
+  if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
+}
+
 void Statement::bind_null(int index) {
   int rc = sqlite3_bind_null(stmt_, index);
   if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
@@ -88,6 +96,12 @@ std::int64_t Statement::column_int64(int column) const {
 
 double Statement::column_double(int column) const {
   return sqlite3_column_double(stmt_, column);
+}
+
+std::string Statement::column_blob(int column) const {
+  const auto* bytes = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+  if (bytes == nullptr) return {};
+  return std::string(bytes, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
 }
 
 std::string Statement::column_text(int column) const {

@@ -41,6 +41,8 @@ class Statement {
   void bind(int index, std::int64_t value);
   void bind(int index, double value);
   void bind(int index, std::string_view value);
+  // Bytes that need not be UTF-8 (an 8859/1 HL7v2 message), stored as a BLOB.
+  void bind_blob(int index, std::string_view bytes);
   void bind_null(int index);
   void bind_optional(int index, const std::optional<std::string>& value);
 
@@ -52,6 +54,7 @@ class Statement {
   std::int64_t column_int64(int column) const;
   double column_double(int column) const;
   std::string column_text(int column) const;
+  std::string column_blob(int column) const;
   bool column_is_null(int column) const;
 
   // Ends the statement's current execution (and with it any implicit read snapshot) and

@@ -159,3 +159,24 @@ TEST_CASE("a closed connection refuses work with kUnavailable") {
   CHECK(conn.exec("SELECT 1").error().kind == ErrorKind::kUnavailable);
   CHECK(conn.statement("SELECT 1").error().kind == ErrorKind::kUnavailable);
 }
+
+TEST_CASE("blobs keep any bytes, including NUL and invalid UTF-8; an empty blob is not NULL") {
+  TempDir dir;
+  auto conn = Connection::open(dir.path() / "b.db", Connection::Mode::kCreate);
+  REQUIRE(conn.ok());
+  REQUIRE(conn->exec("CREATE TABLE t (v BLOB)").ok());
+  const std::string bytes("a\0b\xFF\xFE\r", 6);
+  for (std::string_view value : {std::string_view(bytes), std::string_view()}) {
+    auto insert = conn->statement("INSERT INTO t VALUES (?)");
+    REQUIRE(insert.ok());
+    (*insert)->bind_blob(1, value);
+    REQUIRE((*insert)->run().ok());
+  }
+  auto select = conn->statement("SELECT v, v IS NULL FROM t ORDER BY rowid");
+  REQUIRE(select.ok());
+  REQUIRE((*select)->step().value());
+  CHECK((*select)->column_blob(0) == bytes);
+  REQUIRE((*select)->step().value());
+  CHECK((*select)->column_blob(0).empty());
+  CHECK((*select)->column_int64(1) == 0);
+}

@@ -1,0 +1,194 @@
+#include "storage/message_archive.hpp"
+
+#include <array>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <span>
+
+#include "storage/database_file.hpp"
+#include "storage/group_commit.hpp"
+#include "storage/migrations.hpp"
+#include "storage/reader_pool.hpp"
+
+namespace cg::storage {
+namespace {
+
+// Schema version 1 of messages.db.
+// messages   one row per archived message. The key (MSH-3, MSH-4, MSH-10) is unique: the
+//            archive holds the first answer given to a message. raw and ack are the bytes
+//            as received and as sent (BLOB: 8859/1 messages are not UTF-8).
+constexpr std::string_view kArchiveV1 = R"sql(
+CREATE TABLE messages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  received_at INTEGER NOT NULL,
+  sending_application TEXT NOT NULL,
+  sending_facility TEXT NOT NULL,
+  control_id TEXT NOT NULL,
+  message_type TEXT NOT NULL,
+  peer TEXT NOT NULL,
+  raw BLOB NOT NULL,
+  ack BLOB NOT NULL,
+  ack_code TEXT NOT NULL,
+  outcome TEXT NOT NULL
+);
+CREATE UNIQUE INDEX messages_by_key ON messages (sending_application, sending_facility, control_id);
+CREATE INDEX messages_by_received ON messages (received_at);
+)sql";
+
+constexpr std::array<std::string_view, 1> kArchiveSteps = {kArchiveV1};
+
+constexpr std::string_view kColumns =
+    "id, received_at, sending_application, sending_facility, control_id, message_type, peer, "
+    "raw, ack, ack_code, outcome";
+
+ArchivedMessage read_row(const Statement& stmt) {
+  ArchivedMessage m;
+  m.id = stmt.column_int64(0);
+  m.received_at_ms = stmt.column_int64(1);
+  m.key = {stmt.column_text(2), stmt.column_text(3), stmt.column_text(4)};
+  m.message_type = stmt.column_text(5);
+  m.peer = stmt.column_text(6);
+  m.raw = stmt.column_blob(7);
+  m.ack = stmt.column_blob(8);
+  m.ack_code = stmt.column_text(9);
+  m.outcome = stmt.column_text(10);
+  return m;
+}
+
+Result<std::optional<ArchivedMessage>> find_by_key(Connection& conn, const MessageKey& key) {
+  auto stmt = conn.statement("SELECT " + std::string(kColumns) +
+                             " FROM messages WHERE sending_application = ? AND"
+                             " sending_facility = ? AND control_id = ?");
+  if (!stmt) return stmt.take_error();
+  (*stmt)->bind(1, std::string_view(key.sending_application));
+  (*stmt)->bind(2, std::string_view(key.sending_facility));
+  (*stmt)->bind(3, std::string_view(key.control_id));
+  auto row = (*stmt)->step();
+  if (!row) return row.take_error();
+  if (!*row) return std::optional<ArchivedMessage>();
+  return std::optional<ArchivedMessage>(read_row(**stmt));
+}
+
+// Inserts unless the key exists; the stored row either way.
+Result<ArchivedMessage> insert(Connection& conn, ArchivedMessage m) {
+  auto stmt = conn.statement(
+      "INSERT INTO messages (received_at, sending_application, sending_facility, control_id,"
+      " message_type, peer, raw, ack, ack_code, outcome) VALUES (?,?,?,?,?,?,?,?,?,?)"
+      " ON CONFLICT (sending_application, sending_facility, control_id) DO NOTHING");
+  if (!stmt) return stmt.take_error();
+  (*stmt)->bind(1, m.received_at_ms);
+  (*stmt)->bind(2, std::string_view(m.key.sending_application));
+  (*stmt)->bind(3, std::string_view(m.key.sending_facility));
+  (*stmt)->bind(4, std::string_view(m.key.control_id));
+  (*stmt)->bind(5, std::string_view(m.message_type));
+  (*stmt)->bind(6, std::string_view(m.peer));
+  (*stmt)->bind_blob(7, m.raw);
+  (*stmt)->bind_blob(8, m.ack);
+  (*stmt)->bind(9, std::string_view(m.ack_code));
+  (*stmt)->bind(10, std::string_view(m.outcome));
+  if (auto s = (*stmt)->run(); !s) return s.take_error();
+  auto stored = find_by_key(conn, m.key);
+  if (!stored) return stored.take_error();
+  if (!*stored) return Error::internal("archived message not found after insert");
+  return std::move(**stored);
+}
+
+class SqliteMessageArchive final : public MessageArchive {
+ public:
+  SqliteMessageArchive(ArchiveConfig config, Connection writer, std::vector<Connection> readers)
+      : config_(std::move(config)),
+        writer_conn_(std::move(writer)),
+        readers_(std::move(readers)),
+        group_(writer_conn_, {}, config_.log) {}
+  ~SqliteMessageArchive() override { close(); }
+
+  Result<std::optional<ArchivedMessage>> find(const MessageKey& key) override {
+    auto conn = readers_.borrow();
+    if (!conn) return conn.take_error();
+    return find_by_key(**conn, key);
+  }
+
+  Result<ArchivedMessage> record(ArchivedMessage message) override {
+    auto result = std::make_shared<std::optional<Result<ArchivedMessage>>>();
+    auto promise = std::make_shared<std::promise<Status>>();
+    auto done = promise->get_future();
+    group_.submit(
+        [this, result, m = std::move(message)]() mutable -> Status {
+          *result = insert(writer_conn_, std::move(m));
+          return (*result)->ok() ? ok_status() : Status((*result)->error());
+        },
+        [promise](Status status) { promise->set_value(std::move(status)); });
+    Status status = done.get();
+    // The row is durable only once the batch committed: report the commit's error first.
+    if (!status) return status.take_error();
+    return std::move(**result);
+  }
+
+  Result<std::optional<ArchivedMessage>> get(std::int64_t id) override {
+    auto conn = readers_.borrow();
+    if (!conn) return conn.take_error();
+    auto stmt =
+        (*conn)->statement("SELECT " + std::string(kColumns) + " FROM messages WHERE id = ?");
+    if (!stmt) return stmt.take_error();
+    (*stmt)->bind(1, id);
+    auto row = (*stmt)->step();
+    if (!row) return row.take_error();
+    if (!*row) return std::optional<ArchivedMessage>();
+    return std::optional<ArchivedMessage>(read_row(**stmt));
+  }
+
+  Result<std::vector<ArchivedMessage>> recent(std::size_t limit, std::int64_t before_id) override {
+    auto conn = readers_.borrow();
+    if (!conn) return conn.take_error();
+    auto stmt = (*conn)->statement("SELECT " + std::string(kColumns) +
+                                   " FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?");
+    if (!stmt) return stmt.take_error();
+    (*stmt)->bind(1, before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max());
+    (*stmt)->bind(2, static_cast<std::int64_t>(limit));
+    std::vector<ArchivedMessage> out;
+    for (;;) {
+      auto row = (*stmt)->step();
+      if (!row) return row.take_error();
+      if (!*row) return out;
+      out.push_back(read_row(**stmt));
+    }
+  }
+
+  void close() override {
+    std::call_once(closed_, [this] {
+      group_.close();
+      readers_.close();
+      (void)writer_conn_.query_int64("PRAGMA wal_checkpoint(TRUNCATE)");
+      writer_conn_.close();
+    });
+  }
+
+ private:
+  ArchiveConfig config_;
+  Connection writer_conn_;
+  ReaderPool readers_;
+  GroupCommitWriter group_;  // after the connection it writes to
+  std::once_flag closed_;
+};
+
+}  // namespace
+
+std::span<const std::string_view> archive_migrations() {
+  return kArchiveSteps;
+}
+
+Result<std::unique_ptr<MessageArchive>> MessageArchive::open(ArchiveConfig config) {
+  if (auto dir = ensure_directory(config.file.parent_path()); !dir) return dir.take_error();
+  auto writer = open_writer(config.file, config.max_db_bytes);
+  if (!writer) return writer.take_error();
+  if (auto migrated = apply_migrations(*writer, archive_migrations()); !migrated) {
+    return migrated.take_error();
+  }
+  auto readers = open_readers(config.file, config.reader_connections);
+  if (!readers) return readers.take_error();
+  return std::unique_ptr<MessageArchive>(std::make_unique<SqliteMessageArchive>(
+      std::move(config), std::move(*writer), std::move(*readers)));
+}
+
+}  // namespace cg::storage

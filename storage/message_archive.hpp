@@ -1,0 +1,82 @@
+#pragma once
+// MessageArchive: messages.db, the archive of every inbound HL7v2 message with the answer it
+// got. It is what makes MLLP delivery safe to repeat: a sender that did not see an ACK sends
+// the message again, and the archive recognises it by (MSH-3, MSH-4, MSH-10) and hands back
+// the ACK first given, so the message is not applied twice. It also lets an operator look a
+// message up and reprocess it (`clinic-gateway hl7 …`).
+//
+// A record is written with group commit (one fsync per batch, synchronous=FULL): record()
+// returns only once the row is on disk, so an ACK is sent after both the clinical write and
+// its archive record are durable. Only final answers are archived as duplicates' answers; a
+// transient failure (storage unavailable) is not recorded, so the sender's retry is applied.
+// messages.db is a separate file from clinical.db so its retention is independent.
+//
+// Thread-safety: every method may be called from any thread, concurrently.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocols/fhir/model/result.hpp"
+
+namespace cg::storage {
+
+// What identifies a message for duplicate detection: MSH-3, MSH-4 and MSH-10 as written.
+struct MessageKey {
+  std::string sending_application;
+  std::string sending_facility;
+  std::string control_id;
+  bool operator==(const MessageKey&) const = default;
+};
+
+struct ArchivedMessage {
+  std::int64_t id = 0;  // assigned by record()
+  std::int64_t received_at_ms = 0;
+  MessageKey key;
+  std::string message_type;  // MSH-9 as written, e.g. "ADT^A01^ADT_A01"
+  std::string peer;          // the sender's address (and certificate subject)
+  std::string raw;           // the message bytes as received
+  std::string ack;           // the answer bytes sent back
+  std::string ack_code;      // MSA-1: AA, AE, AR (CA, CE, CR)
+  std::string outcome;       // JSON: what the message created or changed, or why it failed
+};
+
+struct ArchiveConfig {
+  std::filesystem::path file;  // messages.db
+  std::int64_t max_db_bytes = 0;
+  int reader_connections = 2;
+  std::function<void(int priority, std::string_view message)> log;
+};
+
+class MessageArchive {
+ public:
+  // Opens (creating and migrating) the archive. Errors: kUnavailable for the file system,
+  // kInternal for a schema newer than this build.
+  static Result<std::unique_ptr<MessageArchive>> open(ArchiveConfig config);
+  virtual ~MessageArchive() = default;
+
+  // The archived answer for `key`, if the message was seen before.
+  virtual Result<std::optional<ArchivedMessage>> find(const MessageKey& key) = 0;
+  // Stores `message` durably and returns it with its id. When a message with the same key
+  // was archived meanwhile (the same message on two connections), nothing is stored and the
+  // earlier record is returned: its ACK is the answer.
+  virtual Result<ArchivedMessage> record(ArchivedMessage message) = 0;
+  virtual Result<std::optional<ArchivedMessage>> get(std::int64_t id) = 0;
+  // The newest messages first, `limit` at most, with ids below `before_id` (0: from the
+  // newest).
+  virtual Result<std::vector<ArchivedMessage>> recent(std::size_t limit,
+                                                      std::int64_t before_id = 0) = 0;
+  // Finishes pending records and closes. Idempotent.
+  virtual void close() = 0;
+};
+
+// The messages.db schema steps this build knows.
+std::span<const std::string_view> archive_migrations();
+
+}  // namespace cg::storage
