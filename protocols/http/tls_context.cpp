@@ -1,9 +1,13 @@
 #include "protocols/http/tls_context.hpp"
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include <array>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace cg::http {
@@ -14,6 +18,9 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+// Session resumption on a context that verifies peers needs a session id context.
+constexpr std::string_view kSessionIdContext = "clinic-gateway";
 
 // The oldest queued OpenSSL error as text (clears the queue), for operator messages.
 std::string take_openssl_error() {
@@ -69,6 +76,40 @@ Result<TlsContextPtr> make_server_tls_context(const TlsConfig& config) {
       ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (Status s = load_files(ctx.get(), config); !s) return s.take_error();
   return ctx;
+}
+
+Status require_client_certificates(SSL_CTX* ctx, const std::filesystem::path& ca_file) {
+  ERR_clear_error();
+  if (Status s = check_readable(ca_file, "TLS client CA file"); !s) return s;
+  if (SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1) {
+    return Error::invalid("cannot load TLS client CA file '" + ca_file.string() +
+                          "': " + take_openssl_error());
+  }
+  STACK_OF(X509_NAME)* issuers = SSL_load_client_CA_file(ca_file.c_str());
+  if (issuers == nullptr) {
+    return Error::invalid("TLS client CA file '" + ca_file.string() + "' holds no certificate");
+  }
+  SSL_CTX_set_client_CA_list(ctx, issuers);  // takes ownership
+  if (SSL_CTX_set_session_id_context(
+          ctx, reinterpret_cast<const unsigned char*>(kSessionIdContext.data()),
+          static_cast<unsigned>(kSessionIdContext.size())) != 1) {
+    return Error::internal("cannot configure TLS context: " + take_openssl_error());
+  }
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  return ok_status();
+}
+
+std::string verified_peer_subject(const SSL* ssl) {
+  X509* certificate = SSL_get0_peer_certificate(ssl);
+  if (certificate == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return {};
+  std::unique_ptr<BIO, decltype(&BIO_free)> text(BIO_new(BIO_s_mem()), &BIO_free);
+  if (!text ||
+      X509_NAME_print_ex(text.get(), X509_get_subject_name(certificate), 0, XN_FLAG_RFC2253) < 0) {
+    return {};
+  }
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(text.get(), &data);
+  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
 }
 
 }  // namespace cg::http

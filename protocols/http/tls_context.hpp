@@ -2,12 +2,15 @@
 // Builds the OpenSSL server context for the HTTPS listener from a certificate chain and a
 // private key (PEM files): TLS 1.2 minimum, forward-secret AEAD ciphers only (ECDHE with
 // AES-GCM or ChaCha20-Poly1305; TLS 1.3 suites are all AEAD), no compression, no
-// renegotiation. Kept apart from server.cpp so it is tested without sockets or Asio.
+// renegotiation; optionally requiring client certificates (mutual TLS, used by the MLLP
+// listener). Kept apart from the servers so it is tested without sockets or Asio.
 // Thread-safety: stateless; a finished context is shared read-only by many connections.
 
 #include <openssl/ssl.h>
 
+#include <filesystem>
 #include <memory>
+#include <string>
 
 #include "protocols/fhir/model/result.hpp"
 #include "protocols/http/server.hpp"
@@ -22,5 +25,15 @@ using TlsContextPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
 // kInvalid, naming the file, when the chain or key is missing, unreadable, malformed or
 // the key does not match the certificate; kInternal when OpenSSL itself fails.
 Result<TlsContextPtr> make_server_tls_context(const TlsConfig& config);
+
+// Makes `ctx` demand a certificate from every client and fail the handshake unless the
+// client presents one that chains to a certificate in `ca_file` (PEM, one or more CA
+// certificates, which are also named to clients as acceptable issuers). kInvalid, naming
+// the file, when it is missing, unreadable or holds no certificate; `ctx` is then unusable.
+Status require_client_certificates(SSL_CTX* ctx, const std::filesystem::path& ca_file);
+
+// The subject of the client certificate verified in the handshake of `ssl`, as an RFC 2253
+// string ("CN=emr-1,O=Clinic"); empty when the client presented none or it did not verify.
+std::string verified_peer_subject(const SSL* ssl);
 
 }  // namespace cg::http

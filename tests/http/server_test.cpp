@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "protocols/http/gzip.hpp"
+#include "tests/http/log_capture.hpp"
 #include "tests/http/test_cert.hpp"
 #include "tests/http/test_client.hpp"
 
@@ -19,6 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::eventually;
 using testing::get_request;
+using testing::LogCapture;
 using testing::post_request;
 using testing::TestClient;
 
@@ -53,28 +55,6 @@ std::unique_ptr<HttpServer> start_server(ServerConfig config, Handler handler = 
   REQUIRE_MESSAGE(server.ok(), (server.ok() ? std::string() : server.error().message));
   return std::move(server).value();
 }
-
-// Collects log lines from server threads.
-class LogCapture {
- public:
-  std::function<void(int, std::string_view)> sink() {
-    return [this](int priority, std::string_view message) {
-      std::lock_guard lock(mutex_);
-      lines_.emplace_back(priority, std::string(message));
-    };
-  }
-  bool contains(std::string_view text) const {
-    std::lock_guard lock(mutex_);
-    for (const auto& line : lines_) {
-      if (line.second.find(text) != std::string::npos) return true;
-    }
-    return false;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<std::pair<int, std::string>> lines_;
-};
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdlib>
+#include <utility>
 
 namespace cg::http::testing {
 namespace {
@@ -49,7 +50,8 @@ std::optional<RawResponse> parse_head(std::string_view head) {
 
 }  // namespace
 
-TestClient::TestClient(std::uint16_t port, bool tls) : tls_(tls) {
+TestClient::TestClient(std::uint16_t port, bool tls, const CertificateFiles* client_certificate)
+    : tls_(tls) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -63,6 +65,11 @@ TestClient::TestClient(std::uint16_t port, bool tls) : tls_(tls) {
   if (!tls_) return;
   set_receive_timeout(fd_, 5s);
   ctx_ = SSL_CTX_new(TLS_client_method());
+  if (client_certificate != nullptr &&
+      (SSL_CTX_use_certificate_chain_file(ctx_, client_certificate->chain.c_str()) != 1 ||
+       SSL_CTX_use_PrivateKey_file(ctx_, client_certificate->key.c_str(), SSL_FILETYPE_PEM) != 1)) {
+    return;
+  }
   SSL* ssl = SSL_new(ctx_);
   SSL_set_fd(ssl, fd_);
   if (SSL_connect(ssl) == 1) {
@@ -131,6 +138,12 @@ std::optional<RawResponse> TestClient::read_response(std::chrono::milliseconds t
   response->body = buf_.substr(0, length);
   buf_.erase(0, length);
   return response;
+}
+
+std::string TestClient::read_some(std::chrono::milliseconds timeout) {
+  if (!ok()) return {};
+  if (buf_.empty()) fill(std::chrono::steady_clock::now() + timeout);
+  return std::exchange(buf_, std::string());
 }
 
 std::optional<RawResponse> TestClient::exchange(std::string_view request,

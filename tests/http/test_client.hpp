@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "protocols/http/message.hpp"
+#include "tests/http/test_cert.hpp"
 
 namespace cg::http::testing {
 
@@ -29,8 +30,10 @@ struct RawResponse {
 class TestClient {
  public:
   // Connects to 127.0.0.1:port; with `tls`, also runs the TLS handshake (no verification:
-  // the tests' self-signed certificate). ok() is false when either step failed.
-  explicit TestClient(std::uint16_t port, bool tls = false);
+  // the tests' self-signed certificate), presenting `client_certificate` when given.
+  // ok() is false when either step failed.
+  explicit TestClient(std::uint16_t port, bool tls = false,
+                      const CertificateFiles* client_certificate = nullptr);
   ~TestClient();
   TestClient(const TestClient&) = delete;
   TestClient& operator=(const TestClient&) = delete;
@@ -46,6 +49,8 @@ class TestClient {
   // Sends `request` and reads its response.
   std::optional<RawResponse> exchange(std::string_view request,
                                       std::chrono::milliseconds timeout = 5s);
+  // Whatever bytes arrive next (protocol-agnostic reads); empty on EOF, reset or timeout.
+  std::string read_some(std::chrono::milliseconds timeout = 5s);
   // True when the server closes the connection (EOF or reset) within `timeout`; bytes that
   // arrive meanwhile are discarded.
   bool wait_closed(std::chrono::milliseconds timeout);

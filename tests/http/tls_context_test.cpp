@@ -53,4 +53,53 @@ TEST_CASE("loading failures name the file") {
   }
 }
 
+TEST_CASE("client certificates: a CA file makes the context demand and verify them") {
+  TempDir dir;
+  auto files = make_self_signed(dir.path());
+  auto ca = testing::make_certificate_authority(dir.path(), "ca", "Clinic Test CA");
+  REQUIRE_FALSE(files.chain.empty());
+  REQUIRE_FALSE(ca.chain.empty());
+  auto ctx = make_server_tls_context({files.chain, files.key});
+  REQUIRE(ctx.ok());
+  CHECK(SSL_CTX_get_verify_mode(ctx->get()) == SSL_VERIFY_NONE);
+  REQUIRE(require_client_certificates(ctx->get(), ca.chain).ok());
+  CHECK(SSL_CTX_get_verify_mode(ctx->get()) == (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT));
+  const STACK_OF(X509_NAME)* issuers = SSL_CTX_get_client_CA_list(ctx->get());
+  REQUIRE(issuers != nullptr);
+  CHECK(sk_X509_NAME_num(issuers) == 1);
+}
+
+TEST_CASE("client certificates: an unusable CA file is named in the error") {
+  TempDir dir;
+  auto files = make_self_signed(dir.path());
+  REQUIRE_FALSE(files.chain.empty());
+  auto ctx = make_server_tls_context({files.chain, files.key});
+  REQUIRE(ctx.ok());
+
+  SUBCASE("missing") {
+    auto status = require_client_certificates(ctx->get(), dir.path() / "no-ca.pem");
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().kind == ErrorKind::kInvalid);
+    CHECK(status.error().message.find("no-ca.pem") != std::string::npos);
+  }
+  SUBCASE("no certificate inside") {
+    const auto garbage = dir.path() / "garbage-ca.pem";
+    std::ofstream(garbage) << "not a certificate\n";
+    auto status = require_client_certificates(ctx->get(), garbage);
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().message.find("garbage-ca.pem") != std::string::npos);
+  }
+}
+
+TEST_CASE("verified_peer_subject is empty without a handshake") {
+  TempDir dir;
+  auto files = make_self_signed(dir.path());
+  REQUIRE_FALSE(files.chain.empty());
+  auto ctx = make_server_tls_context({files.chain, files.key});
+  REQUIRE(ctx.ok());
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx->get()), &SSL_free);
+  REQUIRE(ssl);
+  CHECK(verified_peer_subject(ssl.get()).empty());
+}
+
 }  // namespace cg::http
