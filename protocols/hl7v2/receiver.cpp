@@ -1,0 +1,199 @@
+#include "protocols/hl7v2/receiver.hpp"
+
+#include <chrono>
+#include <ctime>
+
+#include "protocols/hl7v2/error.hpp"
+#include "protocols/hl7v2/header.hpp"
+
+namespace cg::hl7v2 {
+namespace {
+
+constexpr int kLogWarning = 4;
+constexpr int kLogInfo = 6;
+
+std::int64_t system_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// "20261121073500.123+0000": HL7 DTM in UTC with milliseconds.
+std::string hl7_timestamp(std::int64_t ms) {
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[64];  // room for any int the compiler cannot rule out
+  std::snprintf(text, sizeof text, "%04d%02d%02d%02d%02d%02d.%03d+0000", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                static_cast<int>(ms % 1000));
+  return text;
+}
+
+std::string base36(std::uint64_t n) {
+  constexpr std::string_view kDigits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  std::string out;
+  do {
+    out.insert(out.begin(), kDigits[n % 36]);
+    n /= 36;
+  } while (n > 0);
+  return out;
+}
+
+std::string outcome_json(std::string_view ack_code, const std::vector<std::string>& written,
+                         const std::vector<Error>& errors) {
+  // A tiny fixed shape, built by hand: codes, references and our own error texts only.
+  auto quoted = [](std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+      if (c == '"' || c == '\\') out += '\\';
+      if (static_cast<unsigned char>(c) < 0x20) continue;
+      out += c;
+    }
+    return out + "\"";
+  };
+  std::string json = "{\"ack\":" + quoted(ack_code) + ",\"written\":[";
+  for (std::size_t i = 0; i < written.size(); ++i) json += (i ? "," : "") + quoted(written[i]);
+  json += "],\"errors\":[";
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    json += (i ? "," : "") + std::string("{\"code\":") +
+            std::to_string(static_cast<int>(error_code(errors[i]))) +
+            ",\"message\":" + quoted(errors[i].message) + "}";
+  }
+  return json + "]}";
+}
+
+}  // namespace
+
+MessageReceiver::MessageReceiver(storage::MessageArchive& archive, ReceiverConfig config)
+    : archive_(archive), config_(std::move(config)) {
+  if (!config_.clock_ms) config_.clock_ms = system_ms;
+}
+
+void MessageReceiver::handle(std::string code_and_trigger, MessageHandlerFn handler) {
+  codes_[code_and_trigger.substr(0, code_and_trigger.find('^'))] += 1;
+  handlers_[std::move(code_and_trigger)] = std::move(handler);
+}
+
+bool MessageReceiver::knows_code(std::string_view code) const {
+  return codes_.find(code) != codes_.end();
+}
+
+AckOptions MessageReceiver::ack_options() {
+  // Unique per answer and short: MSH-10 is at most 20 characters before v2.5.
+  const std::uint64_t n = sequence_.fetch_add(1);
+  const std::int64_t now = config_.clock_ms();
+  return {"CG" + base36(static_cast<std::uint64_t>(now)) + base36(n % 46656), hl7_timestamp(now),
+          config_.application_name};
+}
+
+std::string MessageReceiver::receive(std::string_view bytes, std::string_view peer) {
+  ++received_;
+  auto message = parse(bytes, config_.parse);
+  if (!message) {
+    ++rejected_;
+    log(kLogInfo,
+        "HL7v2 message from " + std::string(peer) + " did not parse: " + message.error().message);
+    return reject_unparsed(bytes, message.error(), ack_options());
+  }
+  return answer(*message, bytes, peer);
+}
+
+std::string MessageReceiver::answer(const Message& message, std::string_view bytes,
+                                    std::string_view peer) {
+  const MessageHeader header = read_header(message);
+  auto reject = [&](const Error& e) {
+    const Error errors[] = {e};
+    return archived(message, build_ack(message, AckCode::kReject, errors, ack_options()), bytes,
+                    peer, outcome_json("AR", {}, {e}));
+  };
+  if (auto s = check_header(message); !s) return reject(s.error());
+  if (!header.version.supported()) {
+    return reject(make_error(ErrorCode::kUnsupportedVersionId,
+                             "version " + header.version.text + " is not supported (2.3 to 2.8)",
+                             {"MSH", 1, 12, 0, 0, 0}));
+  }
+  storage::MessageKey key{std::string(message.raw("MSH-3")), std::string(message.raw("MSH-4")),
+                          std::string(message.raw("MSH-10"))};
+  auto earlier = archive_.find(key);
+  if (earlier && *earlier) {
+    ++duplicates_;
+    log(kLogInfo, "HL7v2 " + header.type.code + "^" + header.type.trigger +
+                      " is a duplicate of archived message " + std::to_string((*earlier)->id) +
+                      ": its first answer is repeated");
+    return (*earlier)->ack;
+  }
+  const std::string name = header.type.code + "^" + header.type.trigger;
+  auto handler = handlers_.find(name);
+  if (handler == handlers_.end()) {
+    const bool known_code = knows_code(header.type.code);
+    return reject(make_error(
+        known_code ? ErrorCode::kUnsupportedEventCode : ErrorCode::kUnsupportedMessageType,
+        (known_code ? "event " + header.type.trigger + " of " + header.type.code
+                    : "message type " + header.type.code) +
+            " is not supported",
+        {"MSH", 1, 9, 0, known_code ? 2 : 1, 0}));
+  }
+  auto outcome = handler->second(message);
+  if (!outcome) {
+    const Error& e = outcome.error();
+    if (e.kind == ErrorKind::kUnavailable) {
+      // The store could not take it now: answer AR and archive nothing, so a retry applies.
+      ++rejected_;
+      log(kLogWarning, "HL7v2 " + name + " not stored: " + e.message);
+      const Error errors[] = {
+          make_error(ErrorCode::kApplicationInternalError,
+                     "the gateway cannot store messages now; send again later")};
+      return build_ack(message, AckCode::kReject, errors, ack_options()).serialize();
+    }
+    const Error errors[] = {e};
+    return archived(message, build_ack(message, AckCode::kError, errors, ack_options()), bytes,
+                    peer, outcome_json("AE", {}, {e}));
+  }
+  return archived(message, build_ack(message, AckCode::kAccept, {}, ack_options()), bytes, peer,
+                  outcome_json("AA", outcome->written, {}));
+}
+
+std::string MessageReceiver::archived(const Message& incoming, const Message& ack,
+                                      std::string_view bytes, std::string_view peer,
+                                      std::string outcome) {
+  storage::ArchivedMessage record;
+  record.received_at_ms = config_.clock_ms();
+  record.key = {std::string(incoming.raw("MSH-3")), std::string(incoming.raw("MSH-4")),
+                std::string(incoming.raw("MSH-10"))};
+  record.message_type = std::string(incoming.raw("MSH-9"));
+  record.peer = std::string(peer);
+  record.raw = std::string(bytes);
+  record.ack = ack.serialize();
+  record.ack_code = ack.get("MSA-1");
+  record.outcome = std::move(outcome);
+  auto stored = archive_.record(std::move(record));
+  if (!stored) {
+    // The message's changes are durable but its answer is not archived: answer AR so the
+    // sender retries; the handlers are idempotent, so the retry changes nothing twice.
+    ++rejected_;
+    log(kLogWarning, "HL7v2 answer not archived: " + stored.error().message);
+    const Error errors[] = {
+        make_error(ErrorCode::kApplicationInternalError,
+                   "the gateway cannot archive messages now; send again later")};
+    return build_ack(incoming, AckCode::kReject, errors, ack_options()).serialize();
+  }
+  count(stored->ack_code);
+  return stored->ack;
+}
+
+void MessageReceiver::count(std::string_view ack_code) {
+  if (ack_code.size() != 2) return;
+  if (ack_code[1] == 'A') ++accepted_;
+  if (ack_code[1] == 'E') ++errors_;
+  if (ack_code[1] == 'R') ++rejected_;
+}
+
+MessageReceiver::Counts MessageReceiver::counts() const {
+  return {received_.load(), accepted_.load(), errors_.load(), rejected_.load(), duplicates_.load()};
+}
+
+void MessageReceiver::log(int priority, std::string_view message) const {
+  if (config_.log) config_.log(priority, message);
+}
+
+}  // namespace cg::hl7v2

@@ -1,0 +1,94 @@
+#pragma once
+// MessageReceiver: what happens to one inbound HL7v2 message between the MLLP listener and
+// the answer it sends back. The MLLP server (mllp_server.hpp) hands it the unframed bytes on
+// a worker thread; it returns the answer bytes, after everything the message changed is
+// durable:
+//   1. parse; bytes that do not parse get an AR built from what can be read (ack.hpp);
+//   2. check the header (required MSH fields, version 2.3–2.8): AR with the HL7 error;
+//   3. a message already archived under (MSH-3, MSH-4, MSH-10) gets the answer it got the
+//      first time, and changes nothing (message_archive.hpp);
+//   4. the message's type selects its handler; an unknown type is AR 200, an unknown event
+//      of a known type AR 201 ("never silence");
+//   5. the handler stores what the message means (through the clinical store, committed);
+//   6. the answer is archived with the message (committed), then returned.
+// A transient failure of the store (unavailable, full) answers AR 207 and archives nothing,
+// so the sender's retry is applied; a failure of the message itself answers AE with the
+// handler's error and is archived, so a resend of the same bytes gets the same answer.
+// Patient data never reaches the log: only types, control ids' lengths, codes and counts.
+//
+// Thread-safety: receive() may be called from any number of threads at once.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocols/fhir/model/result.hpp"
+#include "protocols/hl7v2/ack.hpp"
+#include "protocols/hl7v2/message.hpp"
+#include "protocols/hl7v2/parser.hpp"
+#include "storage/message_archive.hpp"
+
+namespace cg::hl7v2 {
+
+// What a handler reports: the resources it created or changed ("Patient/abc"), for the
+// archive's outcome record.
+struct HandlerOutcome {
+  std::vector<std::string> written;
+};
+
+// Stores what one message means. Errors decide the answer: kUnavailable (the store) → AR 207,
+// nothing archived; anything else → AE with the error (its HL7 code and location).
+using MessageHandlerFn = std::function<Result<HandlerOutcome>(const Message& message)>;
+
+struct ReceiverConfig {
+  std::string application_name = "CLINIC-GATEWAY";  // MSH-3 of answers to headerless input
+  ParseOptions parse;
+  std::function<std::int64_t()> clock_ms;  // wall clock, ms since the epoch; null: system
+  std::function<void(int priority, std::string_view message)> log;
+};
+
+class MessageReceiver {
+ public:
+  // `archive` must outlive the receiver.
+  MessageReceiver(storage::MessageArchive& archive, ReceiverConfig config);
+
+  // Registers the handler of "CODE^TRIGGER" (e.g. "ADT^A01"). Before the first receive().
+  void handle(std::string code_and_trigger, MessageHandlerFn handler);
+  // The message codes with at least one handler (an unknown trigger of one of them is 201).
+  bool knows_code(std::string_view code) const;
+
+  // The answer to `bytes` from `peer` (for the archive), built and archived as above.
+  std::string receive(std::string_view bytes, std::string_view peer);
+
+  // Counters for /metrics and tests.
+  struct Counts {
+    std::uint64_t received = 0, accepted = 0, errors = 0, rejected = 0, duplicates = 0;
+  };
+  Counts counts() const;
+
+ private:
+  std::string answer(const Message& message, std::string_view bytes, std::string_view peer);
+  // Archives the answer (unless transient) and returns its bytes; a duplicate archived
+  // meanwhile wins.
+  std::string archived(const Message& incoming, const Message& ack, std::string_view bytes,
+                       std::string_view peer, std::string outcome);
+  AckOptions ack_options();
+  std::string timestamp() const;
+  void count(std::string_view ack_code);
+  void log(int priority, std::string_view message) const;
+
+  storage::MessageArchive& archive_;
+  ReceiverConfig config_;
+  std::map<std::string, MessageHandlerFn, std::less<>> handlers_;
+  std::map<std::string, int, std::less<>> codes_;
+  std::atomic<std::uint64_t> sequence_{0};
+  mutable std::atomic<std::uint64_t> received_{0}, accepted_{0}, errors_{0}, rejected_{0},
+      duplicates_{0};
+};
+
+}  // namespace cg::hl7v2
