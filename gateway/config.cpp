@@ -28,6 +28,12 @@ class TableReader {
     out = static_cast<Int>(*v);
   }
 
+  void boolean(const char* key, bool& out) {
+    const toml::node* node = take(key);
+    if (!node) return;
+    if (!node->is_boolean()) return problem(key, "must be true or false");
+    out = *node->value<bool>();
+  }
   void millis(const char* key, std::chrono::milliseconds& out, std::int64_t min, std::int64_t max) {
     std::int64_t v = out.count();
     integer(key, v, min, max);
@@ -126,6 +132,40 @@ void read_http(TableReader r, HttpSettings& h, const std::filesystem::path& base
   r.reject_unknown();
 }
 
+void read_mllp(TableReader r, MllpSettings& m, const std::filesystem::path& base,
+               std::vector<ConfigProblem>& problems) {
+  r.boolean("enabled", m.enabled);
+  r.string("address", m.address);
+  r.integer("port", m.port, 0, 65535);
+  r.integer("max_connections", m.max_connections, 1, 100'000);
+  r.integer("max_message_bytes", m.max_message_bytes, 1024, std::int64_t{64} << 20);
+  r.millis("idle_timeout_ms", m.idle_timeout, 100, 86'400'000);
+  r.millis("read_timeout_ms", m.read_timeout, 100, 3'600'000);
+  r.integer("worker_threads", m.worker_threads, 1, 256);
+  TableReader tls(r.subtable("tls"), "mllp.tls.", problems);
+  tls.path("certificate", m.tls_certificate, base);
+  tls.path("private_key", m.tls_private_key, base);
+  tls.path("client_ca", m.tls_client_ca, base);
+  tls.reject_unknown();
+  if (m.tls_certificate.has_value() != m.tls_private_key.has_value()) {
+    problems.push_back({"mllp.tls", "certificate and private_key must be given together"});
+  }
+  if (m.tls_client_ca && !m.tls_certificate) {
+    problems.push_back({"mllp.tls.client_ca", "needs mllp.tls.certificate and private_key"});
+  }
+  r.reject_unknown();
+}
+
+void read_hl7(TableReader r, Hl7Settings& h, std::vector<ConfigProblem>& problems) {
+  r.string("application_name", h.application_name);
+  if (h.application_name.empty() || h.application_name.size() > 180 ||
+      h.application_name.find_first_of("|^~\\&\r\n") != std::string::npos) {
+    problems.push_back(
+        {"hl7.application_name", "must be 1 to 180 characters without HL7 delimiters (|^~\\&)"});
+  }
+  r.reject_unknown();
+}
+
 void read_storage(TableReader r, StorageSettings& s) {
   r.integer("reader_connections", s.reader_connections, 1, 64);
   r.integer("max_batch_jobs", s.max_batch_jobs, 1, 100'000);
@@ -182,6 +222,8 @@ void read_root(const toml::table& root, GatewayConfig& c, const std::filesystem:
   }
 
   read_http(TableReader(r.subtable("http"), "http.", problems), c.http, base, problems);
+  read_mllp(TableReader(r.subtable("mllp"), "mllp.", problems), c.mllp, base, problems);
+  read_hl7(TableReader(r.subtable("hl7"), "hl7.", problems), c.hl7, problems);
   read_storage(TableReader(r.subtable("storage"), "storage.", problems), c.storage);
   read_fhir(TableReader(r.subtable("fhir"), "fhir.", problems), c.fhir, problems);
   read_auth(TableReader(r.subtable("auth"), "auth.", problems), c.auth, problems);

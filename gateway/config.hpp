@@ -28,6 +28,26 @@ struct HttpSettings {
   std::optional<std::filesystem::path> tls_private_key;
 };
 
+// The HL7v2 MLLP listener (docs/hl7v2-mllp.md).
+struct MllpSettings {
+  bool enabled = false;  // the packaged and demo configurations turn it on
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 2575;
+  std::size_t max_connections = 64;
+  std::size_t max_message_bytes = 1024 * 1024;
+  std::chrono::milliseconds idle_timeout{600'000};
+  std::chrono::milliseconds read_timeout{60'000};
+  int worker_threads = 8;
+  std::optional<std::filesystem::path> tls_certificate;
+  std::optional<std::filesystem::path> tls_private_key;
+  std::optional<std::filesystem::path> tls_client_ca;  // set: client certificates required
+};
+
+// What the gateway says about itself in HL7v2 answers.
+struct Hl7Settings {
+  std::string application_name = "CLINIC-GATEWAY";  // MSH-3 of answers to headerless input
+};
+
 struct StorageSettings {
   int reader_connections = 4;
   std::size_t max_batch_jobs = 256;
@@ -50,6 +70,8 @@ struct GatewayConfig {
   std::string log_level = "info";  // error | warning | info | debug
   std::chrono::milliseconds shutdown_drain{10'000};
   HttpSettings http;
+  MllpSettings mllp;
+  Hl7Settings hl7;
   StorageSettings storage;
   FhirSettings fhir;
   AuthSettings auth;

@@ -6,10 +6,14 @@
 
 #include <thread>
 
+#include "gateway/hl7_handlers.hpp"
 #include "gateway/log.hpp"
 #include "gateway/router.hpp"
 #include "protocols/fhir/rest/fhir_api.hpp"
+#include "protocols/hl7v2/mllp_server.hpp"
+#include "protocols/hl7v2/receiver.hpp"
 #include "protocols/http/server.hpp"
+#include "storage/message_archive.hpp"
 #include "storage/resource_store.hpp"
 
 namespace cg::gateway {
@@ -48,8 +52,69 @@ http::ServerConfig server_config(const GatewayConfig& c) {
   return s;
 }
 
+hl7v2::MllpConfig mllp_config(const GatewayConfig& c) {
+  hl7v2::MllpConfig m;
+  m.address = c.mllp.address;
+  m.port = c.mllp.port;
+  m.max_connections = c.mllp.max_connections;
+  m.max_message_size = c.mllp.max_message_bytes;
+  m.idle_timeout = c.mllp.idle_timeout;
+  m.read_timeout = c.mllp.read_timeout;
+  m.io_threads = static_cast<int>(std::max(1u, std::min(2u, std::thread::hardware_concurrency())));
+  m.worker_threads = c.mllp.worker_threads;
+  if (c.mllp.tls_certificate) {
+    m.tls = hl7v2::MllpTlsConfig{*c.mllp.tls_certificate, *c.mllp.tls_private_key,
+                                 c.mllp.tls_client_ca.value_or(std::filesystem::path())};
+  }
+  m.log = [](int p, std::string_view message) { log(p, message); };
+  return m;
+}
+
+// The HL7v2 side: messages.db, the receiver with its handlers, the MLLP listener.
+struct Hl7Service {
+  std::unique_ptr<storage::MessageArchive> archive;
+  std::unique_ptr<hl7v2::MessageReceiver> receiver;
+  std::unique_ptr<hl7v2::MllpServer> server;
+
+  void stop(std::chrono::milliseconds drain) {
+    if (server) server->stop(drain);
+    if (archive) archive->close();
+  }
+};
+
+Result<Hl7Service> start_hl7(const GatewayConfig& config, storage::ResourceStore& store) {
+  Hl7Service hl7;
+  if (!config.mllp.enabled) return hl7;
+  storage::ArchiveConfig archive;
+  archive.file = config.data_dir / "messages.db";
+  archive.log = [](int p, std::string_view m) { log(p, m); };
+  auto opened = storage::MessageArchive::open(archive);
+  if (!opened) return opened.take_error();
+  hl7.archive = std::move(*opened);
+  hl7v2::ReceiverConfig receiver;
+  receiver.application_name = config.hl7.application_name;
+  receiver.parse.max_message_bytes = config.mllp.max_message_bytes;
+  receiver.log = [](int p, std::string_view m) { log(p, m); };
+  hl7.receiver = std::make_unique<hl7v2::MessageReceiver>(*hl7.archive, receiver);
+  register_hl7_handlers(*hl7.receiver, store, config.hl7);
+  auto* r = hl7.receiver.get();
+  auto server = hl7v2::MllpServer::start(
+      mllp_config(config), [r](std::string_view message, const hl7v2::MllpPeer& peer) {
+        std::string who = peer.address;
+        if (!peer.client_subject.empty()) who += " (" + peer.client_subject + ")";
+        return r->receive(message, who);
+      });
+  if (!server) {
+    hl7.archive->close();
+    return server.take_error();
+  }
+  hl7.server = std::move(*server);
+  return hl7;
+}
+
 // Waits for SIGTERM/SIGINT; handles SIGHUP reloads in between.
-void wait_for_stop(http::HttpServer& server, const std::filesystem::path& config_file) {
+void wait_for_stop(http::HttpServer& server, hl7v2::MllpServer* mllp,
+                   const std::filesystem::path& config_file) {
   sigset_t set = handled_signals();
   while (true) {
     int sig = 0;
@@ -67,6 +132,9 @@ void wait_for_stop(http::HttpServer& server, const std::filesystem::path& config
       log(kWarning, "reload: config has problems, keeping the log level: " +
                         describe(reloaded.problems.front()));
     if (auto s = server.reload_tls(); !s) log(kErr, "reload: TLS: " + s.error().message);
+    if (mllp) {
+      if (auto s = mllp->reload_tls(); !s) log(kErr, "reload: MLLP TLS: " + s.error().message);
+    }
     log_lifecycle("reloaded configuration");
     notify("READY=1");
   }
@@ -117,15 +185,28 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
     (*store)->close();
     return 1;
   }
+  auto hl7 = start_hl7(config, **store);
+  if (!hl7) {
+    log(kErr, "cannot start the HL7v2 MLLP listener: " + hl7.error().message);
+    (*server)->stop(std::chrono::milliseconds(0));
+    (*store)->close();
+    return 1;
+  }
+  if (hl7->server) {
+    log_lifecycle(std::string("HL7v2 MLLP") + (config.mllp.tls_certificate ? " over TLS" : "") +
+                  " listening on " + config.mllp.address + ":" +
+                  std::to_string(hl7->server->port()));
+  }
   std::string scheme = config.http.tls_certificate ? "https" : "http";
   std::string url =
       scheme + "://" + config.http.address + ":" + std::to_string((*server)->port()) + "/fhir";
   log_lifecycle("clinic-gateway " CG_VERSION " listening on " + url);
   notify("READY=1\nSTATUS=Serving FHIR on " + url);
 
-  wait_for_stop(**server, config_file);
+  wait_for_stop(**server, hl7->server.get(), config_file);
 
   notify("STOPPING=1\nSTATUS=Draining connections");
+  hl7->stop(config.shutdown_drain);
   (*server)->stop(config.shutdown_drain);
   (*store)->close();
   log_lifecycle("stopped cleanly");

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <set>
+
 using namespace cg::gateway;
 
 namespace {
@@ -78,4 +80,48 @@ TEST_CASE("an unreadable file is reported") {
   auto load = load_config("/nonexistent/gateway.toml");
   REQUIRE(load.problems.size() == 1);
   CHECK(load.problems[0].message.find("cannot read") != std::string::npos);
+}
+
+TEST_CASE("the MLLP listener and HL7 settings: off by default, read and checked when given") {
+  auto defaults = parse_config("", "/etc/clinic-gateway");
+  CHECK_FALSE(defaults.config.mllp.enabled);
+  CHECK(defaults.config.mllp.port == 2575);
+  CHECK(defaults.config.hl7.application_name == "CLINIC-GATEWAY");
+  auto load = parse_config(R"(
+    [mllp]
+    enabled = true
+    address = "0.0.0.0"
+    port = 0
+    max_message_bytes = 65536
+    idle_timeout_ms = 1000
+    [mllp.tls]
+    certificate = "tls/mllp.pem"
+    private_key = "tls/mllp.key"
+    client_ca = "tls/emr-ca.pem"
+    [hl7]
+    application_name = "KISUMU-GW"
+  )",
+                           "/srv/gw");
+  REQUIRE(load.problems.empty());
+  CHECK(load.config.mllp.enabled);
+  CHECK(load.config.mllp.port == 0);
+  CHECK(load.config.mllp.max_message_bytes == 65536);
+  CHECK(load.config.mllp.idle_timeout == std::chrono::milliseconds(1000));
+  CHECK(*load.config.mllp.tls_client_ca == "/srv/gw/tls/emr-ca.pem");
+  CHECK(load.config.hl7.application_name == "KISUMU-GW");
+
+  auto bad = parse_config(R"(
+    [mllp]
+    enabled = "yes"
+    [mllp.tls]
+    client_ca = "ca.pem"
+    [hl7]
+    application_name = "A|B"
+  )",
+                          "/srv/gw");
+  std::set<std::string> keys;
+  for (const auto& p : bad.problems) keys.insert(p.key);
+  CHECK(keys.count("mllp.enabled") == 1);
+  CHECK(keys.count("mllp.tls.client_ca") == 1);
+  CHECK(keys.count("hl7.application_name") == 1);
 }

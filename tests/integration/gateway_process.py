@@ -38,6 +38,7 @@ STOP_TIMEOUT_S = float(os.environ.get("CG_TEST_STOP_TIMEOUT", "60"))
 REQUEST_TIMEOUT_S = float(os.environ.get("CG_TEST_REQUEST_TIMEOUT", "120"))
 
 _LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)/fhir")
+_MLLP_LISTENING = re.compile(r"HL7v2 MLLP(?: over TLS)? listening on [0-9.]+:(\d+)")
 
 
 def default_shared_data() -> Path:
@@ -91,6 +92,7 @@ class GatewayProcess:
         self.token = secrets.token_urlsafe(24)
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
+        self.mllp_port: int | None = None  # when the config enables [mllp]
         self._log_lines: list[str] = []
         self._log_lock = threading.Lock()
         self._reader: threading.Thread | None = None
@@ -148,6 +150,9 @@ class GatewayProcess:
                 self._log_lines.append(line)
             self._log_file.write(line)
             self._log_file.flush()
+            m = _MLLP_LISTENING.search(line)
+            if m:  # logged before the HTTP line, so it is known once start() returns
+                self.mllp_port = int(m.group(1))
             if not self._listening.is_set():
                 m = _LISTENING.search(line)
                 if m:
