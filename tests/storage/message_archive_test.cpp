@@ -75,8 +75,12 @@ TEST_CASE("bytes are kept exactly: 8859/1 text and segment separators") {
   TempDir dir;
   auto archive = open_archive(dir.path());
   ArchivedMessage m = message("8");
-  m.raw = std::string("MSH|^~\\&|EMR|CLINIC\rPID|||1||M\xFCller\r", 37);
-  m.ack = std::string("\x0bMSA|AA|8\r\x1c\r", 14);
+  static constexpr char kRaw[] =
+      "MSH|^~\\&|EMR|CLINIC\rPID|||1||M\xFC"
+      "ller\r";
+  m.raw = std::string(kRaw, sizeof kRaw - 1);
+  static constexpr char kAck[] = "\x0bMSA|AA|8\r\x1c\r";
+  m.ack = std::string(kAck, sizeof kAck - 1);
   REQUIRE(archive->record(m).ok());
   auto found = archive->find(m.key).value();
   REQUIRE(found);
