@@ -71,6 +71,17 @@ class TableReader {
     }
   }
 
+  // A table of string values, e.g. [hl7.identifier_systems].
+  void string_map(const char* key, std::map<std::string, std::string>& out) {
+    const toml::node* node = take(key);
+    if (!node) return;
+    const toml::table* table = node->as_table();
+    if (!table) return problem(key, "must be a table of strings");
+    for (const auto& [k, v] : *table) {
+      if (!v.is_string()) return problem(key, "must be a table of strings");
+      out[std::string(k.str())] = *v.value<std::string>();
+    }
+  }
   const toml::table* subtable(const char* key) {
     const toml::node* node = take(key);
     if (!node) return nullptr;
@@ -158,6 +169,13 @@ void read_mllp(TableReader r, MllpSettings& m, const std::filesystem::path& base
 
 void read_hl7(TableReader r, Hl7Settings& h, std::vector<ConfigProblem>& problems) {
   r.string("application_name", h.application_name);
+  r.string_map("identifier_systems", h.identifier_systems);
+  for (const auto& [authority, system] : h.identifier_systems) {
+    if (system.find(':') == std::string::npos) {
+      problems.push_back({"hl7.identifier_systems." + authority,
+                          "must be an absolute URI (http://…, urn:oid:…)"});
+    }
+  }
   if (h.application_name.empty() || h.application_name.size() > 180 ||
       h.application_name.find_first_of("|^~\\&\r\n") != std::string::npos) {
     problems.push_back(

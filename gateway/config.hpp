@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,8 @@ struct MllpSettings {
 // What the gateway says about itself in HL7v2 answers.
 struct Hl7Settings {
   std::string application_name = "CLINIC-GATEWAY";  // MSH-3 of answers to headerless input
+  // Assigning authority namespace id (CX-4.1, e.g. "KISUMU") → Identifier.system URI.
+  std::map<std::string, std::string> identifier_systems;
 };
 
 struct StorageSettings {

@@ -100,6 +100,8 @@ TEST_CASE("the MLLP listener and HL7 settings: off by default, read and checked 
     client_ca = "tls/emr-ca.pem"
     [hl7]
     application_name = "KISUMU-GW"
+    [hl7.identifier_systems]
+    KISUMU = "http://kisumu.example/mrn"
   )",
                            "/srv/gw");
   REQUIRE(load.problems.empty());
@@ -109,6 +111,7 @@ TEST_CASE("the MLLP listener and HL7 settings: off by default, read and checked 
   CHECK(load.config.mllp.idle_timeout == std::chrono::milliseconds(1000));
   CHECK(*load.config.mllp.tls_client_ca == "/srv/gw/tls/emr-ca.pem");
   CHECK(load.config.hl7.application_name == "KISUMU-GW");
+  CHECK(load.config.hl7.identifier_systems.at("KISUMU") == "http://kisumu.example/mrn");
 
   auto bad = parse_config(R"(
     [mllp]
@@ -117,6 +120,8 @@ TEST_CASE("the MLLP listener and HL7 settings: off by default, read and checked 
     client_ca = "ca.pem"
     [hl7]
     application_name = "A|B"
+    [hl7.identifier_systems]
+    X = "not a uri"
   )",
                           "/srv/gw");
   std::set<std::string> keys;
@@ -124,4 +129,5 @@ TEST_CASE("the MLLP listener and HL7 settings: off by default, read and checked 
   CHECK(keys.count("mllp.enabled") == 1);
   CHECK(keys.count("mllp.tls.client_ca") == 1);
   CHECK(keys.count("hl7.application_name") == 1);
+  CHECK(keys.count("hl7.identifier_systems.X") == 1);
 }
