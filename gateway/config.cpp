@@ -172,8 +172,8 @@ void read_hl7(TableReader r, Hl7Settings& h, std::vector<ConfigProblem>& problem
   r.string_map("identifier_systems", h.identifier_systems);
   for (const auto& [authority, system] : h.identifier_systems) {
     if (system.find(':') == std::string::npos) {
-      problems.push_back({"hl7.identifier_systems." + authority,
-                          "must be an absolute URI (http://…, urn:oid:…)"});
+      problems.push_back(
+          {"hl7.identifier_systems." + authority, "must be an absolute URI (http://…, urn:oid:…)"});
     }
   }
   if (h.application_name.empty() || h.application_name.size() > 180 ||

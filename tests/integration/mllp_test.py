@@ -3,13 +3,16 @@
 
     /usr/bin/python3 mllp_test.py <clinic-gateway>
 
-Checks what holds whatever message types are supported: every message gets an answer that
-python3-hl7 parses, with MSA-2 = the message's MSH-10 and swapped sender/receiver; message
-types without a handler are AR with ERR 200, bytes that are not HL7 AR with 100; a message
-sent again gets the very same answer bytes from messages.db, also after a restart; several
-connections at once all get their answers. Skips (exit 77) when python3-hl7 is missing.
+Every message gets an answer that python3-hl7 parses, with MSA-2 = the message's MSH-10 and
+swapped sender/receiver; message types without a handler are AR with ERR 200, bytes that are
+not HL7 AR with 100; a message sent again gets the very same answer bytes from messages.db,
+also after a restart; several connections at once all get their answers. The patient
+identity feed (ADT^A28 / A31 / A08) is AA and stores one Patient per identifier, found by
+FHIR search with the configured identifier system, updated in place by a later message.
+Skips (exit 77) when python3-hl7 is missing.
 """
 
+import json
 import sys
 import threading
 from pathlib import Path
@@ -45,7 +48,8 @@ def send(port: int, text: str) -> str:
 def main() -> int:
     binary = binary_from_argv(sys.argv)
     checks = Checks()
-    overrides = {"mllp": {"enabled": True, "port": 0}, "hl7": {"application_name": "TEST-GW"}}
+    overrides = {"mllp": {"enabled": True, "port": 0}, "hl7": {"application_name": "TEST-GW"},
+                 "hl7.identifier_systems": {"KISUMU": "http://kisumu.example/mrn"}}
     with GatewayProcess(binary, overrides, name="mllp") as gw:
         checks.check("the daemon logs its MLLP port", gw.mllp_port is not None, gw.log_tail())
         port = gw.mllp_port
@@ -91,12 +95,46 @@ def main() -> int:
         checks.check("each answer names its own message",
                      all(str(hl7.parse(a).segment("MSA")[2]) == cid for cid, a in answers.items()))
 
+        # The patient identity feed.
+        def adt(control_id: str, event: str, family: str) -> str:
+            return "\r".join([
+                f"MSH|^~\\&|EMR|KISUMU|GW|GW|20261121080000+0300||ADT^{event}^ADT_A05|{control_id}|P|2.5.1",
+                f"EVN|{event}|20261121080000+0300",
+                f"PID|1||MRN-77^^^KISUMU^MR||{family}^Grace||19850412|F|||12 Oginga Odinga St^^Kisumu^^40100^KE",
+            ]) + "\r"
+
+        registered = hl7.parse(send(port, adt("ADT-1", "A28", "Achieng")))
+        checks.check("ADT^A28 is AA", str(registered.segment("MSA")[1]) == "AA", str(registered))
+        found, _ = gw.json("GET", "/fhir/Patient?identifier=http://kisumu.example/mrn|MRN-77")
+        checks.check("one Patient with the MRN in the configured system",
+                     found.get("total") == 1, json.dumps(found)[:400])
+        patient = found["entry"][0]["resource"] if found.get("entry") else {}
+        checks.check("name, birth date and gender mapped",
+                     patient.get("name", [{}])[0].get("family") == "Achieng"
+                     and patient.get("birthDate") == "1985-04-12" and patient.get("gender") == "female",
+                     json.dumps(patient)[:400])
+        updated = hl7.parse(send(port, adt("ADT-2", "A31", "Odhiambo")))
+        checks.check("ADT^A31 is AA", str(updated.segment("MSA")[1]) == "AA", str(updated))
+        after, _ = gw.json("GET", "/fhir/Patient?identifier=http://kisumu.example/mrn|MRN-77")
+        checks.check("the same Patient is updated, not duplicated",
+                     after.get("total") == 1 and after["entry"][0]["resource"]["id"] == patient.get("id")
+                     and after["entry"][0]["resource"]["name"][0]["family"] == "Odhiambo",
+                     json.dumps(after)[:400])
+        bad = hl7.parse(send(port, "MSH|^~\\&|EMR|KISUMU|GW|GW|20261121||ADT^A28^ADT_A05|ADT-3|P|2.5.1\rPID|1||\r"))
+        checks.check("a PID without identifiers is AE 101 at PID-3",
+                     str(bad.segment("MSA")[1]) == "AE" and str(bad.segment("ERR")[3][0][0]) == "101"
+                     and str(bad.segment("ERR")[2]) == "PID^1^3", str(bad))
+        admit = hl7.parse(send(port, adt("ADT-4", "A01", "Odhiambo")))
+        checks.check("an admission (A01, needs the Encounter mapping) is AR 201, not silently half-stored",
+                     str(admit.segment("MSA")[1]) == "AR" and str(admit.segment("ERR")[3][0][0]) == "201",
+                     str(admit))
+
         checks.check("SIGTERM stops the daemon with 0", gw.stop() == 0, gw.log_tail())
         gw.start()
         after_restart = send(gw.mllp_port, message("ORD-0001"))
         checks.check("after a restart the resend still gets the first answer", after_restart == answer)
         checks.check("the log holds no message content",
-                     "Otieno" not in gw.log_text() and "ORD-0001" not in gw.log_text())
+                     all(w not in gw.log_text() for w in ("Otieno", "ORD-0001", "Achieng", "MRN-77")))
         checks.check("SIGTERM stops the daemon with 0 again", gw.stop() == 0, gw.log_tail())
     return checks.summary()
 
