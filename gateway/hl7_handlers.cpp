@@ -1,62 +1,65 @@
 #include "gateway/hl7_handlers.hpp"
 
 #include "protocols/fhir/rest/resource_io.hpp"
-#include "protocols/fhir/rest/write_ops.hpp"
+#include "protocols/fhir/rest/transaction.hpp"
 #include "protocols/hl7v2/error.hpp"
+#include "protocols/hl7v2/fhir_bundle.hpp"
 #include "protocols/hl7v2/patient_map.hpp"
 
 namespace cg::gateway {
 namespace {
 
-// A token value for conditional criteria: FHIR search escapes for its delimiters.
-std::string search_escaped(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\\' || c == ',' || c == '|' || c == '$') out += '\\';
-    out += c;
-  }
-  return out;
-}
+namespace json = boost::json;
 
-// Criteria matching a Patient that carries any of the message's identifiers.
-Result<fhir::Criteria> patient_criteria(const std::vector<hl7v2::IdentifierKey>& identifiers) {
-  std::string any_of;
-  for (const auto& id : identifiers) {
-    if (!any_of.empty()) any_of += ',';
-    any_of += search_escaped(id.system) + "|" + search_escaped(id.value);
+// One message's resources are a handful; a generous bound keeps a hostile message (thousands
+// of OBX) from turning into an unbounded write.
+constexpr std::size_t kMaxEntriesPerMessage = 2000;
+
+// Runs what a message means as one transaction in one store job; the written resources
+// ("Type/id") for the archive.
+Result<hl7v2::HandlerOutcome> store_bundle(storage::ResourceStore& store, json::object bundle) {
+  // The mappers build valid resources; checking anyway turns a mapping bug into an AE
+  // instead of a stored resource that is not valid FHIR.
+  if (auto* entries = bundle.if_contains("entry"); entries && entries->is_array()) {
+    for (const auto& entry : entries->as_array()) {
+      const auto* resource = entry.as_object().if_contains("resource");
+      if (!resource || !resource->is_object()) continue;
+      if (auto s = fhir::check_structure(resource->as_object()); !s) {
+        return hl7v2::make_error(hl7v2::ErrorCode::kApplicationInternalError,
+                                 "the message maps to an invalid resource: " + s.error().message);
+      }
+    }
   }
-  return fhir::parse_criteria("Patient", fhir::QueryParams{{"identifier", any_of}});
+  auto plan = fhir::plan_transaction(std::move(bundle), kMaxEntriesPerMessage);
+  if (!plan) return plan.take_error();
+  Status status = store.write(
+      [&](storage::WriteContext& ctx) -> Status { return fhir::execute_transaction(ctx, *plan); });
+  if (!status) {
+    if (status.error().kind == ErrorKind::kMultipleMatches) {
+      return hl7v2::make_error(hl7v2::ErrorCode::kDuplicateKeyIdentifier,
+                               "the message's identifiers match more than one stored resource: " +
+                                   status.error().message);
+    }
+    return status.take_error();
+  }
+  hl7v2::HandlerOutcome outcome;
+  for (const auto& e : plan->entries) {
+    if (e.outcome.stored)
+      outcome.written.push_back(e.outcome.stored->type + "/" + e.outcome.stored->id);
+  }
+  return outcome;
 }
 
 // The patient identity feed: the Patient that has one of PID-3's identifiers is replaced by
-// the message's view of it, or created when there is none (idempotent: a repeat updates the
-// same resource). Two Patients sharing the identifiers is a conflict the sender must resolve.
+// the message's view of it, or created when there is none; a repeat updates the same one.
 Result<hl7v2::HandlerOutcome> store_patient(storage::ResourceStore& store,
                                             const hl7v2::IdentifierSystems& systems,
                                             const hl7v2::Message& message) {
   auto mapped = hl7v2::map_patient(message, systems);
   if (!mapped) return mapped.take_error();
-  auto criteria = patient_criteria(mapped->identifiers);
-  if (!criteria) return criteria.take_error();
-  auto index = fhir::index_for(mapped->resource);
-  const std::string new_id = fhir::new_resource_id();
-  std::string written;
-  Status status = store.write([&](storage::WriteContext& ctx) -> Status {
-    auto outcome = fhir::apply_conditional_update(
-        ctx, *criteria, new_id, std::move(mapped->resource), std::nullopt, std::move(index));
-    if (!outcome) return outcome.take_error();
-    if (outcome->stored) written = "Patient/" + outcome->stored->id;
-    return ok_status();
-  });
-  if (!status) {
-    if (status.error().kind == ErrorKind::kMultipleMatches) {
-      return hl7v2::make_error(hl7v2::ErrorCode::kDuplicateKeyIdentifier,
-                               "PID-3 identifies more than one stored Patient",
-                               {"PID", 1, 3, 0, 0, 0});
-    }
-    return status.take_error();
-  }
-  return hl7v2::HandlerOutcome{{written}};
+  hl7v2::TransactionBuilder bundle;
+  bundle.upsert("Patient", std::move(mapped->resource), mapped->identifiers);
+  return store_bundle(store, bundle.take_bundle());
 }
 
 }  // namespace

@@ -8,3 +8,4 @@ cg_add_unit_test(hl7v2_receiver_test SOURCES receiver_test.cpp LIBS cg_hl7v2_rec
 foreach(name date_time patient_map)
   cg_add_unit_test(hl7v2_${name}_test SOURCES ${name}_test.cpp LIBS cg_hl7v2_fhir)
 endforeach()
+cg_add_unit_test(hl7v2_fhir_bundle_test SOURCES fhir_bundle_test.cpp LIBS cg_hl7v2_fhir)

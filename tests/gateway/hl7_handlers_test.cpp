@@ -1,0 +1,86 @@
+#include "gateway/hl7_handlers.hpp"
+
+#include <doctest/doctest.h>
+
+#include "protocols/hl7v2/parser.hpp"
+#include "storage/index_query.hpp"
+#include "tests/storage/store_fixture.hpp"
+
+using namespace cg;
+namespace st = cg::storage;
+
+namespace {
+
+struct Gateway {
+  st::testing::TempDir dir;
+  std::unique_ptr<st::ResourceStore> store = st::testing::open_store(dir.path() / "clinical");
+  std::unique_ptr<st::MessageArchive> archive;
+  std::unique_ptr<hl7v2::MessageReceiver> receiver;
+
+  Gateway() {
+    st::ArchiveConfig config;
+    config.file = dir.path() / "messages.db";
+    archive = std::move(st::MessageArchive::open(config).value());
+    receiver = std::make_unique<hl7v2::MessageReceiver>(*archive, hl7v2::ReceiverConfig{});
+    gateway::Hl7Settings settings;
+    settings.identifier_systems["CLINIC"] = "http://clinic.example/mrn";
+    gateway::register_hl7_handlers(*receiver, *store, settings);
+  }
+
+  std::string ack_code(const std::string& message) {
+    auto ack = hl7v2::parse(receiver->receive(message, "test"));
+    REQUIRE(ack.ok());
+    return ack->get("MSA-1");
+  }
+
+  std::vector<st::StoredVersion> patients(std::string_view identifier) {
+    st::IndexQuery q;
+    q.types = {"Patient"};
+    st::TokenCond t{
+        "identifier", std::string("http://clinic.example/mrn"), std::string(identifier), {}, {}, {},
+        false};
+    q.where.all_of.push_back(st::OrGroup{{st::Condition{t}}});
+    return store->search_index(q).value().matches;
+  }
+};
+
+std::string a28(std::string_view control_id, std::string_view mrn_escaped,
+                std::string_view family) {
+  return "MSH|^~\\&|EMR|CLINIC|GW|GW|20261121||ADT^A28^ADT_A05|" + std::string(control_id) +
+         "|P|2.5.1\rPID|1||" + std::string(mrn_escaped) + "^^^CLINIC^MR||" + std::string(family) +
+         "^Ada||19900101|F\r";
+}
+
+}  // namespace
+
+TEST_CASE("the identity feed creates one Patient per identifier and updates it in place") {
+  Gateway g;
+  CHECK(g.ack_code(a28("1", "M-1", "Okafor")) == "AA");
+  auto first = g.patients("M-1");
+  REQUIRE(first.size() == 1);
+  CHECK(g.ack_code(a28("2", "M-1", "Okafor-Nwosu")) == "AA");
+  auto second = g.patients("M-1");
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].id == first[0].id);
+  CHECK(second[0].version == 2);
+  CHECK(second[0].json.find("Okafor-Nwosu") != std::string::npos);
+}
+
+TEST_CASE("identifiers holding search delimiters (, | $ \\) still match exactly") {
+  Gateway g;
+  // PID-3 "A,B|C$D\E" written with HL7 escapes for | and \ .
+  CHECK(g.ack_code(a28("1", "A,B\\F\\C$D\\E\\E", "Otieno")) == "AA");
+  CHECK(g.ack_code(a28("2", "A,B\\F\\C$D\\E\\E", "Otieno")) == "AA");
+  auto found = g.patients("A,B|C$D\\E");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].version == 2);
+  CHECK(g.patients("A").empty());
+}
+
+TEST_CASE("events with a visit are not accepted until the Encounter mapping exists") {
+  Gateway g;
+  std::string a01 = a28("1", "M-9", "Kamau");
+  a01.replace(a01.find("ADT^A28^ADT_A05"), 15, "ADT^A01^ADT_A01");
+  CHECK(g.ack_code(a01) == "AR");
+  CHECK(g.patients("M-9").empty());
+}
