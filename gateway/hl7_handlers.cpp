@@ -4,6 +4,7 @@
 #include "protocols/fhir/rest/transaction.hpp"
 #include "protocols/hl7v2/error.hpp"
 #include "protocols/hl7v2/fhir_bundle.hpp"
+#include "protocols/hl7v2/immunization_map.hpp"
 #include "protocols/hl7v2/patient_map.hpp"
 
 namespace cg::gateway {
@@ -62,6 +63,16 @@ Result<hl7v2::HandlerOutcome> store_patient(storage::ResourceStore& store,
   return store_bundle(store, bundle.take_bundle());
 }
 
+// Immunizations: the Patient and one Immunization per order group, each updated in place by
+// its identifiers (PID-3, ORC-3), so a resend or a correction changes what the first created.
+Result<hl7v2::HandlerOutcome> store_immunizations(storage::ResourceStore& store,
+                                                  const hl7v2::IdentifierSystems& systems,
+                                                  const hl7v2::Message& message) {
+  auto bundle = hl7v2::map_vxu(message, systems);
+  if (!bundle) return bundle.take_error();
+  return store_bundle(store, std::move(*bundle));
+}
+
 }  // namespace
 
 void register_hl7_handlers(hl7v2::MessageReceiver& receiver, storage::ResourceStore& store,
@@ -79,6 +90,9 @@ void register_hl7_handlers(hl7v2::MessageReceiver& receiver, storage::ResourceSt
   for (const char* event : {"ADT^A08", "ADT^A28", "ADT^A31"}) {
     receiver.handle(event, patient_feed);
   }
+  receiver.handle("VXU^V04", [&store, systems](const hl7v2::Message& m) {
+    return store_immunizations(store, systems, m);
+  });
 }
 
 }  // namespace cg::gateway

@@ -84,3 +84,52 @@ TEST_CASE("events with a visit are not accepted until the Encounter mapping exis
   CHECK(g.ack_code(a01) == "AR");
   CHECK(g.patients("M-9").empty());
 }
+
+TEST_CASE("VXU: the Immunization is found by patient and vaccine code, and a resend updates it") {
+  Gateway g;
+  auto vxu = [](std::string_view control_id, std::string_view lot) {
+    return "MSH|^~\\&|EMR|CLINIC|GW|GW|20261121103000+0100||VXU^V04^VXU_V04|" +
+           std::string(control_id) +
+           "|P|2.5.1\rPID|1||M-20^^^CLINIC^MR||Wanjiru^Amani||20250301|F\r"
+           "ORC|RE||IZ-4711^CLINIC\r"
+           "RXA|0|1|20261121100000||08^Hep B, adolescent or pediatric^CVX|0.5|mL^^UCUM||"
+           "00^new record^NIP001||||||" +
+           std::string(lot) + "||MSD^Merck^MVX|||CP|A\r";
+  };
+  auto immunizations = [&](st::Condition condition) {
+    st::IndexQuery q;
+    q.types = {"Immunization"};
+    q.where.all_of.push_back(st::OrGroup{{std::move(condition)}});
+    return g.store->search_index(q).value().matches;
+  };
+  CHECK(g.ack_code(vxu("VXU-1", "LOT-A")) == "AA");
+  auto patient = g.patients("M-20");
+  REQUIRE(patient.size() == 1);
+  st::ReferenceCond by_patient;
+  by_patient.param = "patient";
+  by_patient.target_type = "Patient";
+  by_patient.target_id = patient[0].id;
+  auto found = immunizations(st::Condition{by_patient});
+  REQUIRE(found.size() == 1);
+  st::TokenCond by_vaccine{
+      "vaccine-code", std::string("http://hl7.org/fhir/sid/cvx"), "08", {}, {}, {}, false};
+  auto coded = immunizations(st::Condition{by_vaccine});
+  REQUIRE(coded.size() == 1);
+  CHECK(coded[0].id == found[0].id);
+
+  // The same administration sent again under a new control id (a correction of the lot).
+  CHECK(g.ack_code(vxu("VXU-2", "LOT-B")) == "AA");
+  auto after = immunizations(st::Condition{by_patient});
+  REQUIRE(after.size() == 1);
+  CHECK(after[0].id == found[0].id);
+  CHECK(after[0].version == 2);
+  CHECK(after[0].json.find("LOT-B") != std::string::npos);
+  CHECK(g.patients("M-20").size() == 1);
+}
+
+TEST_CASE("VXU without RXA is AE and stores nothing") {
+  Gateway g;
+  CHECK(g.ack_code("MSH|^~\\&|EMR|CLINIC|GW|GW|20261121||VXU^V04^VXU_V04|VXU-9|P|2.5.1\r"
+                   "PID|1||M-21^^^CLINIC^MR||Kiprop^Tom\r") == "AE");
+  CHECK(g.patients("M-21").empty());
+}

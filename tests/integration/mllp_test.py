@@ -8,7 +8,9 @@ swapped sender/receiver; message types without a handler are AR with ERR 200, by
 not HL7 AR with 100; a message sent again gets the very same answer bytes from messages.db,
 also after a restart; several connections at once all get their answers. The patient
 identity feed (ADT^A28 / A31 / A08) is AA and stores one Patient per identifier, found by
-FHIR search with the configured identifier system, updated in place by a later message.
+FHIR search with the configured identifier system, updated in place by a later message. A
+VXU^V04 is AA and its Immunization is found by patient and vaccine code, and updated in place
+when the message is resent under a new control id.
 Skips (exit 77) when python3-hl7 is missing.
 """
 
@@ -129,12 +131,39 @@ def main() -> int:
                      str(admit.segment("MSA")[1]) == "AR" and str(admit.segment("ERR")[3][0][0]) == "201",
                      str(admit))
 
+        # Immunizations: a CDC-style VXU^V04 becomes an Immunization of the Patient.
+        vxu = "\r".join([
+            "MSH|^~\\&|EMR|KISUMU|GW|GW|20261121090000+0300||VXU^V04^VXU_V04|VXU-1|P|2.5.1",
+            "PID|1||MRN-77^^^KISUMU^MR||Odhiambo^Grace||19850412|F",
+            "ORC|RE||IZ-900^KISUMU",
+            "RXA|0|1|20261121085500||141^Influenza, seasonal, injectable^CVX|0.5|mL^^UCUM||"
+            "00^new immunization record^NIP001||||||LOT-9||SKB^GlaxoSmithKline^MVX|||CP|A",
+            "RXR|C28161^Intramuscular^NCIT|LD^left deltoid^HL70163",
+            "OBX|1|CE|64994-7^Vaccine funding program eligibility^LN|1|V01^Not VFC eligible^HL70064||||||F",
+        ]) + "\r"
+        given = hl7.parse(send(port, vxu))
+        checks.check("VXU^V04 is AA", str(given.segment("MSA")[1]) == "AA", str(given))
+        shots, _ = gw.json("GET", f"/fhir/Immunization?patient=Patient/{patient.get('id')}"
+                                  "&vaccine-code=http://hl7.org/fhir/sid/cvx|141")
+        shot = shots["entry"][0]["resource"] if shots.get("entry") else {}
+        checks.check("the Immunization is found by patient and vaccine code",
+                     shots.get("total") == 1 and shot.get("status") == "completed"
+                     and shot.get("lotNumber") == "LOT-9"
+                     and shot.get("occurrenceDateTime") == "2026-11-21T08:55:00+03:00",
+                     json.dumps(shots)[:600])
+        resent = hl7.parse(send(port, vxu.replace("|VXU-1|", "|VXU-2|")))
+        again_shots, _ = gw.json("GET", "/fhir/Immunization?identifier=IZ-900")
+        checks.check("a resend with a new control id updates the same Immunization",
+                     str(resent.segment("MSA")[1]) == "AA" and again_shots.get("total") == 1
+                     and again_shots["entry"][0]["resource"]["id"] == shot.get("id"),
+                     json.dumps(again_shots)[:400])
+
         checks.check("SIGTERM stops the daemon with 0", gw.stop() == 0, gw.log_tail())
         gw.start()
         after_restart = send(gw.mllp_port, message("ORD-0001"))
         checks.check("after a restart the resend still gets the first answer", after_restart == answer)
         checks.check("the log holds no message content",
-                     all(w not in gw.log_text() for w in ("Otieno", "ORD-0001", "Achieng", "MRN-77")))
+                     all(w not in gw.log_text() for w in ("Otieno", "ORD-0001", "Achieng", "MRN-77", "LOT-9")))
         checks.check("SIGTERM stops the daemon with 0 again", gw.stop() == 0, gw.log_tail())
     return checks.summary()
 
