@@ -386,6 +386,7 @@ class EncounterMapper {
     bool admits = same_code(trigger, "A01") || same_code(trigger, "A04");
     if (!start && admits) start = occurred;
     if (!end && same_code(trigger, "A03")) end = occurred;
+    if (same_code(trigger, "A13")) end.reset();  // the discharge is cancelled: the visit goes on
     if (start) period["start"] = *start;
     if (end) period["end"] = *end;
     ended_ = end.has_value();

@@ -195,6 +195,17 @@ TEST_CASE("a discharge ends the period and completes the location; EVN-6 fills i
   CHECK(e.resource.at("location").at(0).at("status") == "completed");
 }
 
+TEST_CASE("a cancelled discharge reopens the visit: no end, in progress") {
+  Message m = message_of(
+      {msh("A13"), kPid,
+       segment(
+           "PV1",
+           {{2, "I"}, {19, "V-100^^^VISITS"}, {44, "20260121091500"}, {45, "20260125113000"}})});
+  MappedEncounter e = mapped(m, "A13");
+  CHECK(e.resource.at("status") == "in-progress");
+  CHECK(e.resource.at("period") == json::object{{"start", "2026-01-21T09:15:00+01:00"}});
+}
+
 TEST_CASE("a class change keys on the prior visit number too") {
   Message m = message_of({msh("A06"), kPid, "MRG|M-1^^^CLINIC||||V-99^^^VISITS",
                           segment("PV1", {{2, "I"}, {19, "V-100^^^VISITS"}})});
