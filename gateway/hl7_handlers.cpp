@@ -1,7 +1,9 @@
 #include "gateway/hl7_handlers.hpp"
 
+#include "gateway/hl7_merge.hpp"
 #include "protocols/fhir/rest/resource_io.hpp"
 #include "protocols/fhir/rest/transaction.hpp"
+#include "protocols/hl7v2/encounter_map.hpp"
 #include "protocols/hl7v2/error.hpp"
 #include "protocols/hl7v2/fhir_bundle.hpp"
 #include "protocols/hl7v2/immunization_map.hpp"
@@ -84,15 +86,33 @@ void register_hl7_handlers(hl7v2::MessageReceiver& receiver, storage::ResourceSt
   auto patient_feed = [&store, systems](const hl7v2::Message& m) {
     return store_patient(store, systems, m);
   };
-  // The person events: add (A28), update (A31) and update patient information (A08). Events
-  // that carry a visit (A01, A04, …) wait for the Encounter mapping: accepting them now would
-  // drop their PV1 behind an AA.
-  for (const char* event : {"ADT^A08", "ADT^A28", "ADT^A31"}) {
+  // The person events: add (A28) and update (A31).
+  for (const char* event : {"ADT^A28", "ADT^A31"}) {
     receiver.handle(event, patient_feed);
   }
   receiver.handle("VXU^V04", [&store, systems](const hl7v2::Message& m) {
     return store_immunizations(store, systems, m);
   });
+  // The visit events: the Patient and its Encounter (an A08 without a visit number updates
+  // the Patient only).
+  auto visit_feed = [&store, systems](const hl7v2::Message& m) -> Result<hl7v2::HandlerOutcome> {
+    auto bundle = hl7v2::map_adt_visit(m, systems);
+    if (!bundle) return bundle.take_error();
+    return store_bundle(store, std::move(*bundle));
+  };
+  for (const char* event : {"ADT^A01", "ADT^A02", "ADT^A03", "ADT^A04", "ADT^A05", "ADT^A06",
+                            "ADT^A07", "ADT^A08", "ADT^A11", "ADT^A13"}) {
+    receiver.handle(event, visit_feed);
+  }
+  // The merges (gateway/hl7_merge.hpp).
+  auto merge_feed = [&store, systems](const hl7v2::Message& m) -> Result<hl7v2::HandlerOutcome> {
+    auto plan = hl7v2::map_merge(m, systems);
+    if (!plan) return plan.take_error();
+    return merge_patients(store, *plan);
+  };
+  for (const char* event : {"ADT^A30", "ADT^A34", "ADT^A39", "ADT^A40"}) {
+    receiver.handle(event, merge_feed);
+  }
 }
 
 }  // namespace cg::gateway

@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "protocols/fhir/model/result.hpp"
@@ -133,6 +134,13 @@ class WriteContext {
   // (it would match the whole type), another number of types, or a match over its budget
   // ("the search is too costly; narrow it"); the job may go on writing after that error.
   virtual Result<std::vector<std::string>> find_ids(const IndexQuery& query) = 0;
+  // The current resources (type, id) whose search index holds a reference to
+  // target_type/target_id (any reference search parameter), in (type, id) order, at most
+  // `at_most` of them: ask for one more than you accept to tell "too many" apart. For moving
+  // references (HL7v2 patient merges); resources whose references are not indexed (no
+  // search parameter covers the element) are not found.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> referring_resources(
+      const std::string& target_type, const std::string& target_id, std::size_t at_most) = 0;
   // Stores a new version (head version + 1, or 1): sets resource.id, meta.versionId and
   // meta.lastUpdated, serializes with fhir::serialize_json, replaces the resource's search
   // index rows with `index`, and appends a change (op "create" or "update").

@@ -1,6 +1,7 @@
 #include "storage/version_writer.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "protocols/fhir/model/json.hpp"
 #include "storage/clinical_queries.hpp"
@@ -174,6 +175,28 @@ Result<std::vector<std::string>> VersionWriter::find_ids(const IndexQuery& query
   std::vector<std::string> ids;
   for (auto& v : page->matches) ids.push_back(std::move(v.id));
   return ids;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> VersionWriter::referring_resources(
+    const std::string& target_type, const std::string& target_id, std::size_t at_most) {
+  // idx_reference_target (target_type, target_id, type, param) serves the lookup; the index
+  // holds rows of current resources only (deleting or replacing a version drops its rows).
+  auto stmt = conn_.statement(
+      "SELECT DISTINCT type, id FROM idx_reference WHERE target_type = ? AND target_id = ?"
+      " ORDER BY type, id LIMIT ?");
+  if (!stmt) return stmt.take_error();
+  (*stmt)->bind(1, std::string_view(target_type));
+  (*stmt)->bind(2, std::string_view(target_id));
+  (*stmt)->bind(3, static_cast<std::int64_t>(
+                       std::min<std::size_t>(at_most, std::numeric_limits<std::int64_t>::max())));
+  std::vector<std::pair<std::string, std::string>> out;
+  while (true) {
+    auto row = (*stmt)->step();
+    if (!row) return row.take_error();
+    if (!*row) break;
+    out.emplace_back((*stmt)->column_text(0), (*stmt)->column_text(1));
+  }
+  return out;
 }
 
 Result<StoredVersion> VersionWriter::put(const std::string& type, const std::string& id,

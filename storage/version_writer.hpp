@@ -28,6 +28,8 @@ class VersionWriter final : public WriteContext {
   Result<std::optional<StoredVersion>> version(const std::string& type, const std::string& id,
                                                std::int64_t version) override;
   Result<std::vector<std::string>> find_ids(const IndexQuery& query) override;
+  Result<std::vector<std::pair<std::string, std::string>>> referring_resources(
+      const std::string& target_type, const std::string& target_id, std::size_t at_most) override;
   Result<StoredVersion> put(const std::string& type, const std::string& id,
                             boost::json::object resource, const IndexEntries& index) override;
   Result<StoredVersion> remove(const std::string& type, const std::string& id) override;

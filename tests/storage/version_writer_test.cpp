@@ -320,3 +320,43 @@ TEST_CASE("a resource needs a type and an id") {
   REQUIRE_FALSE(status.ok());
   CHECK(status.error().kind == ErrorKind::kInvalid);
 }
+
+TEST_CASE("referring_resources lists current referrers once each, in order, up to a bound") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  auto refers_to = [](std::string target) {
+    IndexEntries index;
+    index.references.push_back({"subject", "Patient", target, "", "", "", ""});
+    index.references.push_back({"performer", "Patient", target, "", "", "", ""});
+    return index;
+  };
+  auto write = [&](const std::string& type, const std::string& id, const IndexEntries& index) {
+    REQUIRE(store
+                ->write([&](WriteContext& ctx) -> Status {
+                  auto v = ctx.put(type, id, patient(), index);
+                  return v ? cg::ok_status() : Status(v.error());
+                })
+                .ok());
+  };
+  write("Observation", "o2", refers_to("p1"));
+  write("Observation", "o1", refers_to("p1"));
+  write("Encounter", "e1", refers_to("p1"));
+  write("Observation", "o3", refers_to("p2"));
+  write("Observation", "o4", refers_to("p1"));
+  REQUIRE(remove(*store, "Observation", "o4").ok());  // deleted: no longer refers
+  auto referrers = [&](std::size_t at_most) {
+    std::vector<std::pair<std::string, std::string>> out;
+    REQUIRE(store
+                ->write([&](WriteContext& ctx) -> Status {
+                  auto found = ctx.referring_resources("Patient", "p1", at_most);
+                  if (!found) return found.take_error();
+                  out = *found;
+                  return cg::ok_status();
+                })
+                .ok());
+    return out;
+  };
+  using Ids = std::vector<std::pair<std::string, std::string>>;
+  CHECK(referrers(10) == Ids{{"Encounter", "e1"}, {"Observation", "o1"}, {"Observation", "o2"}});
+  CHECK(referrers(2) == Ids{{"Encounter", "e1"}, {"Observation", "o1"}});
+}
