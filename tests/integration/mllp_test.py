@@ -8,7 +8,8 @@ swapped sender/receiver; message types without a handler are AR with ERR 200, by
 not HL7 AR with 100; a message sent again gets the very same answer bytes from messages.db,
 also after a restart; several connections at once all get their answers. The patient
 identity feed (ADT^A28 / A31 / A08) is AA and stores one Patient per identifier, found by
-FHIR search with the configured identifier system, updated in place by a later message. A
+FHIR search with the configured identifier system, updated in place by a later message; an
+admission (A01) and its discharge (A03) under one visit number are one finished Encounter. A
 VXU^V04 is AA and its Immunization is found by patient and vaccine code, and updated in place
 when the message is resent under a new control id.
 Skips (exit 77) when python3-hl7 is missing.
@@ -126,10 +127,25 @@ def main() -> int:
         checks.check("a PID without identifiers is AE 101 at PID-3",
                      str(bad.segment("MSA")[1]) == "AE" and str(bad.segment("ERR")[3][0][0]) == "101"
                      and str(bad.segment("ERR")[2]) == "PID^1^3", str(bad))
-        admit = hl7.parse(send(port, adt("ADT-4", "A01", "Odhiambo")))
-        checks.check("an admission (A01, needs the Encounter mapping) is AR 201, not silently half-stored",
-                     str(admit.segment("MSA")[1]) == "AR" and str(admit.segment("ERR")[3][0][0]) == "201",
-                     str(admit))
+        # A visit: admitted (A01), then discharged (A03) under the same visit number (PV1-19).
+        def visit(control_id: str, event: str, discharged: str = "") -> str:
+            pv1 = ["PV1", "1", "I", "WARD3^301^B"] + [""] * 15 + ["V-9001^^^KISUMU^VN"] + [""] * 25
+            pv1[44] = "20261121081500+0300"
+            if discharged:
+                pv1.append(discharged)
+            return adt(control_id, event, "Odhiambo").replace("ADT_A05", "ADT_A01") + "|".join(pv1) + "\r"
+
+        admit = hl7.parse(send(port, visit("ADT-4", "A01")))
+        checks.check("ADT^A01 is AA", str(admit.segment("MSA")[1]) == "AA", str(admit))
+        discharge = hl7.parse(send(port, visit("ADT-5", "A03", "20261123110000+0300")))
+        checks.check("ADT^A03 is AA", str(discharge.segment("MSA")[1]) == "AA", str(discharge))
+        visits, _ = gw.json("GET", "/fhir/Encounter?identifier=V-9001")
+        encounter = visits["entry"][0]["resource"] if visits.get("entry") else {}
+        checks.check("one Encounter for the visit, finished, of the same Patient",
+                     visits.get("total") == 1 and encounter.get("status") == "finished"
+                     and encounter.get("period", {}).get("end") == "2026-11-23T11:00:00+03:00"
+                     and encounter.get("subject", {}).get("reference") == "Patient/" + patient.get("id", ""),
+                     json.dumps(visits)[:600])
 
         # Immunizations: a CDC-style VXU^V04 becomes an Immunization of the Patient.
         vxu = "\r".join([
