@@ -115,6 +115,23 @@ def children_of(pid):
         return []
 
 
+def proc_cpu_s(pid):
+    """utime + stime of a process in seconds."""
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def proc_io(pid):
+    """/proc/<pid>/io as a dict (rchar, wchar, syscr, syscw, read_bytes, write_bytes, ...)."""
+    try:
+        return {k: int(v) for k, v in (line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())}
+    except (OSError, ValueError):
+        return {}
+
+
 def parse_result(text):
     """The last 'RESULT k=v ...' line of a tool's output as a dict (numbers converted)."""
     res = None
@@ -176,6 +193,10 @@ class Bench:
         return True
 
     # ---------------------------------------------------------------- gateway
+    def extra_config(self):
+        """TOML appended to the gateway's config (subclasses enable listeners here)."""
+        return ""
+
     def start_gateway(self):
         self.gw_starts = getattr(self, "gw_starts", 0) + 1
         gw_dir = self.work / f"gateway-{self.gw_starts}"
@@ -192,16 +213,20 @@ port = 0
 worker_threads = {self.a.worker_threads}
 [auth]
 token_sha256 = ["{digest}"]
-""")
+""" + self.extra_config())
         self.gw_log = open(gw_dir / "stderr.log", "w+")
         self.gw = start([self.a.gateway, "serve", "--config", str(gw_dir / "gateway.toml")],
                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         found = threading.Event()
+        self.mllp_port = None
 
         def pump():
             for line in self.gw.stderr:
                 self.gw_log.write(line)
                 self.gw_log.flush()
+                m = re.search(r"HL7v2 MLLP(?: over TLS)? listening on [0-9.]+:(\d+)", line)
+                if m:  # logged before the HTTP line
+                    self.mllp_port = int(m.group(1))
                 m = re.search(r"listening on https?://[^:/\s]+:(\d+)/fhir", line)
                 if m and not found.is_set():
                     self.gw_port = int(m.group(1))
@@ -402,10 +427,10 @@ http {{
         return sum(proc_status_kb(p, "VmHWM") or 0 for p in pids), len(pids)
 
     # ---------------------------------------------------------------- benchmarks
-    def rounds(self, name, runs):
+    def rounds(self, name, runs, keys=("rps", "p50_us", "p99_us")):
         """Runs each (name, cmd, timeout) of `runs` once per round, alternating the order
         every round so that drifting background load does not favour one side; keeps every
-        round and stores the median of each metric under `name_<runname>`."""
+        round and stores the median of each metric in `keys` under `name_<runname>`."""
         per = {n: [] for n, _, _ in runs}
         for r in range(self.a.rounds):
             order = runs if r % 2 == 0 else list(reversed(runs))
@@ -419,7 +444,9 @@ http {{
             if not lst:
                 continue
             m = {}
-            for k in ("rps", "p50_us", "p99_us"):
+            for k in keys:
+                if any(k not in x for x in lst):
+                    continue
                 vals = sorted(x[k] for x in lst)
                 m[k] = vals[len(vals) // 2]
                 m[k + "_all"] = [x[k] for x in lst]

@@ -234,22 +234,6 @@ def binary_bundles(total, per_bundle, seed):
                          separators=(",", ":")).encode(), n
 
 
-def proc_cpu_s(pid):
-    """utime + stime of a process in seconds."""
-    try:
-        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def proc_io(pid):
-    try:
-        return {k: int(v) for k, v in (line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())}
-    except (OSError, ValueError):
-        return {}
-
-
 def q(s):
     return urllib.parse.quote(s, safe="|:/,-._~")
 
@@ -329,7 +313,7 @@ class SearchBench(rb.Bench):
                     marks.append((time.monotonic(), time.time() * 1000, stored[0]))
             conn.close()
 
-        cpu0, io0 = proc_cpu_s(self.gw.pid), proc_io(self.gw.pid)
+        cpu0, io0 = rb.proc_cpu_s(self.gw.pid), rb.proc_io(self.gw.pid)
         t0 = time.monotonic()
         threads = [threading.Thread(target=worker) for _ in range(connections)]
         for th in threads:
@@ -341,7 +325,7 @@ class SearchBench(rb.Bench):
         for th in threads:
             th.join()
         secs = (max(m[0] for m in marks) if marks else time.monotonic()) - t0
-        cpu1, io1 = proc_cpu_s(self.gw.pid), proc_io(self.gw.pid)
+        cpu1, io1 = rb.proc_cpu_s(self.gw.pid), rb.proc_io(self.gw.pid)
         rss, hwm = self.gw_mem()
         st = {"bundles": len(bodies), "entries": n_total, "stored": stored[0], "seconds": secs,
               "rate": stored[0] / max(secs, 1e-9), "connections": connections,
