@@ -143,7 +143,10 @@ class MllpBench(rb.Bench):
         if n and cpu0 is not None and cpu1 is not None:
             res["cpu_us_per_msg"] = (cpu1 - cpu0) / n * 1e6
         if n and io0 and io1:
-            res["wbytes_per_msg"] = (io1["write_bytes"] - io0["write_bytes"]) / n
+            # write_bytes counts pages when dirtied; cancelled_write_bytes those of files
+            # truncated or deleted before writeback (SQLite's temp files), which never hit the disk.
+            res["wbytes_per_msg"] = ((io1["write_bytes"] - io1["cancelled_write_bytes"])
+                                     - (io0["write_bytes"] - io0["cancelled_write_bytes"])) / n
             res["wchar_per_msg"] = (io1["wchar"] - io0["wchar"]) / n
             res["syscw_per_msg"] = (io1["syscw"] - io0["syscw"]) / n
         if n and cs0 is not None and cs1 is not None:
