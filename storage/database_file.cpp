@@ -22,7 +22,12 @@ constexpr std::string_view kCommonPragmas =
 constexpr std::string_view kReaderPragmas = "PRAGMA query_only = 1; PRAGMA cache_size = -4096;";
 // After a checkpoint, shrink the WAL file back to this (bytes) so one burst does not keep
 // the SD card space.
-constexpr std::string_view kWriterPragmas = "PRAGMA journal_size_limit = 16777216;";
+// temp_store = MEMORY: every write job runs in a savepoint, whose sub-journal SQLite would
+// otherwise write to a temporary file (~300 KB and 100+ pwrite calls per HL7v2 message, a fifth
+// of the ingest CPU, docs/benchmarks.md). In memory it is bounded by one job's pages: SQLite
+// truncates it when the job's savepoint is released.
+constexpr std::string_view kWriterPragmas =
+    "PRAGMA journal_size_limit = 16777216; PRAGMA temp_store = MEMORY;";
 
 Status enable_wal(Connection& conn, const std::filesystem::path& file) {
   auto stmt = conn.statement("PRAGMA journal_mode = WAL");

@@ -45,3 +45,10 @@ TEST_CASE("a storage directory is created, and a file in its place is refused") 
   // Readers need an existing file.
   CHECK_FALSE(open_readers(dir.path() / "missing.db", 1).ok());
 }
+
+TEST_CASE("the writer keeps temporary data (savepoint sub-journals) in memory") {
+  TempDir dir;
+  auto writer = open_writer(dir.path() / "t.db", 0);
+  REQUIRE(writer.ok());
+  CHECK(writer->query_int64("PRAGMA temp_store").value() == 2);  // MEMORY
+}
