@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "protocols/hl7v2/error.hpp"
+#include "protocols/hl7v2/v2_values.hpp"
 
 namespace cg::hl7v2 {
 namespace {
@@ -171,33 +172,6 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-// A FHIR string from an HL7 value: trimmed, without control characters other than tab and
-// line breaks (HL7 \Xhh\ escapes can produce any byte).
-std::string clean_text(std::string value) {
-  std::erase_if(value, [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r';
-  });
-  auto begin = std::find_if_not(value.begin(), value.end(), is_space);
-  auto end = std::find_if_not(value.rbegin(), value.rend(), is_space).base();
-  return begin < end ? std::string(begin, end) : std::string();
-}
-
-// A FHIR code: single spaces between non-space characters.
-std::string clean_code(std::string_view value) {
-  std::string out;
-  bool pending_space = false;
-  for (char c : value) {
-    if (is_space(c) || static_cast<unsigned char>(c) < 0x20) {
-      pending_space = !out.empty();
-    } else {
-      if (pending_space) out += ' ';
-      pending_space = false;
-      out += c;
-    }
-  }
-  return out;
-}
-
 std::string join(std::initializer_list<std::string_view> parts) {
   std::string out;
   for (std::string_view part : parts) {
@@ -211,22 +185,6 @@ std::string join(std::initializer_list<std::string_view> parts) {
 bool is_unreserved(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
-}
-
-std::string percent_encoded(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : text) {
-    if (is_unreserved(c)) {
-      out += c;
-    } else {
-      auto byte = static_cast<unsigned char>(c);
-      out += '%';
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xF];
-    }
-  }
-  return out;
 }
 
 bool is_oid(std::string_view text) {
@@ -297,8 +255,7 @@ struct FieldRep {
   int repetition = 1;
 
   std::string get(int component, int subcomponent = 1) const {
-    return clean_text(
-        segment->get(field, repetition, component, subcomponent, Formatting::kPlainText));
+    return plain_text(*segment, field, repetition, component, subcomponent);
   }
   ErrorLocation location(int component) const {
     return {segment->id(), sequence, field, repetition, component, 0};
@@ -336,7 +293,7 @@ class PatientMapper {
     if (value.empty()) return std::nullopt;
     IdentifierKey key{identifier_system(cx.get(4, 1), cx.get(4, 2), cx.get(4, 3), systems_), value};
     json::object out;
-    std::string type = clean_code(cx.get(5));
+    std::string type = fhir_code(cx.get(5));
     if (!type.empty()) {
       out["type"] = json::object{{"coding", json::array{coding(kIdentifierTypeSystem, type)}}};
     }
@@ -401,22 +358,9 @@ class PatientMapper {
     return out;
   }
 
-  // XCN → a Reference by identifier (never a literal reference: the Practitioner's id is not
-  // known here) with the name as display.
-  json::object practitioner_reference(const FieldRep& xcn) {
-    json::object out;
-    out["type"] = "Practitioner";
-    std::string id = xcn.get(1);
-    if (!id.empty()) {
-      json::object identifier;
-      put(identifier, "system",
-          identifier_system(xcn.get(9, 1), xcn.get(9, 2), xcn.get(9, 3), systems_));
-      identifier["value"] = id;
-      out["identifier"] = std::move(identifier);
-    }
-    put(out, "display",
-        join({xcn.get(6), xcn.get(3), xcn.get(4), xcn.get(2, 1), xcn.get(5), xcn.get(7)}));
-    return out;
+  // XCN → a Reference by identifier (v2_values.hpp); nullopt when it has neither id nor name.
+  std::optional<json::object> practitioner_reference(const FieldRep& xcn) const {
+    return hl7v2::practitioner_reference(*xcn.segment, xcn.field, xcn.repetition, systems_);
   }
 
   // A date or time component; records 102 when it is not a valid DTM.
@@ -485,7 +429,7 @@ class PatientMapper {
 json::object codeable_concept(const FieldRep& cwe, std::string_view v2_system,
                               const CodingMap* mapped = nullptr) {
   json::object out;
-  std::string code = clean_code(cwe.get(1));
+  std::string code = fhir_code(cwe.get(1));
   std::string text = cwe.get(2);
   json::array codings;
   if (!code.empty() && !v2_system.empty()) codings.push_back(coding(v2_system, code, text));
@@ -500,7 +444,7 @@ json::object codeable_concept(const FieldRep& cwe, std::string_view v2_system,
 
 // PID-15 → communication[0].language.
 std::optional<json::object> language(const FieldRep& cwe) {
-  std::string code = clean_code(cwe.get(1));
+  std::string code = fhir_code(cwe.get(1));
   std::string text = cwe.get(2);
   if (code.empty() && text.empty()) return std::nullopt;
   json::object concept_value;
@@ -514,7 +458,7 @@ std::optional<json::object> language(const FieldRep& cwe) {
 
 // PID-16 → maritalStatus: the IG's v3 coding, or the v2 code when the table lacks it.
 std::optional<json::object> marital_status(const FieldRep& cwe) {
-  std::string code = clean_code(cwe.get(1));
+  std::string code = fhir_code(cwe.get(1));
   const CodingMap* mapped = find_code(kMaritalStatus, code);
   json::object out;
   if (mapped != nullptr) {
@@ -625,8 +569,9 @@ class PatientBuilder {
   void general_practitioners(const std::vector<std::pair<const Segment*, int>>& pd1s) {
     for (auto [pd1, sequence] : pd1s) {
       for (const FieldRep& xcn : repetitions(*pd1, sequence, 4)) {
-        json::object reference = mapper_.practitioner_reference(xcn);
-        if (reference.size() > 1) append(patient_, "generalPractitioner", std::move(reference));
+        if (auto reference = mapper_.practitioner_reference(xcn)) {
+          append(patient_, "generalPractitioner", std::move(*reference));
+        }
       }
     }
   }
@@ -696,7 +641,7 @@ class PatientBuilder {
     json::array relationship;
     FieldRep nk1_3 = first(nk1, sequence, 3);
     json::object related = codeable_concept(nk1_3, kRelationshipSystem,
-                                            find_code(kRelationship, clean_code(nk1_3.get(1))));
+                                            find_code(kRelationship, fhir_code(nk1_3.get(1))));
     if (!related.empty()) relationship.push_back(std::move(related));
     json::object role = codeable_concept(first(nk1, sequence, 7), kContactRoleSystem);
     if (!role.empty()) relationship.push_back(std::move(role));
