@@ -7,6 +7,7 @@
 #include "protocols/hl7v2/error.hpp"
 #include "protocols/hl7v2/fhir_bundle.hpp"
 #include "protocols/hl7v2/immunization_map.hpp"
+#include "protocols/hl7v2/observation_map.hpp"
 #include "protocols/hl7v2/patient_map.hpp"
 
 namespace cg::gateway {
@@ -113,6 +114,14 @@ void register_hl7_handlers(hl7v2::MessageReceiver& receiver, storage::ResourceSt
   for (const char* event : {"ADT^A30", "ADT^A34", "ADT^A39", "ADT^A40"}) {
     receiver.handle(event, merge_feed);
   }
+  // Results: the Patient, a DiagnosticReport per order and an Observation per OBX, each
+  // updated in place when the lab sends it again or corrects it.
+  receiver.handle("ORU^R01",
+                  [&store, systems](const hl7v2::Message& m) -> Result<hl7v2::HandlerOutcome> {
+                    auto bundle = hl7v2::map_oru(m, systems);
+                    if (!bundle) return bundle.take_error();
+                    return store_bundle(store, std::move(*bundle));
+                  });
 }
 
 }  // namespace cg::gateway

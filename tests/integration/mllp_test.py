@@ -11,7 +11,8 @@ identity feed (ADT^A28 / A31 / A08) is AA and stores one Patient per identifier,
 FHIR search with the configured identifier system, updated in place by a later message; an
 admission (A01) and its discharge (A03) under one visit number are one finished Encounter. A
 VXU^V04 is AA and its Immunization is found by patient and vaccine code, and updated in place
-when the message is resent under a new control id.
+when the message is resent under a new control id. A lab result (ORU^R01) is AA; its
+Observation is found by code with its Patient included, its DiagnosticReport by result.
 Skips (exit 77) when python3-hl7 is missing.
 """
 
@@ -174,12 +175,47 @@ def main() -> int:
                      and again_shots["entry"][0]["resource"]["id"] == shot.get("id"),
                      json.dumps(again_shots)[:400])
 
+        # Results: ORU^R01 → Patient, DiagnosticReport and Observations, found by FHIR search.
+        oru = "\r".join([
+            "MSH|^~\\&|LAB|KISUMU|GW|GW|20261121090000+0300||ORU^R01^ORU_R01|ORU-1|P|2.5.1",
+            "PID|1||MRN-77^^^KISUMU^MR||Odhiambo^Grace||19850412|F",
+            "ORC|RE|PL-5|FIL-5^LAB",
+            "OBR|1|PL-5|FIL-5^LAB|24326-1^Electrolytes^LN|||20261121080000+0300" + "|" * 18 + "F",
+            "OBX|1|NM|2823-3^Potassium^LN||4.20|mmol/L^^UCUM|3.5-5.1|N|||F",
+            "NTE|1|L|Specimen not hemolysed",
+        ]) + "\r"
+        result = hl7.parse(send(port, oru))
+        checks.check("ORU^R01 is AA", str(result.segment("MSA")[1]) == "AA", str(result))
+        found, _ = gw.json("GET", "/fhir/Observation?code=http://loinc.org|2823-3"
+                                  "&_include=Observation:subject")
+        kinds = sorted(e["resource"]["resourceType"] for e in found.get("entry", []))
+        checks.check("the Observation is found by code, its Patient included",
+                     found.get("total") == 1 and kinds == ["Observation", "Patient"],
+                     json.dumps(found)[:600])
+        observation = next((e["resource"] for e in found.get("entry", [])
+                            if e["resource"]["resourceType"] == "Observation"), {})
+        quantity = observation.get("valueQuantity", {})
+        checks.check("value in UCUM units, reference range and note mapped",
+                     quantity.get("value") == 4.2 and quantity.get("code") == "mmol/L"
+                     and quantity.get("system") == "http://unitsofmeasure.org"
+                     and observation.get("referenceRange", [{}])[0].get("text") == "3.5-5.1"
+                     and observation.get("note", [{}])[0].get("text") == "Specimen not hemolysed",
+                     json.dumps(observation)[:600])
+        checks.check("the subject is the identity feed's Patient",
+                     observation.get("subject", {}).get("reference") == f"Patient/{patient.get('id')}",
+                     json.dumps(observation)[:400])
+        reports, _ = gw.json("GET", f"/fhir/DiagnosticReport?result=Observation/{observation.get('id')}")
+        checks.check("the DiagnosticReport is found by its result",
+                     reports.get("total") == 1
+                     and reports["entry"][0]["resource"]["status"] == "final",
+                     json.dumps(reports)[:400])
+
         checks.check("SIGTERM stops the daemon with 0", gw.stop() == 0, gw.log_tail())
         gw.start()
         after_restart = send(gw.mllp_port, message("ORD-0001"))
         checks.check("after a restart the resend still gets the first answer", after_restart == answer)
         checks.check("the log holds no message content",
-                     all(w not in gw.log_text() for w in ("Otieno", "ORD-0001", "Achieng", "MRN-77", "LOT-9")))
+                     all(w not in gw.log_text() for w in ("Otieno", "ORD-0001", "Achieng", "MRN-77", "LOT-9", "FIL-5")))
         checks.check("SIGTERM stops the daemon with 0 again", gw.stop() == 0, gw.log_tail())
     return checks.summary()
 
