@@ -132,73 +132,74 @@ TEST_CASE("VXU without RXA is AE and stores nothing") {
   CHECK(g.ack_code("MSH|^~\\&|EMR|CLINIC|GW|GW|20261121||VXU^V04^VXU_V04|VXU-9|P|2.5.1\r"
                    "PID|1||M-21^^^CLINIC^MR||Kiprop^Tom\r") == "AE");
   CHECK(g.patients("M-21").empty());
-  TEST_CASE("ORU^R01 stores searchable results; a corrected resend updates them") {
-    Gateway g;
-    auto search = [&](std::string type, st::Condition condition) {
-      st::IndexQuery q;
-      q.types = {std::move(type)};
-      q.where.all_of.push_back(st::OrGroup{{std::move(condition)}});
-      return g.store->search_index(q).value().matches;
-    };
-    auto by_code = [&](std::string code) {
-      return search(
-          "Observation",
-          st::Condition{st::TokenCond{
-              "code", std::string("http://loinc.org"), std::move(code), {}, {}, {}, false}});
-    };
-    auto reference = [](std::string param, std::string type, std::string id) {
-      st::ReferenceCond r;
-      r.param = std::move(param);
-      r.target_type = std::move(type);
-      r.target_id = std::move(id);
-      return st::Condition{r};
-    };
-    auto oru = [](std::string_view control_id, std::string_view potassium,
-                  std::string_view status) {
-      return "MSH|^~\\&|LAB|CLINIC|GW|GW|20261121090000+0300||ORU^R01^ORU_R01|" +
-             std::string(control_id) +
-             "|P|2.5.1\r"
-             "PID|1||M-5^^^CLINIC^MR||Wanjiru^Esther||19800202|F\r"
-             "ORC|RE|PL-1|F-77^LAB\r"
-             "OBR|1|PL-1|F-77^LAB|24326-1^Electrolytes^LN|||20261121080000+0300|||||||||||||||"
-             "|||" +
-             std::string(status) +
-             "\r"
-             "OBX|1|NM|2951-2^Sodium^LN||140|mmol/L^^UCUM|135-145|N|||F\r"
-             "OBX|2|NM|2823-3^Potassium^LN||" +
-             std::string(potassium) + "|mmol/L^^UCUM|3.5-5.1||||" + std::string(status) + "\r";
-    };
-    CHECK(g.ack_code(oru("R-1", "5.9", "F")) == "AA");
-    auto patients = g.patients("M-5");
-    REQUIRE(patients.size() == 1);
-    auto sodium = by_code("2951-2");
-    auto potassium = by_code("2823-3");
-    REQUIRE(sodium.size() == 1);
-    REQUIRE(potassium.size() == 1);
-    CHECK(potassium[0].json.find("5.9") != std::string::npos);
-    auto of_patient = search("Observation", reference("subject", "Patient", patients[0].id));
-    CHECK(of_patient.size() == 2);
-    auto reports = search("DiagnosticReport", reference("result", "Observation", potassium[0].id));
-    REQUIRE(reports.size() == 1);
-    CHECK(reports[0].json.find("\"final\"") != std::string::npos);
+}
 
-    CHECK(g.ack_code(oru("R-2", "4.9", "C")) == "AA");
-    auto corrected = by_code("2823-3");
-    REQUIRE(corrected.size() == 1);
-    CHECK(corrected[0].id == potassium[0].id);
-    CHECK(corrected[0].version == 2);
-    CHECK(corrected[0].json.find("4.9") != std::string::npos);
-    CHECK(corrected[0].json.find("\"corrected\"") != std::string::npos);
-    CHECK(by_code("2951-2").size() == 1);
-    CHECK(g.patients("M-5").size() == 1);
-    auto reports_after =
-        search("DiagnosticReport", reference("result", "Observation", potassium[0].id));
-    REQUIRE(reports_after.size() == 1);
-    CHECK(reports_after[0].id == reports[0].id);
-    CHECK(reports_after[0].json.find("\"corrected\"") != std::string::npos);
+TEST_CASE("ORU^R01 stores searchable results; a corrected resend updates them") {
+  Gateway g;
+  auto search = [&](std::string type, st::Condition condition) {
+    st::IndexQuery q;
+    q.types = {std::move(type)};
+    q.where.all_of.push_back(st::OrGroup{{std::move(condition)}});
+    return g.store->search_index(q).value().matches;
+  };
+  auto by_code = [&](std::string code) {
+    return search(
+        "Observation",
+        st::Condition{st::TokenCond{
+            "code", std::string("http://loinc.org"), std::move(code), {}, {}, {}, false}});
+  };
+  auto reference = [](std::string param, std::string type, std::string id) {
+    st::ReferenceCond r;
+    r.param = std::move(param);
+    r.target_type = std::move(type);
+    r.target_id = std::move(id);
+    return st::Condition{r};
+  };
+  auto oru = [](std::string_view control_id, std::string_view potassium, std::string_view status) {
+    return "MSH|^~\\&|LAB|CLINIC|GW|GW|20261121090000+0300||ORU^R01^ORU_R01|" +
+           std::string(control_id) +
+           "|P|2.5.1\r"
+           "PID|1||M-5^^^CLINIC^MR||Wanjiru^Esther||19800202|F\r"
+           "ORC|RE|PL-1|F-77^LAB\r"
+           "OBR|1|PL-1|F-77^LAB|24326-1^Electrolytes^LN|||20261121080000+0300|||||||||||||||"
+           "|||" +
+           std::string(status) +
+           "\r"
+           "OBX|1|NM|2951-2^Sodium^LN||140|mmol/L^^UCUM|135-145|N|||F\r"
+           "OBX|2|NM|2823-3^Potassium^LN||" +
+           std::string(potassium) + "|mmol/L^^UCUM|3.5-5.1||||" + std::string(status) + "\r";
+  };
+  CHECK(g.ack_code(oru("R-1", "5.9", "F")) == "AA");
+  auto patients = g.patients("M-5");
+  REQUIRE(patients.size() == 1);
+  auto sodium = by_code("2951-2");
+  auto potassium = by_code("2823-3");
+  REQUIRE(sodium.size() == 1);
+  REQUIRE(potassium.size() == 1);
+  CHECK(potassium[0].json.find("5.9") != std::string::npos);
+  auto of_patient = search("Observation", reference("subject", "Patient", patients[0].id));
+  CHECK(of_patient.size() == 2);
+  auto reports = search("DiagnosticReport", reference("result", "Observation", potassium[0].id));
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].json.find("\"final\"") != std::string::npos);
 
-    // Not a number where OBX-2 says NM: AE, and nothing of the message is stored.
-    std::string bad = oru("R-3", "high", "F");
-    CHECK(g.ack_code(bad) == "AE");
-    CHECK(by_code("2823-3")[0].version == 2);
-  }
+  CHECK(g.ack_code(oru("R-2", "4.9", "C")) == "AA");
+  auto corrected = by_code("2823-3");
+  REQUIRE(corrected.size() == 1);
+  CHECK(corrected[0].id == potassium[0].id);
+  CHECK(corrected[0].version == 2);
+  CHECK(corrected[0].json.find("4.9") != std::string::npos);
+  CHECK(corrected[0].json.find("\"corrected\"") != std::string::npos);
+  CHECK(by_code("2951-2").size() == 1);
+  CHECK(g.patients("M-5").size() == 1);
+  auto reports_after =
+      search("DiagnosticReport", reference("result", "Observation", potassium[0].id));
+  REQUIRE(reports_after.size() == 1);
+  CHECK(reports_after[0].id == reports[0].id);
+  CHECK(reports_after[0].json.find("\"corrected\"") != std::string::npos);
+
+  // Not a number where OBX-2 says NM: AE, and nothing of the message is stored.
+  std::string bad = oru("R-3", "high", "F");
+  CHECK(g.ack_code(bad) == "AE");
+  CHECK(by_code("2823-3")[0].version == 2);
+}
