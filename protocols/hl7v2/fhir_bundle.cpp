@@ -76,6 +76,17 @@ std::string TransactionBuilder::upsert(std::string_view type, json::object resou
   return url;
 }
 
+std::string TransactionBuilder::ensure(std::string_view type, json::object resource,
+                                       const std::vector<IdentifierKey>& identifiers) {
+  const std::string url = upsert(type, std::move(resource), {});
+  if (!identifiers.empty()) {
+    // identifier_query() gives "Type?identifier=…": ifNoneExist takes the query part.
+    const std::string query = identifier_query(type, identifiers);
+    entries_.back()["request"].as_object()["ifNoneExist"] = query.substr(query.find('?') + 1);
+  }
+  return url;
+}
+
 json::object TransactionBuilder::take_bundle() {
   json::array entries;
   for (auto& e : entries_) entries.push_back(std::move(e));

@@ -30,6 +30,13 @@ class TransactionBuilder {
   std::string upsert(std::string_view type, boost::json::object resource,
                      const std::vector<IdentifierKey>& identifiers);
 
+  // Adds `resource` to be created only when no resource has any of `identifiers`
+  // (POST with ifNoneExist); otherwise the stored one is used as it is, and references to the
+  // returned fullUrl point at it. For the Patient of a lab result or an immunization: their
+  // PID is a sparse copy, and must not overwrite what the identity feed (ADT) stored.
+  std::string ensure(std::string_view type, boost::json::object resource,
+                     const std::vector<IdentifierKey>& identifiers);
+
   // The transaction Bundle. The builder is empty afterwards.
   boost::json::object take_bundle();
   bool empty() const { return entries_.empty(); }

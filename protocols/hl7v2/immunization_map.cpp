@@ -491,7 +491,7 @@ Result<json::object> map_vxu(const Message& message, const IdentifierSystems& sy
   }
   TransactionBuilder bundle;
   std::string patient_url =
-      bundle.upsert("Patient", std::move(patient->resource), patient->identifiers);
+      bundle.ensure("Patient", std::move(patient->resource), patient->identifiers);
   ImmunizationMapper mapper(message, systems);
   for (const OrderGroup& group : groups) {
     if (!has_rxa(group)) {

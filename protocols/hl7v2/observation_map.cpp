@@ -309,7 +309,7 @@ class ResultMapper {
   Status add_patient(int occurrence) {
     auto patient = map_patient(message_, systems_, occurrence);
     if (!patient) return patient.take_error();
-    subject_ = bundle_.upsert("Patient", std::move(patient->resource), patient->identifiers);
+    subject_ = bundle_.ensure("Patient", std::move(patient->resource), patient->identifiers);
     return ok_status();
   }
 

@@ -203,3 +203,28 @@ TEST_CASE("ORU^R01 stores searchable results; a corrected resend updates them") 
   CHECK(g.ack_code(bad) == "AE");
   CHECK(by_code("2823-3")[0].version == 2);
 }
+
+TEST_CASE("a lab result's sparse PID never overwrites the demographics the ADT feed stored") {
+  Gateway g;
+  std::string adt = a28("1", "M-30", "Chebet");
+  adt.insert(adt.size() - 1, "|||12 Kondele Rd^^Kisumu^^40100^KE");
+  CHECK(g.ack_code(adt) == "AA");
+  const std::string oru =
+      "MSH|^~\\&|LAB|CLINIC|GW|GW|20261121103000+0300||ORU^R01^ORU_R01|ORU-30|P|2.5.1\r"
+      "PID|1||M-30^^^CLINIC^MR||CHEBET\r"
+      "OBR|1||FIL-30^LAB|718-7^Hemoglobin^LN|||20261121090000+0300|||||||||||||||20261121100000+"
+      "0300|||F\r"
+      "OBX|1|NM|718-7^Hemoglobin^LN||13.2|g/dL^g/dL^UCUM|12-16||||F\r";
+  CHECK(g.ack_code(oru) == "AA");
+  auto patient = g.patients("M-30");
+  REQUIRE(patient.size() == 1);
+  CHECK(patient[0].version == 1);
+  CHECK(patient[0].json.find("Kondele") != std::string::npos);
+  // A result for a patient the gateway has never seen creates it.
+  std::string unknown = oru;
+  unknown.replace(unknown.find("M-30"), 4, "M-31");
+  unknown.replace(unknown.find("ORU-30"), 6, "ORU-31");
+  unknown.replace(unknown.find("FIL-30"), 6, "FIL-31");
+  CHECK(g.ack_code(unknown) == "AA");
+  CHECK(g.patients("M-31").size() == 1);
+}

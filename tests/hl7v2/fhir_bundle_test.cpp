@@ -33,3 +33,16 @@ TEST_CASE("identifier values are escaped for search and percent-encoded for the 
   CHECK(identifier_element({"", "9"}) == json::object{{"value", "9"}});
   CHECK(identifier_element({"s", "9"}) == json::object{{"system", "s"}, {"value", "9"}});
 }
+
+TEST_CASE("ensure() creates only when no resource has the identifiers (ifNoneExist)") {
+  TransactionBuilder b;
+  const std::string url = b.ensure("Patient", json::object{}, {{"urn:oid:1.2", "7"}});
+  b.ensure("Patient", json::object{}, {});
+  json::object bundle = b.take_bundle();
+  const auto& first = bundle.at("entry").as_array()[0].as_object();
+  CHECK(first.at("fullUrl").as_string() == url);
+  CHECK(first.at("request").at("method") == "POST");
+  CHECK(first.at("request").at("url") == "Patient");
+  CHECK(first.at("request").at("ifNoneExist") == "identifier=urn:oid:1.2|7");
+  CHECK_FALSE(bundle.at("entry").as_array()[1].at("request").as_object().contains("ifNoneExist"));
+}
