@@ -3,6 +3,7 @@
 #include "gateway/hl7_merge.hpp"
 #include "protocols/fhir/rest/resource_io.hpp"
 #include "protocols/fhir/rest/transaction.hpp"
+#include "protocols/hl7v2/appointment_map.hpp"
 #include "protocols/hl7v2/encounter_map.hpp"
 #include "protocols/hl7v2/error.hpp"
 #include "protocols/hl7v2/fhir_bundle.hpp"
@@ -122,6 +123,16 @@ void register_hl7_handlers(hl7v2::MessageReceiver& receiver, storage::ResourceSt
                     if (!bundle) return bundle.take_error();
                     return store_bundle(store, std::move(*bundle));
                   });
+  // Scheduling: the Patient and one Appointment, keyed on SCH-2 so a reschedule (S13), a
+  // change (S14) or a cancellation (S15) updates what the booking (S12) created.
+  auto schedule_feed = [&store, systems](const hl7v2::Message& m) -> Result<hl7v2::HandlerOutcome> {
+    auto bundle = hl7v2::map_siu(m, systems);
+    if (!bundle) return bundle.take_error();
+    return store_bundle(store, std::move(*bundle));
+  };
+  for (const char* event : {"SIU^S12", "SIU^S13", "SIU^S14", "SIU^S15"}) {
+    receiver.handle(event, schedule_feed);
+  }
 }
 
 }  // namespace cg::gateway

@@ -301,23 +301,10 @@ class ImmunizationMapper {
   // Location reference; RXA-27's location description (PL-9) when given.
   static json::object location(const SegmentAt& rxa) {
     std::string display = rxa.text(27, 9);
-    if (display.empty()) display = place_display(rxa, 27);
-    if (display.empty()) display = place_display(rxa, 11);
+    if (display.empty()) display = place_display(*rxa.segment, 27);
+    if (display.empty()) display = place_display(*rxa.segment, 11);
     if (display.empty()) return {};
     return json::object{{"type", "Location"}, {"display", display}};
-  }
-
-  static std::string place_display(const SegmentAt& at, int field) {
-    std::string facility = at.text(field, 4, 1);
-    if (facility.empty()) facility = at.text(field, 4, 2);
-    std::string out;
-    for (const std::string& part :
-         {facility, at.text(field, 1), at.text(field, 2), at.text(field, 3)}) {
-      if (part.empty()) continue;
-      if (!out.empty()) out += ", ";
-      out += part;
-    }
-    return out;
   }
 
   // Dose (RXA-6/7), lot (RXA-15), expiration (RXA-16) and manufacturer (RXA-17).

@@ -200,6 +200,20 @@ std::optional<IdentifierKey> entity_identifier(const Segment& segment, int field
       std::move(value)};
 }
 
+std::string place_display(const Segment& segment, int field) {
+  std::string facility = plain_text(segment, field, 1, 4, 1);
+  if (facility.empty()) facility = plain_text(segment, field, 1, 4, 2);
+  std::string out;
+  for (const std::string& part :
+       {facility, plain_text(segment, field, 1, 1), plain_text(segment, field, 1, 2),
+        plain_text(segment, field, 1, 3)}) {
+    if (part.empty()) continue;
+    if (!out.empty()) out += ", ";
+    out += part;
+  }
+  return out;
+}
+
 std::optional<json::object> practitioner_reference(const Segment& segment, int field,
                                                    int repetition,
                                                    const IdentifierSystems& systems) {

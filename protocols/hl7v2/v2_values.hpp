@@ -50,6 +50,11 @@ std::optional<boost::json::object> codeable_concept(const Segment& segment, int 
 std::optional<IdentifierKey> entity_identifier(const Segment& segment, int field,
                                                const IdentifierSystems& systems);
 
+// A place (PL, or LA1/LA2: point of care ^ room ^ bed ^ facility HD …; its first repetition)
+// as display text: "facility, point of care, room, bed" (the facility's namespace id, else
+// its universal id); empty when none is given.
+std::string place_display(const Segment& segment, int field);
+
 // An XCN repetition → a Reference to a Practitioner by identifier (XCN-1, system from XCN-9)
 // with the name (prefix, given, middle, family, suffix, degree) as display — never a literal
 // reference: the Practitioner's id is not known here. nullopt when it has neither id nor name.

@@ -228,3 +228,40 @@ TEST_CASE("a lab result's sparse PID never overwrites the demographics the ADT f
   CHECK(g.ack_code(unknown) == "AA");
   CHECK(g.patients("M-31").size() == 1);
 }
+
+TEST_CASE("SIU: an S15 with the S12's SCH-2 cancels the one Appointment, found by patient") {
+  Gateway g;
+  auto siu = [](std::string_view event, std::string_view control_id) {
+    return "MSH|^~\\&|SCHED|CLINIC|GW|GW|20261121090000+0300||SIU^" + std::string(event) +
+           "^SIU_S12|" + std::string(control_id) +
+           "|P|2.5.1\r"
+           "SCH||APT-7^SCHED|||||CHECKUP^Check-up^HL70276||20|min|^^^202611251000\r"
+           "PID|1||M-40^^^CLINIC^MR||Otieno^Brian||19750505|M\r"
+           "RGS|1\r"
+           "AIP|1||77^Achieng^Grace^^^Dr\r";
+  };
+  auto appointments = [&](std::string_view patient_id) {
+    st::ReferenceCond r;
+    r.param = "patient";
+    r.target_type = "Patient";
+    r.target_id = std::string(patient_id);
+    st::IndexQuery q;
+    q.types = {"Appointment"};
+    q.where.all_of.push_back(st::OrGroup{{st::Condition{r}}});
+    return g.store->search_index(q).value().matches;
+  };
+  CHECK(g.ack_code(siu("S12", "S-1")) == "AA");
+  auto patient = g.patients("M-40");
+  REQUIRE(patient.size() == 1);
+  auto booked = appointments(patient[0].id);
+  REQUIRE(booked.size() == 1);
+  CHECK(booked[0].json.find("\"booked\"") != std::string::npos);
+
+  CHECK(g.ack_code(siu("S15", "S-2")) == "AA");
+  auto cancelled = appointments(patient[0].id);
+  REQUIRE(cancelled.size() == 1);
+  CHECK(cancelled[0].id == booked[0].id);
+  CHECK(cancelled[0].version == 2);
+  CHECK(cancelled[0].json.find("\"cancelled\"") != std::string::npos);
+  CHECK(g.patients("M-40").size() == 1);
+}

@@ -14,3 +14,4 @@ cg_add_unit_test(hl7v2_encounter_map_test SOURCES encounter_map_test.cpp LIBS cg
 cg_add_unit_test(hl7v2_merge_map_test SOURCES merge_map_test.cpp LIBS cg_hl7v2_fhir)
 cg_add_unit_test(hl7v2_observation_map_test SOURCES observation_map_test.cpp LIBS cg_hl7v2_fhir)
 cg_add_unit_test(hl7v2_v2_values_test SOURCES v2_values_test.cpp LIBS cg_hl7v2_fhir)
+cg_add_unit_test(hl7v2_appointment_map_test SOURCES appointment_map_test.cpp LIBS cg_hl7v2_fhir)
