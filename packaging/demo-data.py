@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Loads a small demo clinic into a running clinic-gateway, for trying the README searches.
 
-    packaging/demo-data.py [--url http://127.0.0.1:8080/fhir] [--token TOKEN] [--wait SECONDS]
+    packaging/demo-data.py [--url http://127.0.0.1:8080/fhir] [--token=TOKEN] [--wait SECONDS]
 
 The data is generated here, in code, from a fixed seed: every run builds the same resources.
 Lakeside Community Health Centre in Kisumu, Kenya (an Organization and a Location hierarchy

@@ -236,7 +236,9 @@ def vital_signs_count(d: DemoData) -> Expected:
 # ---- the test ------------------------------------------------------------------------
 
 def run_loader(gw: GatewayProcess, token: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(LOADER), "--url", gw.url(), "--token", token, "--wait", "30"],
+    # "--token=…" in one argument: a token may start with "-", which argparse would take for an
+    # option.
+    return subprocess.run([sys.executable, str(LOADER), "--url", gw.url(), f"--token={token}", "--wait", "30"],
                           capture_output=True, text=True, timeout=REQUEST_TIMEOUT_S)
 
 
