@@ -687,7 +687,9 @@ class ResultMapper {
     bool known_comparator = comparator.empty() || comparator == "=" || comparator == "<" ||
                             comparator == ">" || comparator == "<=" || comparator == ">=";
     if (!known_comparator || !first) return Value{"valueString", as_text};
-    std::string_view fhir_comparator = comparator == "=" ? "" : comparator;
+    // A std::string: `cond ? "" : comparator` is a temporary string, which a string_view
+    // would outlive (ASan: stack-use-after-scope).
+    const std::string fhir_comparator = comparator == "=" ? std::string() : comparator;
     if (separator.empty() && num2.empty()) {
       return Value{"valueQuantity", quantity(*first, units, fhir_comparator)};
     }
