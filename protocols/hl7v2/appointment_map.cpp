@@ -43,27 +43,10 @@ constexpr std::array<FillerStatus, 8> kFillerStatuses{{
     {"Noshow", "noshow", "declined"},
 }};
 
-bool same_text(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    return lower(x) == lower(y);
-  });
-}
-
 const FillerStatus* filler_status(std::string_view code) {
   auto it = std::find_if(kFillerStatuses.begin(), kFillerStatuses.end(),
-                         [&](const FillerStatus& s) { return same_text(s.v2, code); });
+                         [&](const FillerStatus& s) { return same_code(s.v2, code); });
   return it == kFillerStatuses.end() ? nullptr : &*it;
-}
-
-void put(json::object& object, std::string_view key, std::string value) {
-  if (!value.empty()) object[key] = std::move(value);
-}
-
-void append(json::object& object, std::string_view key, json::value value) {
-  json::value& slot = object[key];
-  if (!slot.is_array()) slot = json::array();
-  slot.as_array().push_back(std::move(value));
 }
 
 // A FHIR dateTime with a time ("2026-01-21T10:30:00+03:00") moved by `minutes`, to the
@@ -305,10 +288,10 @@ class AppointmentMapper {
     }
     std::string units = at.text(units_field);
     for (std::string_view m : {"", "min", "mins", "minute", "minutes"}) {
-      if (same_text(units, m)) return value;
+      if (same_code(units, m)) return value;
     }
     for (std::string_view h : {"h", "hr", "hrs", "hour", "hours"}) {
-      if (same_text(units, h)) return value * 60;
+      if (same_code(units, h)) return value * 60;
     }
     return std::nullopt;
   }

@@ -12,6 +12,7 @@
 
 #include "protocols/hl7v2/error.hpp"
 #include "protocols/hl7v2/fhir_bundle.hpp"
+#include "protocols/hl7v2/v2_values.hpp"
 
 namespace cg::hl7v2 {
 namespace {
@@ -21,71 +22,6 @@ namespace json = boost::json;
 // ---------------------------------------------------------------------------------------------
 // Reading values. The other mappers (patient_map.cpp) hold the same small helpers privately;
 // they move to one shared header once the mappers in flight have landed.
-
-bool same_code(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    return lower(x) == lower(y);
-  });
-}
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || static_cast<unsigned char>(c) < 0x20;
-}
-
-// Trimmed, without control characters other than tab and line breaks.
-std::string clean_text(std::string value) {
-  std::erase_if(value, [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r';
-  });
-  auto begin = std::find_if_not(value.begin(), value.end(), is_space);
-  auto end = std::find_if_not(value.rbegin(), value.rend(), is_space).base();
-  return begin < end ? std::string(begin, end) : std::string();
-}
-
-// A FHIR code: single spaces between non-space characters.
-std::string clean_code(std::string_view value) {
-  std::string out;
-  bool pending_space = false;
-  for (char c : value) {
-    if (is_space(c)) {
-      pending_space = !out.empty();
-    } else {
-      if (pending_space) out += ' ';
-      pending_space = false;
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string join(std::initializer_list<std::string_view> parts) {
-  std::string out;
-  for (std::string_view part : parts) {
-    if (part.empty()) continue;
-    if (!out.empty()) out += ' ';
-    out += part;
-  }
-  return out;
-}
-
-void put(json::object& object, std::string_view key, std::string value) {
-  if (!value.empty()) object[key] = value;
-}
-
-void append(json::object& object, std::string_view key, json::value value) {
-  json::value& slot = object[key];
-  if (!slot.is_array()) slot = json::array();
-  slot.as_array().push_back(std::move(value));
-}
-
-json::object coding(std::string_view system, std::string code, std::string display = {}) {
-  json::object out;
-  put(out, "system", std::string(system));
-  put(out, "code", std::move(code));
-  put(out, "display", std::move(display));
-  return out;
-}
 
 struct CodeMap {
   std::string_view v2;
@@ -120,7 +56,7 @@ struct FieldRep {
   int repetition = 1;
 
   std::string get(int component, int subcomponent = 1) const {
-    return clean_text(
+    return fhir_string(
         segment->get(field, repetition, component, subcomponent, Formatting::kPlainText));
   }
   ErrorLocation field_location() const { return {segment->id(), sequence, field, 0, 0, 0}; }
@@ -140,9 +76,9 @@ FieldRep first(const Segment& segment, int field) {
 // text (and as the coding's display).
 json::object table_concept(const FieldRep& cwe, std::string_view system) {
   json::object out;
-  std::string code = clean_code(cwe.get(1));
+  std::string code = fhir_code(cwe.get(1));
   std::string text = cwe.get(2);
-  if (!code.empty()) out["coding"] = json::array{coding(system, code, text)};
+  if (!code.empty()) out["coding"] = json::array{valued_coding(system, code, text)};
   put(out, "text", std::move(text));
   return out;
 }
@@ -178,10 +114,11 @@ std::string coding_system_uri(std::string_view name) {
 // CWE of a field without an HL7 table → CodeableConcept with the system CWE-3 names.
 json::object local_concept(const FieldRep& cwe) {
   json::object out;
-  std::string code = clean_code(cwe.get(1));
+  std::string code = fhir_code(cwe.get(1));
   std::string text = cwe.get(2);
   if (!code.empty()) {
-    out["coding"] = json::array{coding(coding_system_uri(clean_code(cwe.get(3))), code, text)};
+    out["coding"] =
+        json::array{valued_coding(coding_system_uri(fhir_code(cwe.get(3))), code, text)};
   }
   put(out, "text", std::move(text));
   return out;
@@ -275,7 +212,7 @@ class EncounterMapper {
         zone_(hl7_time_zone(message.get("MSH-7"))) {}
 
   Result<MappedEncounter> map(std::string_view trigger) {
-    std::string patient_class = clean_code(field(2).get(1));
+    std::string patient_class = fhir_code(field(2).get(1));
     if (patient_class.empty()) {
       return make_error(ErrorCode::kRequiredFieldMissing, "PV1-2 (patient class) is empty",
                         field(2).field_location());
@@ -332,10 +269,11 @@ class EncounterMapper {
     if (value.empty()) return std::nullopt;
     IdentifierKey key{identifier_system(cx.get(4, 1), cx.get(4, 2), cx.get(4, 3), systems_), value};
     json::object out;
-    std::string type = clean_code(cx.get(5));
+    std::string type = fhir_code(cx.get(5));
     if (type.empty()) type = type_code;
     if (!type.empty()) {
-      json::object concept_value{{"coding", json::array{coding(kIdentifierTypeSystem, type)}}};
+      json::object concept_value{
+          {"coding", json::array{valued_coding(kIdentifierTypeSystem, type)}}};
       if (type == type_code) put(concept_value, "text", std::string(type_text));
       out["type"] = std::move(concept_value);
     }
@@ -346,8 +284,8 @@ class EncounterMapper {
 
   static json::object patient_class_coding(const std::string& code) {
     const CodingMap* mapped = find_code(kPatientClass, code);
-    if (mapped == nullptr) return coding(kPatientClassSystem, code);
-    return coding(mapped->system, std::string(mapped->code), std::string(mapped->display));
+    if (mapped == nullptr) return valued_coding(kPatientClassSystem, code);
+    return valued_coding(mapped->system, std::string(mapped->code), std::string(mapped->display));
   }
 
   void codeable(int number, std::string_view key, std::string_view system, bool repeats) {
@@ -366,8 +304,8 @@ class EncounterMapper {
         json::object individual = practitioner_reference(xcn, systems_);
         if (individual.size() < 2) continue;  // neither id nor name
         json::object type{
-            {"coding", json::array{coding(kParticipationTypeSystem, std::string(p.code),
-                                          std::string(p.display))}}};
+            {"coding", json::array{valued_coding(kParticipationTypeSystem, std::string(p.code),
+                                                 std::string(p.display))}}};
         append(encounter_, "participant",
                json::object{{"type", json::array{std::move(type)}},
                             {"individual", std::move(individual)}});
@@ -505,7 +443,7 @@ Result<MappedEncounter> map_encounter(const Message& message, const IdentifierSy
 }
 
 Result<json::object> map_adt_visit(const Message& message, const IdentifierSystems& systems) {
-  std::string trigger = clean_code(message.get("MSH-9.2"));
+  std::string trigger = fhir_code(message.get("MSH-9.2"));
   if (!is_visit_event(trigger)) {
     return make_error(ErrorCode::kUnsupportedEventCode, "not a visit event",
                       ErrorLocation{"MSH", 1, 9, 1, 2, 0});

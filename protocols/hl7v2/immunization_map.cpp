@@ -71,24 +71,6 @@ constexpr std::array<RouteMap, 6> kRoutes{{
     {"TD", "TRNSDERM", "Transdermal"},
 }};
 
-// Codes compare ignoring ASCII case: senders vary ("cp", "CP").
-bool is_code(std::string_view value, std::string_view code) {
-  return std::equal(value.begin(), value.end(), code.begin(), code.end(), [](char x, char y) {
-    auto upper = [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; };
-    return upper(x) == upper(y);
-  });
-}
-
-void put(json::object& object, std::string_view key, std::string value) {
-  if (!value.empty()) object[key] = std::move(value);
-}
-
-void append(json::object& object, std::string_view key, json::value value) {
-  json::value& slot = object[key];
-  if (!slot.is_array()) slot = json::array();
-  slot.as_array().push_back(std::move(value));
-}
-
 json::object coding(std::string_view system, std::string_view code, std::string_view display) {
   return json::object{{"system", system}, {"code", code}, {"display", display}};
 }
@@ -232,14 +214,14 @@ class ImmunizationMapper {
   // completed and subpotent, RE and NA → not-done, with RXA-18 as the reason.
   void status(const SegmentAt& rxa, json::object& out) {
     std::string code = rxa.code(20);
-    bool refused = is_code(code, "RE");
-    bool not_done = refused || is_code(code, "NA");
-    if (!code.empty() && !not_done && !is_code(code, "CP") && !is_code(code, "PA")) {
+    bool refused = same_code(code, "RE");
+    bool not_done = refused || same_code(code, "NA");
+    if (!code.empty() && !not_done && !same_code(code, "CP") && !same_code(code, "PA")) {
       fail(make_error(ErrorCode::kTableValueNotFound,
                       "RXA-20 is not a completion status of table 0322", rxa.location(20)));
     }
-    if (is_code(code, "PA")) out["isSubpotent"] = true;
-    bool deleted = is_code(rxa.code(21), "D");
+    if (same_code(code, "PA")) out["isSubpotent"] = true;
+    bool deleted = same_code(rxa.code(21), "D");
     out["status"] = deleted ? "entered-in-error" : not_done ? "not-done" : "completed";
     if (!not_done) return;
     json::object reason = codeable_concept(*rxa.segment, 18).value_or(json::object{});
@@ -281,7 +263,7 @@ class ImmunizationMapper {
       std::string code = fhir_code(rxa.text(9, 1, 1, r));
       std::string system = fhir_code(rxa.text(9, 3, 1, r));
       bool source_code = code.size() == 2 && code >= "00" && code <= "08";
-      if (!source_code || !(system.empty() || is_code(system, "NIP001"))) continue;
+      if (!source_code || !(system.empty() || same_code(system, "NIP001"))) continue;
       out["primarySource"] = code == "00";
       if (code == "00") return;
       json::object nip001{{"system", code_system_uri("NIP001")}, {"code", code}};
@@ -375,10 +357,10 @@ class ImmunizationMapper {
     auto out = codeable_concept(*rxr.segment, 1);
     if (!out) return out;
     for (auto [code_at, system_at] : {std::pair{1, 3}, std::pair{4, 6}}) {
-      if (!is_code(fhir_code(rxr.text(1, system_at)), "HL70162")) continue;
+      if (!same_code(fhir_code(rxr.text(1, system_at)), "HL70162")) continue;
       std::string code = fhir_code(rxr.text(1, code_at));
       auto v3 = std::find_if(kRoutes.begin(), kRoutes.end(),
-                             [&](const RouteMap& r) { return is_code(code, r.v2); });
+                             [&](const RouteMap& r) { return same_code(code, r.v2); });
       if (v3 == kRoutes.end()) continue;
       append(*out, "coding", coding(kRouteV3System, v3->code, v3->display));
       break;

@@ -43,12 +43,6 @@ json::object concept_of(json::object coding) {
   return json::object{{"coding", json::array{std::move(coding)}}};
 }
 
-void append(json::object& object, std::string_view key, json::value value) {
-  json::value& slot = object[key];
-  if (!slot.is_array()) slot = json::array();
-  slot.as_array().push_back(std::move(value));
-}
-
 std::string upper_case(std::string_view text) {
   std::string out(text);
   for (char& c : out) {

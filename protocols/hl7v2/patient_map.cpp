@@ -145,13 +145,6 @@ constexpr std::array<CodingMap, 21> kRelationship{{
     {"OTH", "O", "Other", kContactRoleSystem},
 }};
 
-bool same_code(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    return lower(x) == lower(y);
-  });
-}
-
 template <class Table>
 auto find_code(const Table& table, std::string_view v2) -> const typename Table::value_type* {
   auto it = std::find_if(table.begin(), table.end(),
@@ -170,16 +163,6 @@ std::string_view lookup(const std::array<CodeMap, N>& table, std::string_view v2
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-std::string join(std::initializer_list<std::string_view> parts) {
-  std::string out;
-  for (std::string_view part : parts) {
-    if (part.empty()) continue;
-    if (!out.empty()) out += ' ';
-    out += part;
-  }
-  return out;
 }
 
 bool is_unreserved(char c) {
@@ -226,24 +209,6 @@ bool looks_like_language_tag(std::string_view code) {
 
 // ---------------------------------------------------------------------------------------------
 // JSON.
-
-void put(json::object& object, std::string_view key, std::string value) {
-  if (!value.empty()) object[key] = value;
-}
-
-void append(json::object& object, std::string_view key, json::value value) {
-  json::value& slot = object[key];
-  if (!slot.is_array()) slot = json::array();
-  slot.as_array().push_back(std::move(value));
-}
-
-json::object coding(std::string_view system, std::string code, std::string display = {}) {
-  json::object out;
-  put(out, "system", std::string(system));
-  put(out, "code", std::move(code));
-  put(out, "display", std::move(display));
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Where values are read: one repetition of one field of one segment occurrence.
@@ -295,7 +260,8 @@ class PatientMapper {
     json::object out;
     std::string type = fhir_code(cx.get(5));
     if (!type.empty()) {
-      out["type"] = json::object{{"coding", json::array{coding(kIdentifierTypeSystem, type)}}};
+      out["type"] =
+          json::object{{"coding", json::array{valued_coding(kIdentifierTypeSystem, type)}}};
     }
     put(out, "system", key.system);
     put(out, "value", key.value);
@@ -432,10 +398,10 @@ json::object codeable_concept(const FieldRep& cwe, std::string_view v2_system,
   std::string code = fhir_code(cwe.get(1));
   std::string text = cwe.get(2);
   json::array codings;
-  if (!code.empty() && !v2_system.empty()) codings.push_back(coding(v2_system, code, text));
+  if (!code.empty() && !v2_system.empty()) codings.push_back(valued_coding(v2_system, code, text));
   if (mapped != nullptr && mapped->system != v2_system) {
     codings.push_back(
-        coding(mapped->system, std::string(mapped->code), std::string(mapped->display)));
+        valued_coding(mapped->system, std::string(mapped->code), std::string(mapped->display)));
   }
   if (!codings.empty()) out["coding"] = std::move(codings);
   put(out, "text", std::move(text));
@@ -450,7 +416,7 @@ std::optional<json::object> language(const FieldRep& cwe) {
   json::object concept_value;
   if (!code.empty()) {
     std::string_view system = looks_like_language_tag(code) ? kLanguageSystem : "";
-    concept_value["coding"] = json::array{coding(system, code)};
+    concept_value["coding"] = json::array{valued_coding(system, code)};
   }
   put(concept_value, "text", std::move(text));
   return json::object{{"language", std::move(concept_value)}};
@@ -463,7 +429,7 @@ std::optional<json::object> marital_status(const FieldRep& cwe) {
   json::object out;
   if (mapped != nullptr) {
     out["coding"] = json::array{
-        coding(mapped->system, std::string(mapped->code), std::string(mapped->display))};
+        valued_coding(mapped->system, std::string(mapped->code), std::string(mapped->display))};
     put(out, "text", cwe.get(2));
   } else {
     out = codeable_concept(cwe, kMaritalStatusV2System);

@@ -1,5 +1,8 @@
 #include "protocols/hl7v2/receiver.hpp"
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <chrono>
 #include <ctime>
 
@@ -41,25 +44,13 @@ std::string base36(std::uint64_t n) {
 
 std::string outcome_json(std::string_view ack_code, const std::vector<std::string>& written,
                          const std::vector<Error>& errors) {
-  // A tiny fixed shape, built by hand: codes, references and our own error texts only.
-  auto quoted = [](std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-      if (c == '"' || c == '\\') out += '\\';
-      if (static_cast<unsigned char>(c) < 0x20) continue;
-      out += c;
-    }
-    return out + "\"";
-  };
-  std::string json = "{\"ack\":" + quoted(ack_code) + ",\"written\":[";
-  for (std::size_t i = 0; i < written.size(); ++i) json += (i ? "," : "") + quoted(written[i]);
-  json += "],\"errors\":[";
-  for (std::size_t i = 0; i < errors.size(); ++i) {
-    json += (i ? "," : "") + std::string("{\"code\":") +
-            std::to_string(static_cast<int>(error_code(errors[i]))) +
-            ",\"message\":" + quoted(errors[i].message) + "}";
+  boost::json::array refs(written.begin(), written.end());
+  boost::json::array problems;
+  for (const Error& e : errors) {
+    problems.push_back({{"code", static_cast<int>(error_code(e))}, {"message", e.message}});
   }
-  return json + "]}";
+  return boost::json::serialize(boost::json::object{
+      {"ack", ack_code}, {"written", std::move(refs)}, {"errors", std::move(problems)}});
 }
 
 }  // namespace

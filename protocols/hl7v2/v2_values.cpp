@@ -68,20 +68,6 @@ bool is_oid(std::string_view text) {
          text.find("..") == std::string_view::npos;
 }
 
-void put(json::object& object, std::string_view key, std::string value) {
-  if (!value.empty()) object[key] = std::move(value);
-}
-
-std::string join(std::initializer_list<std::string_view> parts) {
-  std::string out;
-  for (std::string_view part : parts) {
-    if (part.empty()) continue;
-    if (!out.empty()) out += ' ';
-    out += part;
-  }
-  return out;
-}
-
 // One coding of a CWE: code, display and system components, the system's version and OID.
 struct CwePart {
   int code;
@@ -94,6 +80,42 @@ constexpr std::array<CwePart, 3> kCweParts{
     {{1, 2, 3, 7, 14}, {4, 5, 6, 8, 17}, {10, 11, 12, 13, 20}}};
 
 }  // namespace
+
+void put(json::object& object, std::string_view key, std::string value) {
+  if (!value.empty()) object[key] = std::move(value);
+}
+
+void append(json::object& object, std::string_view key, json::value value) {
+  json::value& slot = object[key];
+  if (!slot.is_array()) slot = json::array();
+  slot.as_array().push_back(std::move(value));
+}
+
+json::object valued_coding(std::string_view system, std::string_view code,
+                           std::string_view display) {
+  json::object out;
+  put(out, "system", std::string(system));
+  put(out, "code", std::string(code));
+  put(out, "display", std::string(display));
+  return out;
+}
+
+std::string join(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (std::string_view part : parts) {
+    if (part.empty()) continue;
+    if (!out.empty()) out += ' ';
+    out += part;
+  }
+  return out;
+}
+
+bool same_code(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+    return lower(x) == lower(y);
+  });
+}
 
 std::string fhir_string(std::string value) {
   std::erase_if(value, [](char c) {

@@ -6,6 +6,7 @@
 // a parsed Segment; thread-safe.
 
 #include <boost/json/object.hpp>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,5 +62,19 @@ std::string place_display(const Segment& segment, int field);
 std::optional<boost::json::object> practitioner_reference(const Segment& segment, int field,
                                                           int repetition,
                                                           const IdentifierSystems& systems);
+
+// --- building FHIR JSON: the small pieces every mapper uses ---------------------------------
+
+// Sets object[key] to `value` unless it is empty (FHIR has no empty strings).
+void put(boost::json::object& object, std::string_view key, std::string value);
+// Appends `value` to the array object[key], creating it.
+void append(boost::json::object& object, std::string_view key, boost::json::value value);
+// A Coding with only the parts that are valued.
+boost::json::object valued_coding(std::string_view system, std::string_view code,
+                                  std::string_view display = {});
+// The non-empty parts joined by single spaces.
+std::string join(std::initializer_list<std::string_view> parts);
+// HL7 codes compare without regard to ASCII case ("f" is "F").
+bool same_code(std::string_view a, std::string_view b);
 
 }  // namespace cg::hl7v2

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <boost/json/parse.hpp>
 
 #include "protocols/hl7v2/error.hpp"
 #include "protocols/hl7v2/parser.hpp"
@@ -63,7 +64,9 @@ TEST_CASE("an accepted message is answered AA once, and a resend gets the same b
   auto archived = f.archive->find({"EMR", "CLINIC", "M1"}).value();
   REQUIRE(archived);
   CHECK(archived->raw == adt("M1"));
-  CHECK(archived->outcome.find("Patient/p1") != std::string::npos);
+  auto outcome = boost::json::parse(archived->outcome).as_object();
+  CHECK(outcome.at("ack") == "AA");
+  CHECK(outcome.at("written").as_array().at(0) == "Patient/p1");
   // Another control id is another message.
   CHECK(f.answer_to(adt("M2")).get("MSA-1") == "AA");
   CHECK(f.calls == 2);
