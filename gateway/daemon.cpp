@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "gateway/hl7_handlers.hpp"
+#include "gateway/hl7_queries.hpp"
 #include "gateway/log.hpp"
 #include "gateway/router.hpp"
 #include "protocols/fhir/rest/fhir_api.hpp"
@@ -97,6 +98,7 @@ Result<Hl7Service> start_hl7(const GatewayConfig& config, storage::ResourceStore
   receiver.log = [](int p, std::string_view m) { log(p, m); };
   hl7.receiver = std::make_unique<hl7v2::MessageReceiver>(*hl7.archive, receiver);
   register_hl7_handlers(*hl7.receiver, store, config.hl7);
+  register_hl7_queries(*hl7.receiver, store, config.hl7);
   auto* r = hl7.receiver.get();
   auto server = hl7v2::MllpServer::start(
       mllp_config(config), [r](std::string_view message, const hl7v2::MllpPeer& peer) {

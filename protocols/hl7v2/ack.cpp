@@ -86,6 +86,11 @@ std::string ack_code_text(AckCode code, bool enhanced) {
 
 Message answer_header(const Message& incoming, std::string_view code, std::string_view structure,
                       const AckOptions& options) {
+  return answer_header(incoming, code, incoming.get("MSH-9.2"), structure, options);
+}
+
+Message answer_header(const Message& incoming, std::string_view code, std::string_view trigger,
+                      std::string_view structure, const AckOptions& options) {
   Message answer = Message::create(incoming.delimiters(), incoming.charset());
   // Swapped as sent (raw): HD fields keep their components and escapes.
   auto copy = [&](std::string_view to, std::string_view from) {
@@ -101,7 +106,7 @@ Message answer_header(const Message& incoming, std::string_view code, std::strin
   copy("MSH-6", "MSH-4");
   (void)answer.set("MSH-7", options.timestamp);
   (void)answer.set("MSH-9.1", code);
-  (void)answer.set("MSH-9.2", incoming.get("MSH-9.2"));
+  (void)answer.set("MSH-9.2", trigger);
   (void)answer.set("MSH-9.3", structure);
   (void)answer.set("MSH-10", options.control_id);
   copy("MSH-11", "MSH-11");

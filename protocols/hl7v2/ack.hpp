@@ -39,6 +39,9 @@ std::string ack_code_text(AckCode code, bool enhanced);
 // processing id, delimiters and charset. The base for ACKs and query responses alike.
 Message answer_header(const Message& incoming, std::string_view code, std::string_view structure,
                       const AckOptions& options);
+// Same, with the trigger given: a query's answer has its own (QBP^Q22 → RSP^K22).
+Message answer_header(const Message& incoming, std::string_view code, std::string_view trigger,
+                      std::string_view structure, const AckOptions& options);
 
 // The acknowledgement of `incoming` with `code` and one ERR per error.
 Message build_ack(const Message& incoming, AckCode code, std::span<const Error> errors,

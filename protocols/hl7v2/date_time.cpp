@@ -125,4 +125,40 @@ std::string hl7_time_zone(std::string_view hl7_dtm) {
   return dtm ? std::string(dtm->zone) : std::string();
 }
 
+std::string hl7_date_time(std::string_view fhir) {
+  // Positions of the separators FHIR writes: YYYY-MM-DDThh:mm:ss[.f][zone].
+  std::string digits;
+  std::size_t i = 0;
+  for (; i < fhir.size() && i < 19; ++i) {
+    const char c = fhir[i];
+    const bool separator = i == 4 || i == 7 || i == 10 || i == 13 || i == 16;
+    if (separator) {
+      if (c != (i < 10 ? '-' : i == 10 ? 'T' : ':')) return {};
+    } else if (c < '0' || c > '9') {
+      return {};
+    }
+    if (!separator) digits.push_back(c);
+  }
+  if (digits.size() != 4 && digits.size() != 6 && digits.size() != 8 && digits.size() != 14) {
+    return {};
+  }
+  std::string_view rest = fhir.substr(i);
+  if (digits.size() < 14) return rest.empty() && valid_calendar(digits) ? digits : std::string();
+  if (rest.starts_with('.')) {
+    std::size_t end = 1;
+    while (end < rest.size() && rest[end] >= '0' && rest[end] <= '9') ++end;
+    if (end == 1 || end > 5) return {};  // HL7 keeps at most four fraction digits
+    digits.append(rest.substr(0, end));
+    rest.remove_prefix(end);
+  }
+  std::string zone;
+  if (rest == "Z") {
+    zone = "+0000";
+  } else if (rest.size() == 6 && rest[3] == ':') {
+    zone = std::string(rest.substr(0, 3)) + std::string(rest.substr(4));
+  }
+  if (!valid_zone(zone) || !valid_calendar(digits)) return {};
+  return digits + zone;
+}
+
 }  // namespace cg::hl7v2

@@ -30,6 +30,11 @@ std::optional<std::string> fhir_date_time(std::string_view hl7_dtm,
 // HL7 DT (or the date part of a valid DTM) → FHIR date ("2026-01-21", "2026-01", "2026").
 std::optional<std::string> fhir_date(std::string_view hl7_dt);
 
+// FHIR date or dateTime → HL7 DTM, the direction of query answers: "2026-01-21" →
+// "20260121", "2026-01-21T10:30:15.25+03:00" → "20260121103015.25+0300", "Z" → "+0000".
+// Empty for text that is not a FHIR date or dateTime.
+std::string hl7_date_time(std::string_view fhir);
+
 // The zone written in a valid HL7 DTM ("+0300"), "" when it has none or is invalid. Mappers
 // use it on MSH-7 to find the sender's zone.
 std::string hl7_time_zone(std::string_view hl7_dtm);

@@ -65,6 +65,11 @@ void MessageReceiver::handle(std::string code_and_trigger, MessageHandlerFn hand
   handlers_[std::move(code_and_trigger)] = std::move(handler);
 }
 
+void MessageReceiver::answer_with(std::string code_and_trigger, QueryHandlerFn handler) {
+  codes_[code_and_trigger.substr(0, code_and_trigger.find('^'))] += 1;
+  queries_[std::move(code_and_trigger)] = std::move(handler);
+}
+
 bool MessageReceiver::knows_code(std::string_view code) const {
   return codes_.find(code) != codes_.end();
 }
@@ -114,6 +119,9 @@ std::string MessageReceiver::answer(const Message& message, std::string_view byt
     return (*earlier)->ack;
   }
   const std::string name = header.type.code + "^" + header.type.trigger;
+  if (auto query = queries_.find(name); query != queries_.end()) {
+    return answer_query(query->second, message, bytes, peer);
+  }
   auto handler = handlers_.find(name);
   if (handler == handlers_.end()) {
     const bool known_code = knows_code(header.type.code);
@@ -127,21 +135,39 @@ std::string MessageReceiver::answer(const Message& message, std::string_view byt
   auto outcome = handler->second(message);
   if (!outcome) {
     const Error& e = outcome.error();
-    if (e.kind == ErrorKind::kUnavailable) {
-      // The store could not take it now: answer AR and archive nothing, so a retry applies.
-      ++rejected_;
-      log(kLogWarning, "HL7v2 " + name + " not stored: " + e.message);
-      const Error errors[] = {
-          make_error(ErrorCode::kApplicationInternalError,
-                     "the gateway cannot store messages now; send again later")};
-      return build_ack(message, AckCode::kReject, errors, ack_options()).serialize();
-    }
+    if (e.kind == ErrorKind::kUnavailable) return unavailable(message, name, e);
     const Error errors[] = {e};
     return archived(message, build_ack(message, AckCode::kError, errors, ack_options()), bytes,
                     peer, outcome_json("AE", {}, {e}));
   }
   return archived(message, build_ack(message, AckCode::kAccept, {}, ack_options()), bytes, peer,
                   outcome_json("AA", outcome->written, {}));
+}
+
+std::string MessageReceiver::answer_query(const QueryHandlerFn& handler, const Message& query,
+                                          std::string_view bytes, std::string_view peer) {
+  auto response = handler(query, ack_options());
+  if (!response) {
+    const Error& e = response.error();
+    if (e.kind == ErrorKind::kUnavailable) {
+      return unavailable(query, std::string(query.raw("MSH-9")), e);
+    }
+    const Error errors[] = {e};
+    return archived(query, build_ack(query, AckCode::kError, errors, ack_options()), bytes, peer,
+                    outcome_json("AE", {}, {e}));
+  }
+  std::string code = response->get("MSA-1");
+  return archived(query, *response, bytes, peer, outcome_json(code, {}, {}));
+}
+
+std::string MessageReceiver::unavailable(const Message& message, std::string_view name,
+                                         const Error& error) {
+  // The store could not take it now: answer AR and archive nothing, so a retry applies.
+  ++rejected_;
+  log(kLogWarning, "HL7v2 " + std::string(name) + " not processed: " + error.message);
+  const Error errors[] = {make_error(ErrorCode::kApplicationInternalError,
+                                     "the gateway cannot process messages now; send again later")};
+  return build_ack(message, AckCode::kReject, errors, ack_options()).serialize();
 }
 
 std::string MessageReceiver::archived(const Message& incoming, const Message& ack,

@@ -8,7 +8,8 @@
 //   3. a message already archived under (MSH-3, MSH-4, MSH-10) gets the answer it got the
 //      first time, and changes nothing (message_archive.hpp);
 //   4. the message's type selects its handler; an unknown type is AR 200, an unknown event
-//      of a known type AR 201 ("never silence");
+//      of a known type AR 201 ("never silence"); a query's handler builds the whole answer
+//      (RSP^K22 …) instead of an ACK;
 //   5. the handler stores what the message means (through the clinical store, committed);
 //   6. the answer is archived with the message (committed), then returned.
 // A transient failure of the store (unavailable, full) answers AR 207 and archives nothing,
@@ -45,6 +46,13 @@ struct HandlerOutcome {
 // nothing archived; anything else → AE with the error (its HL7 code and location).
 using MessageHandlerFn = std::function<Result<HandlerOutcome>(const Message& message)>;
 
+// Answers a query (PDQ, PIX) or a query cancel: builds the whole answer message (RSP …,
+// with MSA, QAK and any ERR of its own) from the query and the answer's header options.
+// Errors are the handler's own failures: kUnavailable → AR 207, nothing archived; anything
+// else → an ACK with AE and the error.
+using QueryHandlerFn =
+    std::function<Result<Message>(const Message& query, const AckOptions& options)>;
+
 struct ReceiverConfig {
   std::string application_name = "CLINIC-GATEWAY";  // MSH-3 of answers to headerless input
   ParseOptions parse;
@@ -59,6 +67,9 @@ class MessageReceiver {
 
   // Registers the handler of "CODE^TRIGGER" (e.g. "ADT^A01"). Before the first receive().
   void handle(std::string code_and_trigger, MessageHandlerFn handler);
+  // Registers the answerer of a query "CODE^TRIGGER" (e.g. "QBP^Q22"). Before the first
+  // receive(). Queries are archived like any message, so a resend gets the same answer.
+  void answer_with(std::string code_and_trigger, QueryHandlerFn handler);
   // The message codes with at least one handler (an unknown trigger of one of them is 201).
   bool knows_code(std::string_view code) const;
 
@@ -77,6 +88,10 @@ class MessageReceiver {
   // meanwhile wins.
   std::string archived(const Message& incoming, const Message& ack, std::string_view bytes,
                        std::string_view peer, std::string outcome);
+  std::string answer_query(const QueryHandlerFn& handler, const Message& query,
+                           std::string_view bytes, std::string_view peer);
+  // AR 207 for a store that cannot take the message now; nothing archived.
+  std::string unavailable(const Message& message, std::string_view name, const Error& error);
   AckOptions ack_options();
   std::string timestamp() const;
   void count(std::string_view ack_code);
@@ -85,6 +100,7 @@ class MessageReceiver {
   storage::MessageArchive& archive_;
   ReceiverConfig config_;
   std::map<std::string, MessageHandlerFn, std::less<>> handlers_;
+  std::map<std::string, QueryHandlerFn, std::less<>> queries_;
   std::map<std::string, int, std::less<>> codes_;
   std::atomic<std::uint64_t> sequence_{0};
   mutable std::atomic<std::uint64_t> received_{0}, accepted_{0}, errors_{0}, rejected_{0},
