@@ -12,7 +12,9 @@ FHIR search with the configured identifier system, updated in place by a later m
 admission (A01) and its discharge (A03) under one visit number are one finished Encounter. A
 VXU^V04 is AA and its Immunization is found by patient and vaccine code, and updated in place
 when the message is resent under a new control id. A lab result (ORU^R01) is AA; its
-Observation is found by code with its Patient included, its DiagnosticReport by result.
+Observation is found by code with its Patient included, its DiagnosticReport by result. A
+PDQ query (QBP^Q22) finds the patient by name and birth date (RSP^K22 with its PID); a PIX
+query (QBP^Q23) returns its identifier in another domain, and an unknown identifier is AE 204.
 Skips (exit 77) when python3-hl7 is missing.
 """
 
@@ -209,6 +211,39 @@ def main() -> int:
                      reports.get("total") == 1
                      and reports["entry"][0]["resource"]["status"] == "final",
                      json.dumps(reports)[:400])
+
+        # Queries: PDQ (QBP^Q22) by demographics, PIX (QBP^Q23) by identifier.
+        pdq = hl7.parse(send(port, "\r".join([
+            "MSH|^~\\&|EMR|KISUMU|GW|GW|20261121100000||QBP^Q22^QBP_Q21|PDQ-1|P|2.5",
+            "QPD|IHE PDQ Query|TAG-1|@PID.5.1.1^odhiambo~@PID.7^19850412",
+            "RCP|I|10^RD"]) + "\r"))
+        checks.check("PDQ is answered with RSP^K22, AA, QAK OK and the query tag",
+                     str(pdq.segment("MSH")[9]) == "RSP^K22^RSP_K21"
+                     and str(pdq.segment("MSA")[1]) == "AA" and str(pdq.segment("MSA")[2]) == "PDQ-1"
+                     and str(pdq.segment("QAK")[1]) == "TAG-1" and str(pdq.segment("QAK")[2]) == "OK",
+                     str(pdq))
+        pid = pdq.segment("PID")
+        checks.check("the PID holds the patient with its KISUMU identifier",
+                     str(pid[3]) == "MRN-77^^^KISUMU^MR" and str(pid[5][0][0]) == "Odhiambo"
+                     and str(pid[7]) == "19850412", str(pid))
+        two_ids = adt("ADT-9", "A31", "Odhiambo").replace(
+            "MRN-77^^^KISUMU^MR", "MRN-77^^^KISUMU^MR~NID-5^^^&2.16.404.1&ISO^NI")
+        checks.check("an A31 adds a national id", str(hl7.parse(send(port, two_ids)).segment("MSA")[1]) == "AA")
+        pix = hl7.parse(send(port, "\r".join([
+            "MSH|^~\\&|LAB|KISUMU|GW|GW|20261121100000||QBP^Q23^QBP_Q21|PIX-1|P|2.5",
+            "QPD|IHE PIX Query|TAG-2|MRN-77^^^KISUMU|^^^&2.16.404.1&ISO",
+            "RCP|I"]) + "\r"))
+        checks.check("PIX is answered with RSP^K23 and the national id in PID-3",
+                     str(pix.segment("MSH")[9]) == "RSP^K23^RSP_K23"
+                     and str(pix.segment("MSA")[1]) == "AA"
+                     and str(pix.segment("PID")[3]) == "NID-5^^^&2.16.404.1&ISO^NI", str(pix))
+        unknown = hl7.parse(send(port, "\r".join([
+            "MSH|^~\\&|LAB|KISUMU|GW|GW|20261121100000||QBP^Q23^QBP_Q21|PIX-2|P|2.5",
+            "QPD|IHE PIX Query|TAG-3|NOBODY^^^KISUMU", "RCP|I"]) + "\r"))
+        checks.check("PIX for an unknown identifier is AE 204 at QPD^1^3^1^1",
+                     str(unknown.segment("MSA")[1]) == "AE" and str(unknown.segment("QAK")[2]) == "AE"
+                     and str(unknown.segment("ERR")[2]) == "QPD^1^3^1^1"
+                     and str(unknown.segment("ERR")[3][0][0]) == "204", str(unknown))
 
         checks.check("SIGTERM stops the daemon with 0", gw.stop() == 0, gw.log_tail())
         gw.start()
