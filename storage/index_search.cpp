@@ -325,7 +325,7 @@ class SnapshotStats final : public ParamStatsSource {
       sql.bind(param) << " AND ";
     }
     type_match(sql, "type", types);
-    auto stmt = conn_.statement_once(sql.text());
+    auto stmt = conn_.generated_statement(sql.text());
     if (!stmt) return stmt.take_error();
     sql.bind_to(**stmt);
     auto row = (*stmt)->step();
@@ -443,7 +443,7 @@ class IndexSearch {
       sql << "SELECT COUNT(*)";
       sql.append(*from);
     }
-    auto stmt = conn_.statement_once(sql.text());
+    auto stmt = conn_.generated_statement(sql.text());
     if (!stmt) return stmt.take_error();
     sql.bind_to(**stmt);
     auto row = (*stmt)->step();
@@ -517,7 +517,7 @@ class IndexSearch {
                          std::vector<KeyValue>& last) {
     auto sql = page_sql(after, order);
     if (!sql) return sql.take_error();
-    auto stmt = conn_.statement_once(sql->text());
+    auto stmt = conn_.generated_statement(sql->text());
     if (!stmt) return stmt.take_error();
     sql->bind_to(**stmt);
     for (;;) {
@@ -639,7 +639,7 @@ class IndexSearch {
       sql.bind(spec.param);
     }
     sql << ") ORDER BY r.type, r.id";
-    auto stmt = conn_.statement_once(sql.text());
+    auto stmt = conn_.generated_statement(sql.text());
     if (!stmt) return stmt.take_error();
     sql.bind_to(**stmt);
     for (;;) {

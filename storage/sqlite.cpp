@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <climits>
 #include <utility>
 
@@ -123,10 +124,35 @@ void Statement::reset() {
 // ---- StatementLease --------------------------------------------------------------------
 
 StatementLease::StatementLease(StatementLease&& other) noexcept
-    : owned_(std::move(other.owned_)), stmt_(std::exchange(other.stmt_, nullptr)) {}
+    : owned_(std::move(other.owned_)),
+      stmt_(std::exchange(other.stmt_, nullptr)),
+      home_(std::exchange(other.home_, nullptr)),
+      sql_(std::move(other.sql_)) {}
 
 StatementLease::~StatementLease() {
   if (stmt_ != nullptr) stmt_->reset();
+  if (home_ != nullptr && owned_) home_->check_in(std::move(sql_), std::move(owned_));
+}
+
+// ---- GeneratedStatements ---------------------------------------------------------------
+
+std::unique_ptr<Statement> GeneratedStatements::check_out(std::string_view sql) {
+  auto it = entries_.find(sql);
+  if (it == entries_.end()) return nullptr;
+  std::unique_ptr<Statement> out = std::move(it->second.statement);
+  entries_.erase(it);
+  return out;
+}
+
+void GeneratedStatements::check_in(std::string sql, std::unique_ptr<Statement> statement) {
+  if (capacity_ == 0 || entries_.contains(sql)) return;  // a twin came back first: drop this
+  if (entries_.size() >= capacity_) {
+    auto oldest = std::min_element(entries_.begin(), entries_.end(), [](auto& a, auto& b) {
+      return a.second.last_used < b.second.last_used;
+    });
+    entries_.erase(oldest);
+  }
+  entries_.emplace(std::move(sql), Entry{std::move(statement), ++clock_});
 }
 
 // ---- Connection ------------------------------------------------------------------------
@@ -147,13 +173,16 @@ Result<Connection> Connection::open(const std::filesystem::path& file, Mode mode
 }
 
 Connection::Connection(Connection&& other) noexcept
-    : db_(std::exchange(other.db_, nullptr)), cache_(std::move(other.cache_)) {}
+    : db_(std::exchange(other.db_, nullptr)),
+      cache_(std::move(other.cache_)),
+      generated_(std::move(other.generated_)) {}
 
 Connection& Connection::operator=(Connection&& other) noexcept {
   if (this != &other) {
     close();
     db_ = std::exchange(other.db_, nullptr);
     cache_ = std::move(other.cache_);
+    generated_ = std::move(other.generated_);
   }
   return *this;
 }
@@ -164,6 +193,7 @@ Connection::~Connection() {
 
 void Connection::close() {
   cache_.clear();  // statements must be finalized before the connection closes
+  if (generated_) generated_->clear();
   if (db_ != nullptr) sqlite3_close_v2(std::exchange(db_, nullptr));
 }
 
@@ -192,6 +222,16 @@ Result<StatementLease> Connection::statement(std::string_view sql) {
   Statement* raw = prepared->get();
   cache_.emplace(std::string(sql), std::move(*prepared));
   return StatementLease(raw);
+}
+
+Result<StatementLease> Connection::generated_statement(std::string_view sql) {
+  if (!generated_) generated_ = std::make_unique<GeneratedStatements>(kMaxGeneratedStatements);
+  if (auto cached = generated_->check_out(sql)) {
+    return StatementLease(std::move(cached), generated_.get(), std::string(sql));
+  }
+  auto prepared = prepare(sql, SQLITE_PREPARE_PERSISTENT);
+  if (!prepared) return prepared.take_error();
+  return StatementLease(std::move(*prepared), generated_.get(), std::string(sql));
 }
 
 Result<StatementLease> Connection::statement_once(std::string_view sql) {

@@ -67,6 +67,8 @@ class Statement {
   int bind_error_ = 0;  // first failed bind since the last reset, 0 when none
 };
 
+class GeneratedStatements;
+
 // A prepared statement borrowed from a Connection's cache (or owned, when the cache is full).
 // Resets the statement when dropped, so a half-read SELECT never holds a read snapshot open.
 class StatementLease {
@@ -74,6 +76,9 @@ class StatementLease {
   explicit StatementLease(Statement* cached) : stmt_(cached) {}
   explicit StatementLease(std::unique_ptr<Statement> owned)
       : owned_(std::move(owned)), stmt_(owned_.get()) {}
+  // Checked out of `home` under `sql`, and checked back in when dropped.
+  StatementLease(std::unique_ptr<Statement> owned, GeneratedStatements* home, std::string sql)
+      : owned_(std::move(owned)), stmt_(owned_.get()), home_(home), sql_(std::move(sql)) {}
   StatementLease(StatementLease&& other) noexcept;
   StatementLease& operator=(StatementLease&&) = delete;
   ~StatementLease();
@@ -84,6 +89,29 @@ class StatementLease {
  private:
   std::unique_ptr<Statement> owned_;
   Statement* stmt_;
+  GeneratedStatements* home_ = nullptr;
+  std::string sql_;
+};
+
+// The least-recently-used cache behind Connection::generated_statement().
+class GeneratedStatements {
+ public:
+  explicit GeneratedStatements(std::size_t capacity) : capacity_(capacity) {}
+  // The statement cached under `sql`, taken out of the cache; null when there is none.
+  std::unique_ptr<Statement> check_out(std::string_view sql);
+  // Back into the cache as the most recently used; when full, the least recently used goes.
+  void check_in(std::string sql, std::unique_ptr<Statement> statement);
+  void clear() { entries_.clear(); }
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    std::unique_ptr<Statement> statement;
+    std::uint64_t last_used = 0;
+  };
+  std::size_t capacity_;
+  std::uint64_t clock_ = 0;
+  std::map<std::string, Entry, std::less<>> entries_;
 };
 
 class Connection {
@@ -105,9 +133,14 @@ class Connection {
   // A statement prepared once per connection and reused; statements beyond
   // kMaxCachedStatements are prepared for this use only.
   Result<StatementLease> statement(std::string_view sql);
-  // A statement prepared for this use only, never cached: for generated SQL (searches)
-  // whose many shapes would otherwise fill the cache the fixed statements need.
+  // A statement prepared for this use only, never cached.
   Result<StatementLease> statement_once(std::string_view sql);
+  // For generated SQL (searches): statements kept in a small least-recently-used cache of
+  // their own, apart from the fixed statements', so that the many shapes of searches cannot
+  // crowd those out while the shapes that recur (a feed's conditional update by identifier,
+  // an app's usual searches) skip SQLite's parser and planner. The statement is checked out
+  // while leased, so the same SQL used twice at once gets a second one.
+  Result<StatementLease> generated_statement(std::string_view sql);
   // Integer result of a one-row query such as "PRAGMA user_version".
   Result<std::int64_t> query_int64(std::string_view sql);
 
@@ -124,6 +157,7 @@ class Connection {
   void set_progress_handler(int period, int (*handler)(void*), void* context);
 
   static constexpr std::size_t kMaxCachedStatements = 48;
+  static constexpr std::size_t kMaxGeneratedStatements = 64;
 
  private:
   explicit Connection(sqlite3* db) : db_(db) {}
@@ -131,6 +165,8 @@ class Connection {
 
   sqlite3* db_ = nullptr;
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
+  // Behind a pointer: leases point at it, and a Connection moves.
+  std::unique_ptr<GeneratedStatements> generated_;
 };
 
 // A read transaction on a connection: one snapshot for several queries (a page and its

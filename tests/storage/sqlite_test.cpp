@@ -114,6 +114,63 @@ TEST_CASE("statements beyond the cache limit are prepared per use and still work
   }
 }
 
+TEST_CASE("generated statements are reused when their SQL recurs, and twins in use are two") {
+  TempDir dir;
+  auto conn = open_db(dir.path() / "t.db");
+  const Statement* first = nullptr;
+  const Statement* second = nullptr;
+  {
+    auto a = conn.generated_statement("SELECT ? + 1");
+    REQUIRE(a.ok());
+    first = &**a;
+    (*a)->bind(1, std::int64_t{41});
+    REQUIRE(*(*a)->step());
+    CHECK((*a)->column_int64(0) == 42);
+    // The same SQL while the first is leased: a statement of its own.
+    auto twin = conn.generated_statement("SELECT ? + 1");
+    REQUIRE(twin.ok());
+    second = &**twin;
+    CHECK(second != first);
+    (*twin)->bind(1, std::int64_t{1});
+    REQUIRE(*(*twin)->step());
+    CHECK((*twin)->column_int64(0) == 2);
+  }
+  auto again = conn.generated_statement("SELECT ? + 1");
+  REQUIRE(again.ok());
+  // One of the two was checked back in (the other dropped), reset and unbound.
+  CHECK((&**again == first || &**again == second));
+  REQUIRE(*(*again)->step());
+  CHECK((*again)->column_is_null(0));
+}
+
+TEST_CASE("generated statements beyond the cache's size push out the least recently used") {
+  TempDir dir;
+  auto conn = open_db(dir.path() / "t.db");
+  const Statement* hot = nullptr;
+  {
+    auto s = conn.generated_statement("SELECT 'hot'");
+    REQUIRE(s.ok());
+    hot = &**s;
+  }
+  for (std::size_t i = 0; i < Connection::kMaxGeneratedStatements * 2; ++i) {
+    {
+      auto s = conn.generated_statement("SELECT " + std::to_string(i));
+      REQUIRE(s.ok());
+      REQUIRE(*(*s)->step());
+      CHECK((*s)->column_int64(0) == static_cast<std::int64_t>(i));
+    }
+    if (i % 8 == 0) {  // kept recent, it stays
+      auto s = conn.generated_statement("SELECT 'hot'");
+      REQUIRE(s.ok());
+      CHECK(&**s == hot);
+    }
+  }
+  auto cold = conn.generated_statement("SELECT 0");  // used once, long ago: prepared anew
+  REQUIRE(cold.ok());
+  REQUIRE(*(*cold)->step());
+  CHECK((*cold)->column_int64(0) == 0);
+}
+
 TEST_CASE("dropping a lease mid-read releases the snapshot so a checkpoint can finish") {
   TempDir dir;
   auto writer = open_db(dir.path() / "t.db");
