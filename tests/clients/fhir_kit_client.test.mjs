@@ -5,102 +5,18 @@
 //
 // Hermetic: the daemon gets a temp dir, port 0 (read back from its "listening on" log line),
 // and a random bearer token; every wait is bounded. Exit code is non-zero when any check fails
-// (node:test sets it). The daemon is stopped with SIGTERM and must exit 0.
+// (node:test sets it). The daemon is stopped with SIGTERM and must exit 0. Starting and
+// stopping it is gateway_process.mjs's job (shared with node_hl7_client.test.mjs).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, accessSync, constants } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { Client } from 'fhir-kit-client';
+import { Gateway, binaryFromArgv } from './gateway_process.mjs';
 
-const BINARY = process.argv[2] || process.env.CG_BINARY;
-if (!BINARY) {
-  console.error('usage: node fhir_kit_client.test.mjs <path to clinic-gateway> (or set CG_BINARY)');
-  process.exit(2);
-}
-accessSync(BINARY, constants.X_OK);
-
-const START_TIMEOUT_MS = Number(process.env.CG_TEST_START_TIMEOUT || 60) * 1000;
-const STOP_TIMEOUT_MS = Number(process.env.CG_TEST_STOP_TIMEOUT || 60) * 1000;
+const BINARY = binaryFromArgv();
 const ID_SYSTEM = 'urn:oid:1.3.6.1.4.1.21367.99.1'; // a made-up clinic MRN system
 const run = randomUUID().slice(0, 8); // keeps identifiers unique within the run
-
-// ---- daemon lifecycle -----------------------------------------------------------------------
-
-class Gateway {
-  constructor() {
-    this.dir = mkdtempSync(join(tmpdir(), 'cg-fhirkit-'));
-    this.token = randomBytes(24).toString('base64url');
-    this.log = '';
-    const hash = createHash('sha256').update(this.token).digest('hex');
-    this.configPath = join(this.dir, 'gateway.toml');
-    writeFileSync(this.configPath, [
-      '[node]', 'name = "fhirkit"', 'data_dir = "data"', 'shutdown_drain_ms = 5000',
-      '[log]', 'level = "info"',
-      '[http]', 'address = "127.0.0.1"', 'port = 0', 'body_limit_bytes = 16777216',
-      'request_timeout_ms = 30000', 'idle_timeout_ms = 60000',
-      '[auth]', `token_sha256 = ["${hash}"]`, ''].join('\n'));
-  }
-
-  start() {
-    const env = { ...process.env };
-    delete env.JOURNAL_STREAM;
-    this.proc = spawn(BINARY, ['serve', '--config', this.configPath],
-      { cwd: this.dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    this.exited = new Promise((resolve) => this.proc.on('exit', (code, sig) => {
-      if (!this.stopping) {
-        console.error(`# clinic-gateway died unexpectedly (${code ?? sig}); its log:\n${this.log.replace(/^/gm, '#   ')}`);
-      }
-      resolve({ code, sig });
-    }));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.proc.kill('SIGKILL');
-        reject(new Error(`daemon did not log its port within ${START_TIMEOUT_MS} ms:\n${this.log}`));
-      }, START_TIMEOUT_MS);
-      this.proc.stderr.setEncoding('utf8');
-      this.proc.stderr.on('data', (chunk) => {
-        this.log += chunk;
-        const m = /listening on http:\/\/127\.0\.0\.1:(\d+)\/fhir/.exec(this.log);
-        if (m && !this.port) {
-          this.port = Number(m[1]);
-          this.baseUrl = `http://127.0.0.1:${this.port}/fhir`;
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      this.exited.then(({ code, sig }) => {
-        clearTimeout(timer);
-        if (!this.port) reject(new Error(`daemon exited (${code ?? sig}) during start-up:\n${this.log}`));
-      });
-    });
-  }
-
-  async stop() {
-    this.stopping = true;
-    this.proc.kill('SIGTERM');
-    let timer;
-    const timeout = new Promise((resolve) => {
-      timer = setTimeout(() => resolve(null), STOP_TIMEOUT_MS);
-    });
-    const result = await Promise.race([this.exited, timeout]);
-    clearTimeout(timer);
-    if (result === null) {
-      this.proc.kill('SIGKILL');
-      throw new Error(`daemon did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM`);
-    }
-    return result;
-  }
-
-  cleanup() {
-    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
-    if (process.env.CG_TEST_KEEP === '1') console.log(`(kept ${this.dir})`);
-    else rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 
 // ---- helpers --------------------------------------------------------------------------------
 
@@ -152,7 +68,7 @@ function newPatient(family, extra = {}) {
 
 // ---- the tests ------------------------------------------------------------------------------
 
-const gw = new Gateway();
+const gw = new Gateway(BINARY, { name: 'fhirkit' });
 let client;
 
 describe('fhir-kit-client against clinic-gateway', { concurrency: false }, () => {
