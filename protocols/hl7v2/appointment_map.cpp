@@ -65,7 +65,7 @@ std::optional<std::string> plus_minutes(std::string_view date_time, long minutes
   auto day = floor<days>(t);
   year_month_day ymd(day);
   hh_mm_ss<seconds> tod(t - day);
-  char out[32];
+  char out[96];  // room for any value the compiler cannot rule out (-Wformat-truncation)
   std::snprintf(out, sizeof out, "%04d-%02u-%02uT%02ld:%02ld:%02ld", static_cast<int>(ymd.year()),
                 static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                 static_cast<long>(tod.hours().count()), static_cast<long>(tod.minutes().count()),

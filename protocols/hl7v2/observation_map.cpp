@@ -310,7 +310,7 @@ class ResultMapper {
   void walk() {
     std::map<std::string, int, std::less<>> sequences;
     Group group;
-    std::optional<Place> orc;      // the ORC of the order group being read
+    Place orc;                     // the ORC of the order group being read (none: null segment)
     json::object* last = nullptr;  // the Observation NTE segments after an OBX annotate
     for (const Segment& segment : message_.segments()) {
       const std::string& id = segment.id();
@@ -320,13 +320,13 @@ class ResultMapper {
         // The next patient's results: nothing before this PID is theirs.
         flush();
         group = Group{};
-        orc.reset();
+        orc = Place{};
         if (auto status = add_patient(place.sequence); !status) fail(status.take_error());
       } else if (id == "ORC") {
         orc = place;
       } else if (id == "OBR") {
         group = order_group(place, orc);
-        orc.reset();
+        orc = Place{};
       } else if (id == "OBX") {
         last = observation(place, group);
       } else if (id == "NTE" && last != nullptr) {
@@ -339,11 +339,12 @@ class ResultMapper {
 
   // ----- OBR → DiagnosticReport
 
-  Group order_group(const Place& obr, const std::optional<Place>& orc) {
+  // `orc`: the group's ORC, or a Place without a segment when it has none.
+  Group order_group(const Place& obr, const Place& orc) {
     flush();
     auto order_number = [&](int field) {
       auto key = entity_identifier(*obr.segment, field, systems_);
-      if (!key && orc) key = entity_identifier(*orc->segment, field, systems_);
+      if (!key && orc.segment != nullptr) key = entity_identifier(*orc.segment, field, systems_);
       return key;
     };
     std::optional<IdentifierKey> filler = order_number(3);
