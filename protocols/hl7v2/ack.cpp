@@ -71,8 +71,8 @@ std::string guess_control_id(std::string_view bytes) {
 
 }  // namespace
 
-std::string ack_code_text(AckCode code, bool enhanced) {
-  const char first = enhanced ? 'C' : 'A';
+std::string ack_code_text(AckCode code, bool accept_ack) {
+  const char first = accept_ack ? 'C' : 'A';
   switch (code) {
     case AckCode::kAccept:
       return std::string{first, 'A'};
@@ -120,7 +120,7 @@ Status append_acknowledgment(Message& answer, const Message& incoming, AckCode c
   auto msa = answer.append_segment("MSA");
   if (!msa) return msa.take_error();
   Segment& segment = answer.segment(*msa);
-  if (auto s = segment.set(1, 1, 1, 1, ack_code_text(code, header.enhanced_ack_mode())); !s) {
+  if (auto s = segment.set(1, 1, 1, 1, ack_code_text(code, header.accept_ack_requested())); !s) {
     return s;
   }
   if (auto s = segment.set_raw(2, 0, 0, 0, incoming.raw("MSH-10")); !s) return s;

@@ -4,12 +4,13 @@
 //
 // The ACK's MSH mirrors the incoming one: sending and receiving application and facility
 // swapped, the same processing id, version, delimiters and character set; MSH-9 is
-// "ACK^<trigger>^ACK". MSA-1 is AA/AE/AR in original mode and CA/CE/CR in enhanced mode
-// (MSH-15/16 valued), MSA-2 the incoming MSH-10. Every error becomes one ERR segment: from
-// v2.5 on ERR-2 (location), ERR-3 (table 0357 code) and ERR-4 (severity E) with the text in
-// ERR-8; for v2.3 and v2.4 the older ERR-1 (ELD). Error texts name places, never values: they
-// are built by the parser and the mappers, which never quote patient data.
-// Pure functions; thread-safe.
+// "ACK^<trigger>^ACK". MSA-1 is AA/AE/AR in original mode and CA/CE/CR when the sender asks
+// for an accept acknowledgement (MSH-15 AL, ER or SU; with MSH-15 NE and MSH-16 valued it
+// asks for the application acknowledgement, AA/AE/AR), MSA-2 the incoming MSH-10. Every error
+// becomes one ERR segment: from v2.5 on ERR-2 (location), ERR-3 (table 0357 code) and ERR-4
+// (severity E) with the text in ERR-8; for v2.3 and v2.4 the older ERR-1 (ELD). Error texts name
+// places, never values: they are built by the parser and the mappers, which never quote patient
+// data. Pure functions; thread-safe.
 
 #include <span>
 #include <string>
@@ -31,8 +32,8 @@ struct AckOptions {
   std::string sending_application = "CLINIC-GATEWAY";  // used when the incoming MSH-5 is empty
 };
 
-// "AA", "AE", "AR", or "CA", "CE", "CR" in enhanced mode.
-std::string ack_code_text(AckCode code, bool enhanced);
+// "AA", "AE", "AR", or "CA", "CE", "CR" for an accept acknowledgement.
+std::string ack_code_text(AckCode code, bool accept_ack);
 
 // The MSH of an answer to `incoming`: swapped applications and facilities, MSH-9 set to
 // `code^trigger^structure` (trigger from the incoming message), the incoming version,

@@ -47,6 +47,13 @@ struct MessageHeader {
   bool enhanced_ack_mode() const {
     return accept_ack != AckCondition::kNotGiven || application_ack != AckCondition::kNotGiven;
   }
+  // Whether the answer is an accept (commit) acknowledgement, CA/CE/CR: MSH-15 asks for one
+  // (AL, ER, SU or a code of its own). With MSH-15 NE or empty the sender asked for the
+  // application acknowledgement only (MSH-16, e.g. IHE PCD-01's NE/AL), which is AA/AE/AR —
+  // and the gateway's answer, sent after the message is processed and stored, is one.
+  bool accept_ack_requested() const {
+    return accept_ack != AckCondition::kNotGiven && accept_ack != AckCondition::kNever;
+  }
 };
 
 // Never fails: what is missing or unknown reads as empty / kNotGiven / kOther.

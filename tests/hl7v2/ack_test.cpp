@@ -36,7 +36,7 @@ TEST_CASE("an AA mirrors the message: swapped sender and receiver, same version,
   CHECK(again.get("MSH-5.2") == "1.2.3");
 }
 
-TEST_CASE("enhanced mode (MSH-15/16 valued) answers with commit codes CA, CE, CR") {
+TEST_CASE("an accept acknowledgement (MSH-15 AL) answers with commit codes CA, CE, CR") {
   std::string enhanced(kAdt);
   enhanced.replace(enhanced.find("P|2.5.1"), 7, "P|2.5.1|||AL|NE");
   Message incoming = parsed(enhanced);
@@ -44,6 +44,17 @@ TEST_CASE("enhanced mode (MSH-15/16 valued) answers with commit codes CA, CE, CR
   CHECK(build_ack(incoming, AckCode::kError, {}, kOptions).get("MSA-1") == "CE");
   CHECK(build_ack(incoming, AckCode::kReject, {}, kOptions).get("MSA-1") == "CR");
   CHECK(ack_code_text(AckCode::kReject, false) == "AR");
+}
+
+TEST_CASE("MSH-15 NE with MSH-16 valued asks for the application acknowledgement: AA, AE, AR") {
+  std::string application_only(kAdt);
+  application_only.replace(application_only.find("P|2.5.1"), 7, "P|2.5.1|||NE|AL");
+  Message incoming = parsed(application_only);
+  CHECK(build_ack(incoming, AckCode::kAccept, {}, kOptions).get("MSA-1") == "AA");
+  CHECK(build_ack(incoming, AckCode::kError, {}, kOptions).get("MSA-1") == "AE");
+  std::string accept_on_error(kAdt);
+  accept_on_error.replace(accept_on_error.find("P|2.5.1"), 7, "P|2.5.1|||ER|AL");
+  CHECK(build_ack(parsed(accept_on_error), AckCode::kReject, {}, kOptions).get("MSA-1") == "CR");
 }
 
 TEST_CASE("each error is an ERR with its location, 0357 code, severity and text (v2.5+)") {

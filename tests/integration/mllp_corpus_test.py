@@ -12,7 +12,8 @@ python3-hl7 connection that waits for each answer. For every answer:
 - MSH: the message's delimiters; MSH-5/6 = the message's MSH-3/4 and MSH-3/4 = its MSH-5/6
   (MSH-3 = the configured application name when MSH-5 is empty), the same MSH-11 and MSH-12,
   MSH-9 = ACK^<trigger>^ACK, a control id of its own; MSA-2 = the message's MSH-10;
-- MSA-1 from AA/AE/AR, or CA/CE/CR when MSH-15 or MSH-16 is valued (enhanced mode);
+- MSA-1 from AA/AE/AR, or CA/CE/CR when MSH-15 asks for an accept acknowledgement (valued,
+  not NE);
 - AE/AR carry an ERR with an HL7 table 0357 code (ERR-3 from v2.5, ERR-1.4 before), AA none.
 
 What the answer must be is worked out from the message's own content, by the rules of
@@ -252,8 +253,11 @@ class V2:
         return (int(m.group(1)), int(m.group(2))) if m and int(m.group(1)) > 0 else None
 
     def enhanced(self) -> bool:
-        """MSH-15 or MSH-16 holds anything (even an unknown code), as the gateway reads it."""
-        return any(self.part(self.reps(self.msh, n)[0], 1) not in ("", '""') for n in (15, 16))
+        """An accept acknowledgement is asked for: MSH-15 holds anything (even an unknown code)
+        but NE. With MSH-15 NE (or empty) and MSH-16 valued, the sender asks for the
+        application acknowledgement (AA/AE/AR), as the gateway reads it."""
+        code = self.part(self.reps(self.msh, 15)[0], 1)
+        return code not in ("", '""', "NE")
 
     def with_control_id(self, control_id: str) -> bytes:
         """The same bytes with MSH-10 replaced (only in the MSH line)."""
