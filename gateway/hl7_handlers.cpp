@@ -1,5 +1,6 @@
 #include "gateway/hl7_handlers.hpp"
 
+#include "gateway/hl7_keyed_writes.hpp"
 #include "gateway/hl7_merge.hpp"
 #include "protocols/fhir/rest/resource_io.hpp"
 #include "protocols/fhir/rest/transaction.hpp"
@@ -37,8 +38,10 @@ Result<hl7v2::HandlerOutcome> store_bundle(storage::ResourceStore& store, json::
   }
   auto plan = fhir::plan_transaction(std::move(bundle), kMaxEntriesPerMessage);
   if (!plan) return plan.take_error();
-  Status status = store.write(
-      [&](storage::WriteContext& ctx) -> Status { return fhir::execute_transaction(ctx, *plan); });
+  Status status = store.write([&](storage::WriteContext& ctx) -> Status {
+    if (auto guarded = guard_keyed_writes(ctx, *plan); !guarded) return guarded;
+    return fhir::execute_transaction(ctx, *plan);
+  });
   if (!status) {
     if (status.error().kind == ErrorKind::kMultipleMatches) {
       return hl7v2::make_error(hl7v2::ErrorCode::kDuplicateKeyIdentifier,

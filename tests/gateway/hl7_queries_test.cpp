@@ -2,43 +2,14 @@
 
 #include <doctest/doctest.h>
 
-#include "gateway/hl7_handlers.hpp"
-#include "protocols/hl7v2/parser.hpp"
-#include "tests/storage/store_fixture.hpp"
+#include "tests/gateway/hl7_fixture.hpp"
 
 using namespace cg;
-namespace st = cg::storage;
 
 namespace {
 
-// A receiver with the feed and the queries, over a store in a temp dir.
-struct Gateway {
-  st::testing::TempDir dir;
-  std::unique_ptr<st::ResourceStore> store = st::testing::open_store(dir.path() / "clinical");
-  std::unique_ptr<st::MessageArchive> archive;
-  std::unique_ptr<hl7v2::MessageReceiver> receiver;
-  int control = 0;
-
-  Gateway() {
-    st::ArchiveConfig config;
-    config.file = dir.path() / "messages.db";
-    archive = std::move(st::MessageArchive::open(config).value());
-    receiver = std::make_unique<hl7v2::MessageReceiver>(*archive, hl7v2::ReceiverConfig{});
-    gateway::Hl7Settings settings;
-    settings.identifier_systems["CLINIC"] = "http://clinic.example/mrn";
-    gateway::register_hl7_handlers(*receiver, *store, settings);
-    gateway::register_hl7_queries(*receiver, *store, settings);
-  }
-
-  hl7v2::Message send(const std::string& body, std::string_view type,
-                      std::string_view sender = "EMR") {
-    std::string message = "MSH|^~\\&|" + std::string(sender) + "|WARD|GW|GW|20261121||" +
-                          std::string(type) + "|C" + std::to_string(++control) + "|P|2.5\r" + body;
-    auto answer = hl7v2::parse(receiver->receive(message, "test"));
-    REQUIRE(answer.ok());
-    return std::move(*answer);
-  }
-
+// The fixture with the queries' helpers.
+struct Gateway : gateway::testing::Hl7Gateway {
   // An A28 for a patient with a clinic MRN and a national id (urn:oid:2.16.1).
   void admit(std::string_view mrn, std::string_view national_id, std::string_view family,
              std::string_view given, std::string_view birth, std::string_view sex) {

@@ -22,7 +22,8 @@ docs/hl7v2.md's answers table: a required MSH field missing → AR 101; a versio
 handled type → AA, or AE when the content lacks what the mapper requires (no PID, PID-3
 without a value, no PV1, PV1-2 empty, ...). An AE the test did not predict must be explained
 by its ERR (101 at a field that is empty, 102/103 at a field that is valued, 205 with several
-stored Patients holding the message's identifiers); each one is printed. Queries (PDQ
+stored Patients holding the message's identifiers, or 205 for an order whose stored report
+belongs to another Patient); each one is printed. Queries (PDQ
 QBP^Q22, PIX QBP^Q23, QCN^J01) are answered RSP^K22 / RSP^K23 (ACK^J01) with QAK-1 = the
 query tag and the QPD as sent; by docs/hl7v2.md's Queries section the answer is AE 204 for a
 domain no stored patient has an identifier in, 103/102/101 for QPD-3 fields that cannot be
@@ -35,9 +36,10 @@ each PID-3 identifier (system by the identifier rules of docs/hl7v2.md; demograp
 identity feed, which replaces the Patient), the Encounter of a visit event by PV1-19 (or one
 more Encounter without it), the merged identifiers on the survivor of a merge, the
 Immunization of each VXU order, the DiagnosticReport of each ORU order with one Observation
-per OBX under the documented identifiers, the Appointment of a SIU by SCH-2/SCH-1. Warnings
-(printed, not failures) report what the docs leave open: a stored report or visit that a
-message's order or visit number moves to another Patient, results dropping out of a report.
+per OBX under the documented identifiers, the Appointment of a SIU by SCH-2/SCH-1. An AA'd
+message must not have moved a stored report or visit to another Patient, nor dropped results
+from a report (docs/hl7v2.md, Results: such a message is AE 205; a partial resend keeps the
+report's other results).
 
 Several corpus files reuse one (MSH-3, MSH-4, MSH-10) for different messages. A reuse gets
 the first message's answer byte for byte (the documented duplicate rule); when its content
@@ -619,13 +621,13 @@ class StoreCheck:
         if was is None:
             return
         if subject_of(was) != subject_of(now):
-            self.warnings.append(f"{rtype} {fmt(key)} moved from {subject_of(was)} to "
+            self.problems.append(f"{rtype} {fmt(key)} moved from {subject_of(was)} to "
                                  f"{subject_of(now)} (no merge: the message's PID is another "
                                  "patient)")
         dropped = ({r.get("reference") for r in was.get("result", [])}
                    - {r.get("reference") for r in now.get("result", [])})
         if dropped:
-            self.warnings.append(f"{rtype} {fmt(key)} no longer lists {len(dropped)} of its "
+            self.problems.append(f"{rtype} {fmt(key)} no longer lists {len(dropped)} of its "
                                  "earlier results (still stored, referenced by no report)")
 
     def fail(self, text: str) -> None:
@@ -1044,6 +1046,22 @@ def explain(gw: GatewayProcess, m: V2, e: ErrEntry) -> str | None:
             return f"several stored Patients hold {fmt(shared[0])}: {e.text}"
         if e.segment == "OBX":
             return f"{e.where()}: {e.text}"
+        if "belongs to another patient" in e.text and (other := foreign_order(gw, m)):
+            return f"order {fmt(other)} is stored for another patient: {e.text}"
+    return None
+
+
+def foreign_order(gw: GatewayProcess, m: V2) -> tuple | None:
+    """An order key of the message whose stored DiagnosticReport belongs to a Patient other
+    than the one its PID identifies (docs/hl7v2.md: a message never moves a result between
+    patients), or None."""
+    for group in patient_groups(m):
+        patients = {f"Patient/{p['id']}" for k in cx_keys(m, group[0], 3)
+                    for p in with_identifier(gw, "Patient", k)}
+        for key in oru_orders(m, group)[0]:
+            for report in with_identifier(gw, "DiagnosticReport", key):
+                if subject_of(report) not in patients:
+                    return key
     return None
 
 
