@@ -86,19 +86,11 @@ struct Hl7Service {
 Result<Hl7Service> start_hl7(const GatewayConfig& config, storage::ResourceStore& store) {
   Hl7Service hl7;
   if (!config.mllp.enabled) return hl7;
-  storage::ArchiveConfig archive;
-  archive.file = config.data_dir / "messages.db";
-  archive.log = [](int p, std::string_view m) { log(p, m); };
-  auto opened = storage::MessageArchive::open(archive);
+  auto opened = storage::MessageArchive::open(archive_config(config));
   if (!opened) return opened.take_error();
   hl7.archive = std::move(*opened);
-  hl7v2::ReceiverConfig receiver;
-  receiver.application_name = config.hl7.application_name;
-  receiver.parse.max_message_bytes = config.mllp.max_message_bytes;
-  receiver.log = [](int p, std::string_view m) { log(p, m); };
-  hl7.receiver = std::make_unique<hl7v2::MessageReceiver>(*hl7.archive, receiver);
-  register_hl7_handlers(*hl7.receiver, store, config.hl7);
-  register_hl7_queries(*hl7.receiver, store, config.hl7);
+  hl7.receiver = std::make_unique<hl7v2::MessageReceiver>(*hl7.archive, receiver_config(config));
+  register_hl7_services(*hl7.receiver, store, config);
   auto* r = hl7.receiver.get();
   auto server = hl7v2::MllpServer::start(
       mllp_config(config), [r](std::string_view message, const hl7v2::MllpPeer& peer) {
@@ -152,6 +144,27 @@ storage::StoreConfig store_config(const GatewayConfig& c) {
   s.max_queued_jobs = c.storage.max_queued_jobs;
   s.log = [](int p, std::string_view m) { log(p, m); };
   return s;
+}
+
+storage::ArchiveConfig archive_config(const GatewayConfig& c) {
+  storage::ArchiveConfig a;
+  a.file = c.data_dir / "messages.db";
+  a.log = [](int p, std::string_view m) { log(p, m); };
+  return a;
+}
+
+hl7v2::ReceiverConfig receiver_config(const GatewayConfig& c) {
+  hl7v2::ReceiverConfig r;
+  r.application_name = c.hl7.application_name;
+  r.parse.max_message_bytes = c.mllp.max_message_bytes;
+  r.log = [](int p, std::string_view m) { log(p, m); };
+  return r;
+}
+
+void register_hl7_services(hl7v2::MessageReceiver& receiver, storage::ResourceStore& store,
+                           const GatewayConfig& config) {
+  register_hl7_handlers(receiver, store, config.hl7);
+  register_hl7_queries(receiver, store, config.hl7);
 }
 
 int serve(const GatewayConfig& config, const std::filesystem::path& config_file) {

@@ -8,12 +8,21 @@
 #include <filesystem>
 
 #include "gateway/config.hpp"
+#include "protocols/hl7v2/receiver.hpp"
+#include "storage/message_archive.hpp"
 #include "storage/resource_store.hpp"
 
 namespace cg::gateway {
 
-// The clinical store settings of a configuration (also used by offline commands).
+// The settings of a configuration for the clinical store, messages.db and the HL7v2
+// receiver; the offline commands (reindex, hl7) open them the way the daemon does.
 storage::StoreConfig store_config(const GatewayConfig& config);
+storage::ArchiveConfig archive_config(const GatewayConfig& config);
+hl7v2::ReceiverConfig receiver_config(const GatewayConfig& config);
+// Registers every HL7v2 message handler and query answerer on `receiver`, over `store`
+// (which must outlive it): the daemon's receiver and `hl7 reprocess` dispatch alike.
+void register_hl7_services(hl7v2::MessageReceiver& receiver, storage::ResourceStore& store,
+                           const GatewayConfig& config);
 
 // Returns the process exit code: 0 after a clean stop, 1 when startup failed.
 int serve(const GatewayConfig& config, const std::filesystem::path& config_file);

@@ -6,9 +6,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gateway/config.hpp"
 #include "gateway/daemon.hpp"
+#include "gateway/hl7_commands.hpp"
 #include "gateway/log.hpp"
 #include "gateway/reindex.hpp"
 #include "gateway/security/static_tokens.hpp"
@@ -22,6 +24,12 @@ constexpr const char* kUsage =
     "  serve --config FILE     run the gateway in the foreground (systemd: Type=notify)\n"
     "  check-config FILE       validate a configuration file and exit\n"
     "  reindex --config FILE   rebuild the search index of every resource (online)\n"
+    "  hl7 list --config FILE [--since DATE] [--outcome AA|AE|AR] [--limit N] [--before ID]\n"
+    "                          archived HL7v2 messages, newest first (no patient data)\n"
+    "  hl7 show ID --config FILE\n"
+    "                          one archived message, its answers and what they wrote\n"
+    "  hl7 reprocess ID --config FILE\n"
+    "                          run an archived message through its handler again (online)\n"
     "  new-token               print a new random bearer token and its sha256 for the config\n"
     "  hash-token TOKEN        print the sha256 of TOKEN for auth.token_sha256\n"
     "  version                 print the version\n";
@@ -83,6 +91,19 @@ int reindex(int argc, char** argv) {
   return 0;
 }
 
+int hl7(int argc, char** argv) {
+  const std::vector<std::string_view> words(argv + 2, argv + argc);
+  auto command = cg::gateway::parse_hl7_command(words);
+  if (!command) {
+    std::cerr << "hl7: " << command.error().message << "\n" << kUsage;
+    return 2;
+  }
+  auto config = load_or_report(command->config_file);
+  if (!config) return 1;
+  cg::gateway::set_log_level(config->log_level);
+  return cg::gateway::run_hl7_command(*command, *config, std::cout, std::cerr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -90,6 +111,7 @@ int main(int argc, char** argv) {
   if (cmd == "serve") return serve(argc, argv);
   if (cmd == "check-config" && argc == 3) return check_config(argv[2]);
   if (cmd == "reindex") return reindex(argc, argv);
+  if (cmd == "hl7") return hl7(argc, argv);
   if (cmd == "hash-token" && argc == 3) {
     std::cout << cg::gateway::sha256_hex(argv[2]) << "\n";
     return 0;

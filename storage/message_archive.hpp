@@ -2,8 +2,9 @@
 // MessageArchive: messages.db, the archive of every inbound HL7v2 message with the answer it
 // got. It is what makes MLLP delivery safe to repeat: a sender that did not see an ACK sends
 // the message again, and the archive recognises it by (MSH-3, MSH-4, MSH-10) and hands back
-// the ACK first given, so the message is not applied twice. It also lets an operator look a
-// message up and reprocess it (`clinic-gateway hl7 …`).
+// the answer the message stands with, so the message is not applied twice. It also lets an
+// operator look a message up and reprocess it (`clinic-gateway hl7 …`): each rerun is kept
+// as a Reprocessing linked to the message, which itself is never changed.
 //
 // A record is written with group commit (one fsync per batch, synchronous=FULL): record()
 // returns only once the row is on disk, so an ACK is sent after both the clinical write and
@@ -11,7 +12,9 @@
 // transient failure (storage unavailable) is not recorded, so the sender's retry is applied.
 // messages.db is a separate file from clinical.db so its retention is independent.
 //
-// Thread-safety: every method may be called from any thread, concurrently.
+// Thread-safety: every method may be called from any thread, concurrently. Several processes
+// may have the file open (the daemon and an `hl7` command): SQLite WAL serialises their
+// writes, each waiting out the other's commit (busy timeout).
 
 #include <cstdint>
 #include <filesystem>
@@ -35,6 +38,17 @@ struct MessageKey {
   bool operator==(const MessageKey&) const = default;
 };
 
+// One rerun of an archived message through its handler (`clinic-gateway hl7 reprocess`):
+// when it ran, and the answer and outcome it got then.
+struct Reprocessing {
+  std::int64_t id = 0;          // assigned by record_reprocessing(); increases with time
+  std::int64_t message_id = 0;  // the ArchivedMessage that was run again
+  std::int64_t at_ms = 0;       // ms since the epoch, UTC
+  std::string ack;              // the answer bytes built by the rerun
+  std::string ack_code;         // its MSA-1
+  std::string outcome;          // JSON, as ArchivedMessage::outcome
+};
+
 struct ArchivedMessage {
   std::int64_t id = 0;  // assigned by record()
   std::int64_t received_at_ms = 0;
@@ -45,6 +59,26 @@ struct ArchivedMessage {
   std::string ack;           // the answer bytes sent back
   std::string ack_code;      // MSA-1: AA, AE, AR (CA, CE, CR)
   std::string outcome;       // JSON: what the message created or changed, or why it failed
+  // Its reruns, oldest first. Filled by every read; record() ignores it.
+  std::vector<Reprocessing> reprocessings;
+};
+
+// The answer a message stands with now: its latest rerun's, else the one it got first. A
+// resend of the message is answered with it (after a successful rerun, the sender learns
+// that the message is stored), and list() filters on its code. Views into `message`.
+struct CurrentAnswer {
+  std::string_view ack;
+  std::string_view ack_code;
+  std::string_view outcome;
+};
+CurrentAnswer current_answer(const ArchivedMessage& message);
+
+// Which messages list() returns, newest first.
+struct ArchiveQuery {
+  std::size_t limit = 50;
+  std::int64_t before_id = 0;  // only ids below this; 0: from the newest
+  std::int64_t since_ms = 0;   // only messages received at or after this; 0: any time
+  std::string ack_code;        // only messages whose current answer has this MSA-1; "": any
 };
 
 struct ArchiveConfig {
@@ -61,17 +95,18 @@ class MessageArchive {
   static Result<std::unique_ptr<MessageArchive>> open(ArchiveConfig config);
   virtual ~MessageArchive() = default;
 
-  // The archived answer for `key`, if the message was seen before.
+  // The archived message under `key` (with its reruns), if it was seen before.
   virtual Result<std::optional<ArchivedMessage>> find(const MessageKey& key) = 0;
   // Stores `message` durably and returns it with its id. When a message with the same key
   // was archived meanwhile (the same message on two connections), nothing is stored and the
   // earlier record is returned: its ACK is the answer.
   virtual Result<ArchivedMessage> record(ArchivedMessage message) = 0;
+  // Appends `run` to the reruns of message `run.message_id`, durably (group commit, as
+  // record()), and returns it with its id. Errors: kNotFound when there is no such message;
+  // kUnavailable when the file cannot be written now (nothing stored).
+  virtual Result<Reprocessing> record_reprocessing(Reprocessing run) = 0;
   virtual Result<std::optional<ArchivedMessage>> get(std::int64_t id) = 0;
-  // The newest messages first, `limit` at most, with ids below `before_id` (0: from the
-  // newest).
-  virtual Result<std::vector<ArchivedMessage>> recent(std::size_t limit,
-                                                      std::int64_t before_id = 0) = 0;
+  virtual Result<std::vector<ArchivedMessage>> list(const ArchiveQuery& query) = 0;
   // Finishes pending records and closes. Idempotent.
   virtual void close() = 0;
 };

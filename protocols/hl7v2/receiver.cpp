@@ -115,8 +115,8 @@ std::string MessageReceiver::answer(const Message& message, std::string_view byt
     ++duplicates_;
     log(kLogInfo, "HL7v2 " + header.type.code + "^" + header.type.trigger +
                       " is a duplicate of archived message " + std::to_string((*earlier)->id) +
-                      ": its first answer is repeated");
-    return (*earlier)->ack;
+                      ": its answer is repeated");
+    return std::string(storage::current_answer(**earlier).ack);
   }
   const std::string name = header.type.code + "^" + header.type.trigger;
   if (auto query = queries_.find(name); query != queries_.end()) {

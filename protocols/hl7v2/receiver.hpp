@@ -5,8 +5,9 @@
 // durable:
 //   1. parse; bytes that do not parse get an AR built from what can be read (ack.hpp);
 //   2. check the header (required MSH fields, version 2.3–2.8): AR with the HL7 error;
-//   3. a message already archived under (MSH-3, MSH-4, MSH-10) gets the answer it got the
-//      first time, and changes nothing (message_archive.hpp);
+//   3. a message already archived under (MSH-3, MSH-4, MSH-10) gets the answer it stands
+//      with (the first, or its latest reprocessing's), and changes nothing
+//      (message_archive.hpp);
 //   4. the message's type selects its handler; an unknown type is AR 200, an unknown event
 //      of a known type AR 201 ("never silence"); a query's handler builds the whole answer
 //      (RSP^K22 …) instead of an ACK;
@@ -75,6 +76,16 @@ class MessageReceiver {
 
   // The answer to `bytes` from `peer` (for the archive), built and archived as above.
   std::string receive(std::string_view bytes, std::string_view peer);
+
+  // Runs archived message `archive_id` through steps 1–5 again, with the handlers
+  // registered here but without step 3 (which would repeat the archived answer), and
+  // appends the run (its time, answer and outcome) to the message's reprocessings instead
+  // of archiving a new message. For a message whose failure (AE) has been fixed since: a
+  // mapping, the identifier-systems config, stored data. Returns the recorded run, whatever
+  // its answer. Errors, with nothing recorded: kNotFound for an unknown id; kInvalid when
+  // the archived bytes no longer parse under this receiver's limits; kUnavailable when the
+  // clinical store or the archive cannot write now (try again). Thread-safe like receive().
+  Result<storage::Reprocessing> reprocess(std::int64_t archive_id);
 
   // Counters for /metrics and tests.
   struct Counts {

@@ -136,3 +136,106 @@ TEST_CASE("answers get unique control ids and a UTC timestamp") {
   CHECK(a.get("MSH-10").size() <= 20);
   CHECK(a.get("MSH-7").ends_with("+0000"));
 }
+
+TEST_CASE("reprocess reruns the handler past the duplicate check and records the run") {
+  Fixture f;
+  bool fixed = false;
+  f.receiver->handle("ADT^A01", [&](const Message& m) -> Result<HandlerOutcome> {
+    ++f.calls;
+    CHECK(m.get("MSH-10") == "P1");
+    if (!fixed) return make_error(ErrorCode::kDuplicateKeyIdentifier, "two patients match");
+    return HandlerOutcome{{"Patient/p1"}};
+  });
+  CHECK(f.answer_to(adt("P1")).get("MSA-1") == "AE");
+  const auto original = f.archive->find({"EMR", "CLINIC", "P1"}).value();
+  REQUIRE(original);
+  CHECK(f.receiver->reprocess(original->id).value().ack_code == "AE");  // nothing fixed yet
+  fixed = true;
+  auto run = f.receiver->reprocess(original->id);
+  REQUIRE_MESSAGE(run.ok(), (run.ok() ? "" : run.error().message));
+  CHECK(f.calls == 3);
+  CHECK(run->message_id == original->id);
+  CHECK(run->ack_code == "AA");
+  CHECK(run->at_ms == 1'795'000'000'000);
+  CHECK(boost::json::parse(run->outcome).at("written").as_array().at(0) == "Patient/p1");
+  Message ack = parse(run->ack).value();
+  CHECK(ack.get("MSA-2") == "P1");
+  CHECK(ack.get("MSH-10") != parse(original->ack).value().get("MSH-10"));
+  auto archived = f.archive->get(original->id).value();
+  REQUIRE(archived);
+  CHECK(archived->ack == original->ack);  // the first answer is kept as it was
+  REQUIRE(archived->reprocessings.size() == 2);
+  CHECK(archived->reprocessings[1].ack == run->ack);
+  // A resend now learns the message is stored: it gets the rerun's answer, and is not applied.
+  CHECK(f.receiver->receive(adt("P1"), "127.0.0.1") == run->ack);
+  CHECK(f.calls == 3);
+  CHECK(f.archive->list({}).value().size() == 1);  // reruns are no new messages
+}
+
+TEST_CASE("reprocess of a message rejected for its type applies it once a handler exists") {
+  Fixture f;
+  CHECK(f.answer_to(adt("T9", "ORM^O01")).get("MSA-1") == "AR");
+  const auto rejected = f.archive->find({"EMR", "CLINIC", "T9"}).value();
+  REQUIRE(rejected);
+  // As after an upgrade that maps ORM: the receiver of the new build has its handler.
+  MessageReceiver upgraded(*f.archive, ReceiverConfig{});
+  upgraded.handle("ORM^O01", [](const Message&) -> Result<HandlerOutcome> {
+    return HandlerOutcome{{"ServiceRequest/s1"}};
+  });
+  auto run = upgraded.reprocess(rejected->id);
+  REQUIRE(run.ok());
+  CHECK(run->ack_code == "AA");
+  CHECK(storage::current_answer(*f.archive->get(rejected->id).value()).ack_code == "AA");
+}
+
+TEST_CASE("reprocess of an unknown id, or while the store cannot write, records nothing") {
+  Fixture f;
+  auto unknown = f.receiver->reprocess(404);
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().kind == ErrorKind::kNotFound);
+  bool down = false;
+  f.receiver->handle("ADT^A01", [&](const Message&) -> Result<HandlerOutcome> {
+    if (down) return Error::unavailable("disk full");
+    return HandlerOutcome{};
+  });
+  CHECK(f.answer_to(adt("D1")).get("MSA-1") == "AA");
+  const auto stored = f.archive->find({"EMR", "CLINIC", "D1"}).value();
+  REQUIRE(stored);
+  down = true;
+  auto run = f.receiver->reprocess(stored->id);
+  REQUIRE_FALSE(run.ok());
+  CHECK(run.error().kind == ErrorKind::kUnavailable);
+  CHECK(f.archive->get(stored->id).value()->reprocessings.empty());
+}
+
+TEST_CASE("reprocess under tighter parse limits than the message had says so, recording nothing") {
+  Fixture f;
+  f.receiver->handle("ADT^A01",
+                     [](const Message&) -> Result<HandlerOutcome> { return HandlerOutcome{}; });
+  CHECK(f.answer_to(adt("B1")).get("MSA-1") == "AA");
+  const auto stored = f.archive->find({"EMR", "CLINIC", "B1"}).value();
+  REQUIRE(stored);
+  ReceiverConfig tight;
+  tight.parse.max_message_bytes = 16;
+  MessageReceiver strict(*f.archive, tight);
+  auto run = strict.reprocess(stored->id);
+  REQUIRE_FALSE(run.ok());
+  CHECK(run.error().kind == ErrorKind::kInvalid);
+  CHECK(f.archive->get(stored->id).value()->reprocessings.empty());
+}
+
+TEST_CASE("reprocess of a query asks its answerer again") {
+  Fixture f;
+  f.receiver->answer_with("QBP^Q22",
+                          [&](const Message& query, const AckOptions& options) -> Result<Message> {
+                            ++f.calls;
+                            return build_ack(query, AckCode::kAccept, {}, options);
+                          });
+  CHECK(f.answer_to(adt("Q1", "QBP^Q22")).get("MSA-1") == "AA");
+  const auto asked = f.archive->find({"EMR", "CLINIC", "Q1"}).value();
+  REQUIRE(asked);
+  auto run = f.receiver->reprocess(asked->id);
+  REQUIRE(run.ok());
+  CHECK(run->ack_code == "AA");
+  CHECK(f.calls == 2);
+}

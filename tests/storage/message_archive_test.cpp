@@ -5,6 +5,8 @@
 #include <set>
 #include <thread>
 
+#include "storage/database_file.hpp"
+#include "storage/migrations.hpp"
 #include "tests/storage/store_fixture.hpp"
 
 using namespace cg::storage;
@@ -34,9 +36,28 @@ ArchivedMessage message(std::string control_id, std::string ack_code = "AA") {
   return m;
 }
 
+ArchiveQuery query(std::size_t limit, std::int64_t before_id = 0) {
+  ArchiveQuery q;
+  q.limit = limit;
+  q.before_id = before_id;
+  return q;
+}
+
+ArchiveQuery answered(std::string ack_code) {
+  ArchiveQuery q;
+  q.ack_code = std::move(ack_code);
+  return q;
+}
+
+ArchiveQuery since(std::int64_t ms) {
+  ArchiveQuery q;
+  q.since_ms = ms;
+  return q;
+}
+
 }  // namespace
 
-TEST_CASE("a recorded message is found by its key, by id and in the recent list") {
+TEST_CASE("a recorded message is found by its key, by id and in the list") {
   TempDir dir;
   auto archive = open_archive(dir.path());
   CHECK_FALSE(archive->find({"EMR", "CLINIC", "1"}).value());
@@ -52,11 +73,11 @@ TEST_CASE("a recorded message is found by its key, by id and in the recent list"
   // Another facility's control id 1 is another message.
   CHECK_FALSE(archive->find({"EMR", "OTHER", "1"}).value());
   REQUIRE(archive->record(message("2")).ok());
-  auto recent = archive->recent(10);
-  REQUIRE(recent.ok());
-  REQUIRE(recent->size() == 2);
-  CHECK(recent->front().key.control_id == "2");
-  CHECK(archive->recent(10, recent->front().id).value().size() == 1);
+  auto listed = archive->list({});
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 2);
+  CHECK(listed->front().key.control_id == "2");
+  CHECK(archive->list(query(10, listed->front().id)).value().size() == 1);
 }
 
 TEST_CASE("a second record of the same key keeps the first answer") {
@@ -68,7 +89,7 @@ TEST_CASE("a second record of the same key keeps the first answer") {
   REQUIRE(again.ok());
   CHECK(again->id == first->id);
   CHECK(again->ack_code == "AA");
-  CHECK(archive->recent(10).value().size() == 1);
+  CHECK(archive->list({}).value().size() == 1);
 }
 
 TEST_CASE("bytes are kept exactly: 8859/1 text and segment separators") {
@@ -108,10 +129,98 @@ TEST_CASE("concurrent records from many threads all land once, and survive a reo
     archive->close();
   }
   auto archive = open_archive(dir.path());
-  auto all = archive->recent(1000);
+  auto all = archive->list(query(1000));
   REQUIRE(all.ok());
   std::set<std::string> ids;
   for (const auto& m : *all) ids.insert(m.key.control_id);
   CHECK(all->size() == 100);
   CHECK(ids.size() == 100);
+}
+
+TEST_CASE("a reprocessing is appended to its message, whose first answer stays") {
+  TempDir dir;
+  auto archive = open_archive(dir.path());
+  auto stored = archive->record(message("R1", "AE"));
+  REQUIRE(stored.ok());
+  CHECK(stored->reprocessings.empty());
+  CHECK(current_answer(*stored).ack_code == "AE");
+  auto run = archive->record_reprocessing(
+      {0, stored->id, 1'767'300'000'000, "MSA|AA|R1\r", "AA", R"({"written":["Patient/1"]})"});
+  REQUIRE_MESSAGE(run.ok(), (run.ok() ? "" : run.error().message));
+  CHECK(run->id > 0);
+  REQUIRE(
+      archive->record_reprocessing({0, stored->id, 1'767'400'000'000, "MSA|AE|R1\r", "AE", "{}"})
+          .ok());
+  auto found = archive->get(stored->id).value();
+  REQUIRE(found);
+  CHECK(found->ack_code == "AE");  // the message row is never rewritten
+  CHECK(found->ack == message("R1", "AE").ack);
+  REQUIRE(found->reprocessings.size() == 2);
+  CHECK(found->reprocessings[0].ack_code == "AA");
+  CHECK(found->reprocessings[0].at_ms == 1'767'300'000'000);
+  CHECK(found->reprocessings[0].outcome == R"({"written":["Patient/1"]})");
+  CHECK(found->reprocessings[1].message_id == stored->id);
+  // The latest run is what the message stands with, also for a lookup by key.
+  auto by_key = archive->find(stored->key).value();
+  REQUIRE(by_key);
+  CHECK(current_answer(*by_key).ack == "MSA|AE|R1\r");
+  CHECK(current_answer(*by_key).outcome == "{}");
+}
+
+TEST_CASE("a reprocessing of a message that is not archived is kNotFound and stores nothing") {
+  TempDir dir;
+  auto archive = open_archive(dir.path());
+  auto run = archive->record_reprocessing({0, 99, 1, "MSA|AA|X\r", "AA", "{}"});
+  REQUIRE_FALSE(run.ok());
+  CHECK(run.error().kind == cg::ErrorKind::kNotFound);
+  auto stored = archive->record(message("N1"));
+  REQUIRE(stored.ok());
+  CHECK(archive->get(stored->id).value()->reprocessings.empty());
+}
+
+TEST_CASE("the list filters by receipt time and by the current answer's code") {
+  TempDir dir;
+  auto archive = open_archive(dir.path());
+  for (int i = 0; i < 4; ++i) {
+    ArchivedMessage m = message("L" + std::to_string(i), i % 2 ? "AE" : "AA");
+    m.received_at_ms = 1'000'000 + i * 1000;
+    REQUIRE(archive->record(m).ok());
+  }
+  auto errors = archive->list(answered("AE")).value();
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].key.control_id == "L3");
+  CHECK(errors[1].key.control_id == "L1");
+  // L1 fixed by a rerun: it no longer lists as AE, and now lists as AA.
+  REQUIRE(
+      archive->record_reprocessing({0, errors[1].id, 2'000'000, "MSA|AA|L1\r", "AA", "{}"}).ok());
+  auto still = archive->list(answered("AE")).value();
+  REQUIRE(still.size() == 1);
+  CHECK(still[0].key.control_id == "L3");
+  auto fine = archive->list(answered("AA")).value();
+  CHECK(fine.size() == 3);
+  CHECK(fine[1].reprocessings.size() == 1);  // L1, with its history
+  // Received at or after 1'002'000: L2 and L3.
+  CHECK(archive->list(since(1'002'000)).value().size() == 2);
+  CHECK(archive->list(query(1)).value().front().key.control_id == "L3");
+  CHECK(archive->list(query(10, errors[0].id)).value().size() == 3);
+}
+
+TEST_CASE("a messages.db of schema 1 is migrated: its messages stay and can be reprocessed") {
+  TempDir dir;
+  const auto file = dir.path() / "messages.db";
+  {
+    auto conn = open_writer(file, 0);
+    REQUIRE(conn.ok());
+    REQUIRE(apply_migrations(*conn, archive_migrations().first(1)).ok());
+    REQUIRE(conn->exec("INSERT INTO messages (received_at, sending_application, sending_facility,"
+                       " control_id, message_type, peer, raw, ack, ack_code, outcome) VALUES"
+                       " (1, 'EMR', 'CLINIC', 'OLD', 'ADT^A28', 'p', 'MSH', 'MSA', 'AE', '{}')")
+                .ok());
+  }
+  auto archive = open_archive(dir.path());
+  auto old = archive->find({"EMR", "CLINIC", "OLD"}).value();
+  REQUIRE(old);
+  CHECK(old->ack_code == "AE");
+  CHECK(archive->record_reprocessing({0, old->id, 2, "MSA|AA|OLD\r", "AA", "{}"}).ok());
+  CHECK(archive->list(answered("AA")).value().size() == 1);
 }
