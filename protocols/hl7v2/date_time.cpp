@@ -139,11 +139,10 @@ std::string hl7_date_time(std::string_view fhir) {
     }
     if (!separator) digits.push_back(c);
   }
-  if (digits.size() != 4 && digits.size() != 6 && digits.size() != 8 && digits.size() != 14) {
-    return {};
-  }
+  // Whole precisions only, so a trailing separator ("2026-", "2026-01-21T") is refused too.
+  if (i != 4 && i != 7 && i != 10 && i != 19) return {};
+  if (i < 19) return valid_calendar(digits) ? digits : std::string();  // a date: nothing follows
   std::string_view rest = fhir.substr(i);
-  if (digits.size() < 14) return rest.empty() && valid_calendar(digits) ? digits : std::string();
   if (rest.starts_with('.')) {
     std::size_t end = 1;
     while (end < rest.size() && rest[end] >= '0' && rest[end] <= '9') ++end;

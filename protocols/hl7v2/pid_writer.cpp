@@ -17,6 +17,8 @@ constexpr std::string_view kAuthorityUrnPrefix = "urn:cg:authority:";
 constexpr std::string_view kIdentifierTypeSystem = "http://terminology.hl7.org/CodeSystem/v2-0203";
 constexpr std::string_view kMothersMaidenNameUrl =
     "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName";
+constexpr std::string_view kBirthTimeUrl =
+    "http://hl7.org/fhir/StructureDefinition/patient-birthTime";
 
 struct CodeMap {
   std::string_view fhir;
@@ -39,7 +41,7 @@ constexpr std::array<CodeMap, 3> kTelecomUse{{{"home", "PRN"}, {"work", "WPN"}, 
 constexpr std::array<CodeMap, 5> kTelecomSystem{
     {{"phone", "PH"}, {"fax", "FX"}, {"pager", "BP"}, {"email", "Internet"}, {"other", "MD"}}};
 // v3 MaritalStatus and NullFlavor codes back to table 0002 (v2 codings are written as is).
-constexpr std::array<CodeMap, 11> kMaritalStatus{{{"L", "A"},
+constexpr std::array<CodeMap, 13> kMaritalStatus{{{"L", "A"},
                                                   {"D", "D"},
                                                   {"M", "M"},
                                                   {"S", "S"},
@@ -48,8 +50,10 @@ constexpr std::array<CodeMap, 11> kMaritalStatus{{{"L", "A"},
                                                   {"T", "P"},
                                                   {"A", "N"},
                                                   {"I", "I"},
+                                                  {"U", "B"},
                                                   {"UNK", "U"},
-                                                  {"OTH", "O"}}};
+                                                  {"OTH", "O"},
+                                                  {"NAVU", "T"}}};
 
 // Sets one value; an empty one is left out, so no empty components pile up.
 void put_value(Segment& segment, int field, int rep, int component, int subcomponent,
@@ -97,6 +101,23 @@ std::vector<std::string> strings_of(const json::object& object, std::string_view
   return out;
 }
 
+// The strings from `first` on, joined by spaces: what one component holds of a longer list.
+std::string joined_from(const std::vector<std::string>& strings, std::size_t first) {
+  std::string out;
+  for (std::size_t i = first; i < strings.size(); ++i) out = join({out, strings[i]});
+  return out;
+}
+
+// element.period's start and end as two DTM components of one repetition (CX-7/8, XPN-12/13,
+// XAD-13/14).
+void write_period(Segment& segment, int field, int rep, int start, int end,
+                  const json::object& element) {
+  const json::value* period = element.if_contains("period");
+  if (!period || !period->is_object()) return;
+  put_value(segment, field, rep, start, 1, hl7_date_time(text_of(period->as_object(), "start")));
+  put_value(segment, field, rep, end, 1, hl7_date_time(text_of(period->as_object(), "end")));
+}
+
 std::string percent_decoded(std::string_view text) {
   auto hex = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';
@@ -139,6 +160,7 @@ void write_identifier(Segment& segment, int field, int rep, const json::object& 
   put_value(segment, field, rep, 4, 2, authority.universal_id);
   put_value(segment, field, rep, 4, 3, authority.universal_id_type);
   put_value(segment, field, rep, 5, 1, identifier_type(identifier));
+  write_period(segment, field, rep, 7, 8, identifier);
 }
 
 int write_identifiers(Segment& pid, const json::object& patient, const IdentifierFilter& filter,
@@ -159,16 +181,17 @@ void write_names(Segment& pid, const json::object& patient) {
     put_value(pid, 5, rep, 1, 1, text_of(*name, "family"));
     const std::vector<std::string> given = strings_of(*name, "given");
     if (!given.empty()) put_value(pid, 5, rep, 2, 1, given[0]);
-    if (given.size() > 1) {
-      std::string middle;
-      for (std::size_t i = 1; i < given.size(); ++i) middle = join({middle, given[i]});
-      put_value(pid, 5, rep, 3, 1, middle);
-    }
+    put_value(pid, 5, rep, 3, 1, joined_from(given, 1));
+    // patient_map reads the suffix (XPN-4), degree (XPN-6) and professional suffix (XPN-14)
+    // into suffix, in that order.
     const std::vector<std::string> suffix = strings_of(*name, "suffix");
     if (!suffix.empty()) put_value(pid, 5, rep, 4, 1, suffix[0]);
+    if (suffix.size() > 1) put_value(pid, 5, rep, 6, 1, suffix[1]);
+    put_value(pid, 5, rep, 14, 1, joined_from(suffix, 2));
     const std::vector<std::string> prefix = strings_of(*name, "prefix");
     if (!prefix.empty()) put_value(pid, 5, rep, 5, 1, prefix[0]);
     put_value(pid, 5, rep, 7, 1, to_v2(kNameUse, text_of(*name, "use")));
+    write_period(pid, 5, rep, 12, 13, *name);
   }
 }
 
@@ -196,6 +219,7 @@ void write_addresses(Segment& pid, const json::object& patient) {
     if (kind.empty() && text_of(*address, "type") == "postal") kind = "M";
     put_value(pid, 11, rep, 7, 1, kind);
     put_value(pid, 11, rep, 9, 1, text_of(*address, "district"));
+    write_period(pid, 11, rep, 13, 14, *address);
   }
 }
 
@@ -233,13 +257,30 @@ void write_marital_status(Segment& pid, const json::object& patient) {
     }
     if (!v2.empty()) {
       put_value(pid, 16, 1, 1, 1, v2);
+      put_value(pid, 16, 1, 2, 1, text_of(status->as_object(), "text"));
       return;
     }
   }
 }
 
+// PID-7: the time of the birthTime extension (patient_map's, from a PID-7 with a time) when it
+// is on the birth date, else the birth date.
+std::string birth_date_time(const json::object& patient) {
+  const std::string date = text_of(patient, "birthDate");
+  const json::value* element = patient.if_contains("_birthDate");
+  if (!date.empty() && element && element->is_object()) {
+    for (const json::object* extension : objects_of(element->as_object(), "extension")) {
+      if (text_of(*extension, "url") != kBirthTimeUrl) continue;
+      const std::string time = text_of(*extension, "valueDateTime");
+      std::string dtm = time.starts_with(date) ? hl7_date_time(time) : std::string();
+      if (!dtm.empty()) return dtm;
+    }
+  }
+  return hl7_date_time(date);
+}
+
 void write_births_and_death(Segment& pid, const json::object& patient) {
-  put_value(pid, 7, 1, 1, 1, hl7_date_time(text_of(patient, "birthDate")));
+  put_value(pid, 7, 1, 1, 1, birth_date_time(patient));
   if (const json::value* n = patient.if_contains("multipleBirthInteger"); n && n->is_int64()) {
     put_value(pid, 24, 1, 1, 1, "Y");
     put_value(pid, 25, 1, 1, 1, std::to_string(n->as_int64()));

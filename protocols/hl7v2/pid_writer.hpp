@@ -2,9 +2,9 @@
 // FHIR Patient → PID: the direction of the answers to PDQ and PIX queries (RSP^K22,
 // RSP^K23). The inverse of patient_map.hpp for what it maps, so a patient fed in by an A28
 // comes back in a query answer as the sender wrote it: identifiers with their assigning
-// authorities, names, birth date, sex, addresses, telecoms, marital status, multiple birth,
-// death and the mother's maiden name. docs/hl7v2.md ("Queries") lists the fields. Pure
-// functions; thread-safe.
+// authorities, names, birth date and time, sex, addresses, telecoms, marital status, multiple
+// birth, death and the mother's maiden name (validity periods included). docs/hl7v2.md
+// ("Queries") lists the fields. Pure functions; thread-safe.
 
 #include <boost/json/object.hpp>
 #include <optional>

@@ -120,7 +120,8 @@ Result<SearchParam> field_param(std::string_view field, std::string value, int r
       return make_error(ErrorCode::kTableValueNotFound,
                         "the sex asked for is not a table 0001 code", qpd(3, rep, 2));
     }
-    // PDQ's "*" wildcard at the end: FHIR string search already matches by prefix.
+    // PDQ's "*" wildcard at the end: FHIR string search already matches by prefix. A bare
+    // "*" leaves no value (it matches anything): the caller drops it.
     while (value.ends_with('*')) value.pop_back();
     return SearchParam{std::string(entry.param), search_escaped(value)};
   }
@@ -173,7 +174,7 @@ Result<std::vector<SearchParam>> pdq_search_params(const Message& query,
     if (identifiers.take(field, value)) continue;
     auto param = field_param(field, std::move(value), rep);
     if (!param) return param.take_error();
-    params.push_back(std::move(*param));
+    if (!param->value.empty()) params.push_back(std::move(*param));
   }
   identifiers.append_params(params, systems);
   if (params.empty()) {

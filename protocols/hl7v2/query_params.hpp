@@ -37,7 +37,7 @@ std::vector<QueryDomain> requested_domains(const Message& query, int field,
 
 // PDQ: QPD-3's "@PID.n.c^value" repetitions → FHIR Patient search parameters (ANDed), with
 // the PID.3 identifier parts grouped into one identifier per @PID.3.1. Errors:
-// - QPD missing: 100; QPD-3 without any value: 101 at QPD^1^3;
+// - QPD missing: 100; QPD-3 without any value (a bare "*" wildcard is none): 101 at QPD^1^3;
 // - a field the gateway cannot search on: 103 (table value not found) at QPD^1^3^n^1,
 //   naming the field;
 // - a date (PID.7) that is not an HL7 DT: 102 at QPD^1^3^n^2.

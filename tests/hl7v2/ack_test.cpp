@@ -36,6 +36,18 @@ TEST_CASE("an AA mirrors the message: swapped sender and receiver, same version,
   CHECK(again.get("MSH-5.2") == "1.2.3");
 }
 
+TEST_CASE("a query's answer header names its own trigger and structure") {
+  Message header = answer_header(parsed(kAdt), "RSP", "K23", "RSP_K23", kOptions);
+  CHECK(
+      header.serialize() ==
+      "MSH|^~\\&|GW|DISTRICT|EMR^1.2.3^ISO|CLINIC|20261121073500||RSP^K23^RSP_K23|GW-1|P|2.5.1\r");
+  // Without one, the incoming trigger: what an ACK repeats.
+  CHECK(answer_header(parsed(kAdt), "ACK", "ACK", kOptions).get("MSH-9.2") == "A01");
+  // The trigger is a value: escaped like any other.
+  CHECK(answer_header(parsed(kAdt), "RSP", "K^22", "RSP_K21", kOptions).raw("MSH-9.2") ==
+        "K\\S\\22");
+}
+
 TEST_CASE("an accept acknowledgement (MSH-15 AL) answers with commit codes CA, CE, CR") {
   std::string enhanced(kAdt);
   enhanced.replace(enhanced.find("P|2.5.1"), 7, "P|2.5.1|||AL|NE");

@@ -86,3 +86,71 @@ TEST_CASE("every result is a valid FHIR date or dateTime") {
     CHECK(cg::fhir::is_valid_date(*date));
   }
 }
+
+TEST_CASE("FHIR dates go back to HL7 at their precision") {
+  CHECK(hl7_date_time("2026") == "2026");
+  CHECK(hl7_date_time("2026-01") == "202601");
+  CHECK(hl7_date_time("2026-01-21") == "20260121");
+  CHECK(hl7_date_time("2024-02-29") == "20240229");
+}
+
+TEST_CASE("FHIR dateTimes go back to HL7 DTM with their fraction and zone") {
+  CHECK(hl7_date_time("2026-01-21T10:30:15+03:00") == "20260121103015+0300");
+  CHECK(hl7_date_time("2026-01-21T10:30:15.25+03:00") == "20260121103015.25+0300");
+  CHECK(hl7_date_time("2026-01-21T10:30:15.1234-03:30") == "20260121103015.1234-0330");
+  CHECK(hl7_date_time("2026-01-21T10:30:15.5Z") == "20260121103015.5+0000");
+  CHECK(hl7_date_time("2026-01-21T10:30:15Z") == "20260121103015+0000");
+  CHECK(hl7_date_time("2026-01-21T00:00:00-00:00") == "20260121000000-0000");
+  CHECK(hl7_date_time("2026-12-31T23:59:59+14:00") == "20261231235959+1400");
+  CHECK(hl7_date_time("2026-12-31T23:59:59-13:59") == "20261231235959-1359");
+}
+
+TEST_CASE("hl7_date_time refuses what is not a FHIR date or dateTime (or has no HL7 form)") {
+  for (const std::string bad : {
+           "",
+           "2026-01-21T10:30:15",     // a time needs a zone
+           "2026-01-21T10:30:15.25",  // also with a fraction
+           "2026-02-30",              // 30 February
+           "2023-02-29",              // not a leap year
+           "2026-13-01",
+           "2026-00-10",
+           "2026-01-00",
+           "0000",
+           "2026-01-21T24:00:00Z",  // hour 24
+           "2026-01-21T10:60:00Z",
+           "2026-01-21T10:30:60Z",
+           "2026-01-21T10:30:15.12345+00:00",  // HL7 keeps at most four fraction digits
+           "2026-01-21T10:30:15.+00:00",       // a dot without digits
+           "2026-01-21T10:30Z",                // FHIR times have seconds
+           "2026-01-21T10:30:15+0300",         // the zone needs its colon
+           "2026-01-21T10:30:15+03",           // and its minutes
+           "2026-01-21T10:30:15+14:30",
+           "2026-01-21T10:30:15+03:60",
+           "2026-01-21T10:30:15z",  // lower-case Z
+           "2026-01-21T10:30:15+03:00x",
+           "2026-01-21 ",
+           " 2026-01-21",
+           "2026-01-21+03:00",  // a date has no zone
+           "20260121",          // HL7 already
+           "2026-1-21",
+           "26-01-21",
+           "2026/01/21",
+           "2026-",  // separators without what follows
+           "2026-01-",
+           "2026-01-21T",
+           "2026-01-21T10:30:15.25Z+00:00",
+       }) {
+    CAPTURE(bad);
+    CHECK(hl7_date_time(bad) == "");
+  }
+}
+
+TEST_CASE("FHIR → HL7 → FHIR gives the value back") {
+  for (const std::string value : {"2026", "2026-01", "2026-01-21", "2026-01-21T10:30:15+03:00",
+                                  "2026-01-21T10:30:15.1234-03:30", "1900-01-01T00:00:00+00:00"}) {
+    CAPTURE(value);
+    CHECK(fhir_date_time(hl7_date_time(value)) == value);
+  }
+  // "Z" comes back as +00:00.
+  CHECK(fhir_date_time(hl7_date_time("2026-01-21T10:30:15Z")) == "2026-01-21T10:30:15+00:00");
+}

@@ -1,11 +1,11 @@
 # Unit tests of the message library (cg_hl7v2), one per source file, plus the IPF sample
 # corpus (skipped with a message when ../shared/data is absent).
-foreach(name error path delimiters charset escape message parser header ack)
+foreach(name error path delimiters charset escape message parser header ack query_response)
   cg_add_unit_test(hl7v2_${name}_test SOURCES ${name}_test.cpp LIBS cg_hl7v2)
 endforeach()
 cg_add_unit_test(hl7v2_corpus_test SOURCES corpus_test.cpp LIBS cg_hl7v2)
 cg_add_unit_test(hl7v2_receiver_test SOURCES receiver_test.cpp LIBS cg_hl7v2_receiver)
-foreach(name date_time patient_map)
+foreach(name date_time patient_map pid_writer query_params)
   cg_add_unit_test(hl7v2_${name}_test SOURCES ${name}_test.cpp LIBS cg_hl7v2_fhir)
 endforeach()
 cg_add_unit_test(hl7v2_fhir_bundle_test SOURCES fhir_bundle_test.cpp LIBS cg_hl7v2_fhir)

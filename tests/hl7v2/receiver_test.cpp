@@ -7,6 +7,7 @@
 
 #include "protocols/hl7v2/error.hpp"
 #include "protocols/hl7v2/parser.hpp"
+#include "protocols/hl7v2/query_response.hpp"
 #include "tests/storage/store_fixture.hpp"
 
 using namespace cg;
@@ -42,6 +43,18 @@ std::string adt(std::string_view control_id, std::string_view type = "ADT^A01",
                 std::string_view version = "2.5.1") {
   return "MSH|^~\\&|EMR|CLINIC|GW|GW|20261121||" + std::string(type) + "|" +
          std::string(control_id) + "|P|" + std::string(version) + "\rPID|1||42^^^CLINIC^MR\r";
+}
+
+std::string qbp(std::string_view control_id, std::string_view type = "QBP^Q22^QBP_Q21") {
+  return "MSH|^~\\&|PDQ|CLINIC|GW|GW|20261121||" + std::string(type) + "|" +
+         std::string(control_id) + "|P|2.5\rQPD|IHE PDQ Query|QT-" + std::string(control_id) +
+         "|@PID.5.1.1^Doe\rRCP|I\r";
+}
+
+// A PDQ answer without matches, as a query handler builds it.
+Message no_matches(const Message& query, const AckOptions& options) {
+  return query_response(query, "K22", "RSP_K21", AckCode::kAccept, QueryStatus::kNoData, {},
+                        {0, 0, 0}, options);
 }
 
 }  // namespace
@@ -238,4 +251,124 @@ TEST_CASE("reprocess of a query asks its answerer again") {
   REQUIRE(run.ok());
   CHECK(run->ack_code == "AA");
   CHECK(f.calls == 2);
+}
+TEST_CASE("a query's handler builds the answer; it is archived and repeated on resend") {
+  Fixture f;
+  std::string control_id_given;
+  f.receiver->answer_with("QBP^Q22", [&](const Message& query, const AckOptions& options) {
+    ++f.calls;
+    control_id_given = options.control_id;
+    CHECK(query.get("QPD-3.2") == "Doe");
+    return Result<Message>(no_matches(query, options));
+  });
+  const std::string first = f.receiver->receive(qbp("Q1"), "127.0.0.1");
+  Message answer = parse(first).value();
+  CHECK(answer.get("MSH-9") == "RSP");
+  CHECK(answer.raw("MSH-9") == "RSP^K22^RSP_K21");
+  CHECK(answer.get("MSH-10") == control_id_given);
+  CHECK(answer.get("MSA-1") == "AA");
+  CHECK(answer.get("MSA-2") == "Q1");
+  CHECK(answer.get("QAK-1") == "QT-Q1");
+  CHECK(answer.get("QAK-2") == "NF");
+  CHECK(answer.find("QPD") != nullptr);
+  // The resend gets the archived bytes; the handler does not run again.
+  CHECK(f.receiver->receive(qbp("Q1"), "10.0.0.9") == first);
+  CHECK(f.calls == 1);
+  CHECK(f.receiver->counts().duplicates == 1);
+  CHECK(f.receiver->counts().accepted == 1);
+  auto archived = f.archive->find({"PDQ", "CLINIC", "Q1"}).value();
+  REQUIRE(archived);
+  CHECK(archived->raw == qbp("Q1"));
+  CHECK(archived->ack == first);
+  CHECK(archived->ack_code == "AA");
+  CHECK(archived->message_type == "QBP^Q22^QBP_Q21");
+  CHECK(boost::json::parse(archived->outcome).at("ack") == "AA");
+  // Another control id is another query.
+  CHECK(f.answer_to(qbp("Q2")).get("MSA-2") == "Q2");
+  CHECK(f.calls == 2);
+}
+
+TEST_CASE("a query answered with an error of its own (AE in the RSP) is archived as AE") {
+  Fixture f;
+  f.receiver->answer_with("QBP^Q22", [&](const Message& query, const AckOptions& options) {
+    ++f.calls;
+    const Error errors[] = {
+        make_error(ErrorCode::kTableValueNotFound, "not searchable", {"QPD", 1, 3, 1, 1, 0})};
+    return Result<Message>(query_response(query, "K22", "RSP_K21", AckCode::kError,
+                                          QueryStatus::kError, errors, {}, options));
+  });
+  Message answer = f.answer_to(qbp("QE"));
+  CHECK(answer.raw("MSH-9") == "RSP^K22^RSP_K21");
+  CHECK(answer.get("MSA-1") == "AE");
+  CHECK(answer.get("ERR-3") == "103");
+  CHECK(f.answer_to(qbp("QE")).get("MSA-1") == "AE");
+  CHECK(f.calls == 1);
+  CHECK(f.receiver->counts().errors == 1);
+  CHECK(f.archive->find({"PDQ", "CLINIC", "QE"}).value()->ack_code == "AE");
+}
+
+TEST_CASE("a query handler that cannot answer now gives AR 207 and archives nothing") {
+  Fixture f;
+  bool down = true;
+  f.receiver->answer_with("QBP^Q22",
+                          [&](const Message& query, const AckOptions& options) -> Result<Message> {
+                            ++f.calls;
+                            if (down) return Error::unavailable("database locked");
+                            return no_matches(query, options);
+                          });
+  Message answer = f.answer_to(qbp("T1"));
+  CHECK(answer.raw("MSH-9") == "ACK^Q22^ACK");
+  CHECK(answer.get("MSA-1") == "AR");
+  CHECK(answer.get("MSA-2") == "T1");
+  CHECK(answer.find("ERR")->get(3) == "207");
+  CHECK(answer.find("ERR")->get(8).find("database") == std::string::npos);  // not the cause
+  CHECK_FALSE(f.archive->find({"PDQ", "CLINIC", "T1"}).value());
+  CHECK(f.receiver->counts().rejected == 1);
+  // The retry runs the handler again.
+  down = false;
+  CHECK(f.answer_to(qbp("T1")).raw("MSH-9") == "RSP^K22^RSP_K21");
+  CHECK(f.calls == 2);
+}
+
+TEST_CASE("any other failure of a query handler is an ACK AE with the error, archived") {
+  Fixture f;
+  f.receiver->answer_with("QBP^Q23", [&](const Message&, const AckOptions&) -> Result<Message> {
+    ++f.calls;
+    return make_error(ErrorCode::kUnknownKeyIdentifier, "unknown domain", {"QPD", 1, 4, 2, 0, 0});
+  });
+  Message answer = f.answer_to(qbp("A1", "QBP^Q23^QBP_Q21"));
+  CHECK(answer.raw("MSH-9") == "ACK^Q23^ACK");
+  CHECK(answer.get("MSA-1") == "AE");
+  CHECK(answer.find("ERR")->raw(2) == "QPD^1^4^2");
+  CHECK(answer.find("ERR")->get(3) == "204");
+  CHECK(f.answer_to(qbp("A1", "QBP^Q23^QBP_Q21")).get("MSA-1") == "AE");
+  CHECK(f.calls == 1);
+  auto archived = f.archive->find({"PDQ", "CLINIC", "A1"}).value();
+  REQUIRE(archived);
+  auto outcome = boost::json::parse(archived->outcome).as_object();
+  CHECK(outcome.at("ack") == "AE");
+  CHECK(outcome.at("errors").as_array().at(0).at("code") == 204);
+}
+
+TEST_CASE("query codes are known codes: an unknown trigger of QBP is AR 201") {
+  Fixture f;
+  CHECK_FALSE(f.receiver->knows_code("QBP"));
+  f.receiver->answer_with("QBP^Q22", [](const Message& query, const AckOptions& options) {
+    return Result<Message>(no_matches(query, options));
+  });
+  // A message handler and a query handler share the code table.
+  f.receiver->handle("ADT^A01",
+                     [](const Message&) -> Result<HandlerOutcome> { return HandlerOutcome{}; });
+  CHECK(f.receiver->knows_code("QBP"));
+  CHECK(f.receiver->knows_code("ADT"));
+  CHECK_FALSE(f.receiver->knows_code("QCN"));
+  CHECK_FALSE(f.receiver->knows_code("QBP^Q22"));
+  Message unknown_trigger = f.answer_to(qbp("U1", "QBP^Q99^QBP_Q21"));
+  CHECK(unknown_trigger.get("MSA-1") == "AR");
+  CHECK(unknown_trigger.find("ERR")->get(3) == "201");
+  Message unknown_code = f.answer_to(qbp("U2", "QCN^J01^QCN_J01"));
+  CHECK(unknown_code.get("MSA-1") == "AR");
+  CHECK(unknown_code.find("ERR")->get(3) == "200");
+  // The query handler does not answer another code's trigger.
+  CHECK(f.answer_to(qbp("U3", "ADT^Q22")).find("ERR")->get(3) == "201");
 }
