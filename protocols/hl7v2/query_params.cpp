@@ -68,7 +68,9 @@ class IdentifierGroups {
   // False when `field` is not part of PID.3.
   bool take(std::string_view field, std::string value) {
     if (field == "PID.3") {
-      groups_.push_back({std::move(value), {}});
+      // An authority given first waits for its value; otherwise a value starts a new one.
+      if (groups_.empty() || !groups_.back().value.empty()) groups_.push_back({});
+      groups_.back().value = std::move(value);
       return true;
     }
     int part = 0;

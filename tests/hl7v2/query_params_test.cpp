@@ -119,6 +119,9 @@ TEST_CASE("PID.3 parts group into one identifier per @PID.3.1, with its authorit
   // No authority: the value alone. An authority alone: any identifier in that domain.
   CHECK(params_of("@PID.3.1^M1") == Params{{"identifier", "M1"}});
   CHECK(params_of("@PID.3.4.1^CLINIC") == Params{{"identifier", "http://clinic.example/mrn|"}});
+  // The authority before its value: still one identifier.
+  CHECK(params_of("@PID.3.4.1^CLINIC~@PID.3.1^M1~@PID.3.1^M2") ==
+        Params{{"identifier", "http://clinic.example/mrn|M1"}, {"identifier", "M2"}});
   // The value and system are escaped for FHIR search.
   CHECK(params_of("@PID.3.1^A,1~@PID.3.4.2^http://x.example/a$b~@PID.3.4.3^URI") ==
         Params{{"identifier", "http://x.example/a\\$b|A\\,1"}});
