@@ -71,7 +71,8 @@ hl7v2::MllpConfig mllp_config(const GatewayConfig& c) {
   return m;
 }
 
-// The HL7v2 side: messages.db, the receiver with its handlers, the MLLP listener.
+// The HL7v2 side: the message archive (in clinical.db), the receiver with its handlers, the
+// MLLP listener.
 struct Hl7Service {
   std::unique_ptr<storage::MessageArchive> archive;
   std::unique_ptr<hl7v2::MessageReceiver> receiver;
@@ -86,7 +87,7 @@ struct Hl7Service {
 Result<Hl7Service> start_hl7(const GatewayConfig& config, storage::ResourceStore& store) {
   Hl7Service hl7;
   if (!config.mllp.enabled) return hl7;
-  auto opened = storage::MessageArchive::open(archive_config(config));
+  auto opened = storage::MessageArchive::open(store, archive_config(config));
   if (!opened) return opened.take_error();
   hl7.archive = std::move(*opened);
   hl7.receiver = std::make_unique<hl7v2::MessageReceiver>(*hl7.archive, receiver_config(config));
@@ -148,7 +149,8 @@ storage::StoreConfig store_config(const GatewayConfig& c) {
 
 storage::ArchiveConfig archive_config(const GatewayConfig& c) {
   storage::ArchiveConfig a;
-  a.file = c.data_dir / "messages.db";
+  a.file = c.data_dir / "clinical.db";
+  a.import_from = c.data_dir / "messages.db";  // an earlier build's archive, imported once
   a.log = [](int p, std::string_view m) { log(p, m); };
   return a;
 }

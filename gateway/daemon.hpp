@@ -14,7 +14,7 @@
 
 namespace cg::gateway {
 
-// The settings of a configuration for the clinical store, messages.db and the HL7v2
+// The settings of a configuration for the clinical store, the message archive and the HL7v2
 // receiver; the offline commands (reindex, hl7) open them the way the daemon does.
 storage::StoreConfig store_config(const GatewayConfig& config);
 storage::ArchiveConfig archive_config(const GatewayConfig& config);

@@ -1,5 +1,5 @@
 #pragma once
-// How the `hl7` commands show messages.db on the operator's terminal: the one-line listing
+// How the `hl7` commands show the message archive on the operator's terminal: the one-line listing
 // (no patient data: only the header fields that name systems and messages, the answer code
 // and counts) and the full view of one message with its answers. Everything taken from a
 // message is made terminal-safe first: a sender's bytes must not be able to move the cursor

@@ -113,19 +113,13 @@ int show(storage::MessageArchive& archive, std::int64_t id, std::ostream& out, s
   return 0;
 }
 
-int reprocess(storage::MessageArchive& archive, const GatewayConfig& config, std::int64_t id,
-              std::ostream& out, std::ostream& err) {
+int reprocess(storage::MessageArchive& archive, storage::ResourceStore& store,
+              const GatewayConfig& config, std::int64_t id, std::ostream& out, std::ostream& err) {
   auto message = lookup(archive, id, err);
   if (!message) return 1;
-  auto store = storage::ResourceStore::open(store_config(config));
-  if (!store) {
-    err << "cannot open the clinical store: " << store.error().message << "\n";
-    return 1;
-  }
   hl7v2::MessageReceiver receiver(archive, receiver_config(config));
-  register_hl7_services(receiver, **store, config);
+  register_hl7_services(receiver, store, config);
   auto run = receiver.reprocess(id);
-  (*store)->close();
   if (!run) {
     err << "message " << id << " not reprocessed: " << run.error().message << "\n";
     return 1;
@@ -169,16 +163,22 @@ Result<Hl7Command> parse_hl7_command(std::span<const std::string_view> words) {
 int run_hl7_command(const Hl7Command& command, const GatewayConfig& config, std::ostream& out,
                     std::ostream& err) {
   const storage::ArchiveConfig settings = archive_config(config);
-  // Opening would create an empty archive; a wrong config or data_dir is the likelier cause.
+  // Opening would create an empty database; a wrong config or data_dir is the likelier cause.
   std::error_code ec;
   if (!std::filesystem::exists(settings.file, ec)) {
-    err << "no HL7v2 archive at " << settings.file.string()
-        << " (is [mllp] enabled, and has a message arrived?)\n";
+    err << "no clinical database at " << settings.file.string()
+        << " (is data_dir right, and has the gateway run?)\n";
     return 1;
   }
-  auto archive = storage::MessageArchive::open(settings);
+  auto store = storage::ResourceStore::open(store_config(config));
+  if (!store) {
+    err << "cannot open the clinical store: " << store.error().message << "\n";
+    return 1;
+  }
+  auto archive = storage::MessageArchive::open(**store, settings);
   if (!archive) {
-    err << "cannot open " << settings.file.string() << ": " << archive.error().message << "\n";
+    err << "cannot open the HL7v2 archive: " << archive.error().message << "\n";
+    (*store)->close();
     return 1;
   }
   int code = 1;
@@ -190,10 +190,11 @@ int run_hl7_command(const Hl7Command& command, const GatewayConfig& config, std:
       code = show(**archive, command.message_id, out, err);
       break;
     case Hl7Command::Verb::kReprocess:
-      code = reprocess(**archive, config, command.message_id, out, err);
+      code = reprocess(**archive, **store, config, command.message_id, out, err);
       break;
   }
   (*archive)->close();
+  (*store)->close();
   return code;
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// The `hl7` commands: the operator's hand on messages.db, the archive of every inbound
+// The `hl7` commands: the operator's hand on the archive (in clinical.db) of every inbound
 // HL7v2 message (storage/message_archive.hpp).
 //   hl7 list --config F [--since DATE] [--outcome CODE] [--limit N] [--before ID]
 //       newest first, one line per message, without patient data (hl7_archive_report.hpp);
@@ -9,7 +9,7 @@
 //   hl7 reprocess ID --config F
 //       the message through its handler again (MessageReceiver::reprocess, with the
 //       daemon's registrations, register_hl7_services, and the config file as it is now),
-//       against the clinical store; the run is appended to its history in messages.db.
+//       against the clinical store; the run is appended to its history in the archive.
 //
 // Online, like `reindex`: these run in their own process while the daemon serves. Both
 // files are SQLite WAL, where processes take turns at the one write lock (BEGIN IMMEDIATE,

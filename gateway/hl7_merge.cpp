@@ -185,13 +185,14 @@ Result<std::vector<std::string>> apply_merge(storage::WriteContext& ctx,
 }
 
 Result<hl7v2::HandlerOutcome> merge_patients(storage::ResourceStore& store,
-                                             const hl7v2::MergePlan& plan) {
+                                             const hl7v2::MergePlan& plan,
+                                             const hl7v2::CommitHook& commit) {
   hl7v2::HandlerOutcome outcome;
   Status status = store.write([&](storage::WriteContext& ctx) -> Status {
     auto written = apply_merge(ctx, plan);
     if (!written) return written.take_error();
     outcome.written = std::move(*written);
-    return ok_status();
+    return commit ? commit(ctx, outcome) : ok_status();
   });
   if (!status) return status.take_error();
   return outcome;

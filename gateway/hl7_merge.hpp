@@ -39,9 +39,11 @@ inline constexpr std::size_t kMaxMovedReferences = 10'000;
 Result<std::vector<std::string>> apply_merge(storage::WriteContext& ctx,
                                              const hl7v2::MergePlan& plan);
 
-// apply_merge() in one store write job, waiting for its commit.
+// apply_merge() in one store write job, then `commit` (the archive's part) in the same job,
+// waiting for its commit.
 Result<hl7v2::HandlerOutcome> merge_patients(storage::ResourceStore& store,
-                                             const hl7v2::MergePlan& plan);
+                                             const hl7v2::MergePlan& plan,
+                                             const hl7v2::CommitHook& commit = {});
 
 // Replaces every "reference": "Patient/<from>" string anywhere in `resource` by
 // "Patient/<to>"; true when one was replaced. Versioned and absolute references stay.

@@ -1,56 +1,17 @@
 #include "storage/message_archive.hpp"
 
 #include <array>
-#include <future>
 #include <limits>
 #include <mutex>
 #include <span>
 
+#include "storage/archive_schema.hpp"
 #include "storage/database_file.hpp"
-#include "storage/group_commit.hpp"
 #include "storage/migrations.hpp"
 #include "storage/reader_pool.hpp"
 
 namespace cg::storage {
 namespace {
-
-// Schema version 1 of messages.db.
-// messages   one row per archived message. The key (MSH-3, MSH-4, MSH-10) is unique: the
-//            archive holds the first answer given to a message. raw and ack are the bytes
-//            as received and as sent (BLOB: 8859/1 messages are not UTF-8).
-constexpr std::string_view kArchiveV1 = R"sql(
-CREATE TABLE messages (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  received_at INTEGER NOT NULL,
-  sending_application TEXT NOT NULL,
-  sending_facility TEXT NOT NULL,
-  control_id TEXT NOT NULL,
-  message_type TEXT NOT NULL,
-  peer TEXT NOT NULL,
-  raw BLOB NOT NULL,
-  ack BLOB NOT NULL,
-  ack_code TEXT NOT NULL,
-  outcome TEXT NOT NULL
-);
-CREATE UNIQUE INDEX messages_by_key ON messages (sending_application, sending_facility, control_id);
-CREATE INDEX messages_by_received ON messages (received_at);
-)sql";
-
-// Schema version 2: reruns of archived messages (`clinic-gateway hl7 reprocess`).
-// reprocessings  one row per rerun, linked to its message; the message row itself stays as
-//                it was first answered. (message_id, id) serves a message's history in
-//                order and its latest answer.
-constexpr std::string_view kArchiveV2 = R"sql(
-CREATE TABLE reprocessings (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  message_id INTEGER NOT NULL REFERENCES messages (id),
-  reprocessed_at INTEGER NOT NULL,
-  ack BLOB NOT NULL,
-  ack_code TEXT NOT NULL,
-  outcome TEXT NOT NULL
-);
-CREATE INDEX reprocessings_by_message ON reprocessings (message_id, id);
-)sql";
 
 constexpr std::array<std::string_view, 2> kArchiveSteps = {kArchiveV1, kArchiveV2};
 
@@ -182,14 +143,24 @@ constexpr std::string_view kListSql =
     "(SELECT r.ack_code FROM reprocessings r WHERE r.message_id = m.id ORDER BY r.id DESC"
     " LIMIT 1), m.ack_code) = ?3) ORDER BY m.id DESC LIMIT ?4";
 
-class SqliteMessageArchive final : public MessageArchive {
+// Inserts `m` as a new message; kConflict (nothing inserted) when its key is archived. The
+// check and the insert run in the writer's transaction, which no other write interleaves.
+Result<ArchivedMessage> insert_new(Connection& conn, ArchivedMessage m) {
+  auto earlier = find_by_key(conn, m.key);
+  if (!earlier) return earlier.take_error();
+  if (*earlier) return Error::conflict("the message is archived already");
+  return insert(conn, std::move(m));
+}
+
+// The archive's tables in clinical.db: written by the clinical store's writer (in a job of
+// their own, or inside the job of the message they archive), read by reader connections of
+// their own.
+class ClinicalMessageArchive final : public MessageArchive {
  public:
-  SqliteMessageArchive(ArchiveConfig config, Connection writer, std::vector<Connection> readers)
-      : config_(std::move(config)),
-        writer_conn_(std::move(writer)),
-        readers_(std::move(readers)),
-        group_(writer_conn_, {}, config_.log) {}
-  ~SqliteMessageArchive() override { close(); }
+  ClinicalMessageArchive(ResourceStore& store, ArchiveConfig config,
+                         std::vector<Connection> readers)
+      : store_(store), config_(std::move(config)), readers_(std::move(readers)) {}
+  ~ClinicalMessageArchive() override { close(); }
 
   Result<std::optional<ArchivedMessage>> find(const MessageKey& key) override {
     auto conn = readers_.borrow();
@@ -198,13 +169,19 @@ class SqliteMessageArchive final : public MessageArchive {
   }
 
   Result<ArchivedMessage> record(ArchivedMessage message) override {
-    return commit<ArchivedMessage>(
-        [this, m = std::move(message)]() mutable { return insert(writer_conn_, std::move(m)); });
+    return write<ArchivedMessage>(
+        [m = std::move(message)](Connection& conn) mutable { return insert(conn, std::move(m)); });
+  }
+
+  bool records_in_jobs() const override { return true; }
+
+  Result<ArchivedMessage> record_in(WriteContext& ctx, ArchivedMessage message) override {
+    return insert_new(ctx.connection(), std::move(message));
   }
 
   Result<Reprocessing> record_reprocessing(Reprocessing run) override {
-    return commit<Reprocessing>([this, run = std::move(run)]() mutable {
-      return insert_reprocessing(writer_conn_, std::move(run));
+    return write<Reprocessing>([run = std::move(run)](Connection& conn) mutable {
+      return insert_reprocessing(conn, std::move(run));
     });
   }
 
@@ -232,39 +209,98 @@ class SqliteMessageArchive final : public MessageArchive {
   }
 
   void close() override {
-    std::call_once(closed_, [this] {
-      group_.close();
-      readers_.close();
-      (void)writer_conn_.query_int64("PRAGMA wal_checkpoint(TRUNCATE)");
-      writer_conn_.close();
-    });
+    std::call_once(closed_, [this] { readers_.close(); });
   }
 
  private:
-  // Runs `write` as one group-commit job on the writer and waits until its batch is durable.
-  template <class T, class Write>
-  Result<T> commit(Write write) {
-    auto result = std::make_shared<std::optional<Result<T>>>();
-    auto promise = std::make_shared<std::promise<Status>>();
-    auto done = promise->get_future();
-    group_.submit(
-        [result, write = std::move(write)]() mutable -> Status {
-          *result = write();
-          return (*result)->ok() ? ok_status() : Status((*result)->error());
-        },
-        [promise](Status status) { promise->set_value(std::move(status)); });
-    Status status = done.get();
+  // Runs `fn` as one job of the store's writer and waits until it is durable.
+  template <class T, class Fn>
+  Result<T> write(Fn fn) {
+    std::optional<Result<T>> result;
+    Status status = store_.write([&](WriteContext& ctx) -> Status {
+      result = fn(ctx.connection());
+      return result->ok() ? ok_status() : Status(result->error());
+    });
     // The row is durable only once the batch committed: report the commit's error first.
     if (!status) return status.take_error();
-    return std::move(**result);
+    return std::move(*result);
   }
 
+  ResourceStore& store_;
   ArchiveConfig config_;
-  Connection writer_conn_;
   ReaderPool readers_;
-  GroupCommitWriter group_;  // after the connection it writes to
   std::once_flag closed_;
 };
+
+// An archived message with its id and reruns as they were (the import).
+Status insert_archived(Connection& conn, const ArchivedMessage& m) {
+  auto stmt = conn.statement(
+      "INSERT INTO messages (id, received_at, sending_application, sending_facility,"
+      " control_id, message_type, peer, raw, ack, ack_code, outcome)"
+      " VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+  if (!stmt) return stmt.take_error();
+  (*stmt)->bind(1, m.id);
+  (*stmt)->bind(2, m.received_at_ms);
+  (*stmt)->bind(3, std::string_view(m.key.sending_application));
+  (*stmt)->bind(4, std::string_view(m.key.sending_facility));
+  (*stmt)->bind(5, std::string_view(m.key.control_id));
+  (*stmt)->bind(6, std::string_view(m.message_type));
+  (*stmt)->bind(7, std::string_view(m.peer));
+  (*stmt)->bind_blob(8, m.raw);
+  (*stmt)->bind_blob(9, m.ack);
+  (*stmt)->bind(10, std::string_view(m.ack_code));
+  (*stmt)->bind(11, std::string_view(m.outcome));
+  if (auto s = (*stmt)->run(); !s) return s;
+  for (const Reprocessing& run : m.reprocessings) {
+    if (auto added = insert_reprocessing(conn, run); !added) return added.take_error();
+  }
+  return ok_status();
+}
+
+// Copies the messages (ids kept) and reruns of a messages.db of an earlier build into the
+// archive's tables in clinical.db, in batches of one store job each, then renames the file
+// so it is imported once. Only into an empty archive: ids must not collide.
+Status import_messages_db(ResourceStore& store, Connection& readers_conn,
+                          const std::filesystem::path& file) {
+  std::error_code ec;
+  if (file.empty() || !std::filesystem::exists(file, ec)) return ok_status();
+  auto existing = readers_conn.query_int64("SELECT count(*) FROM messages");
+  if (!existing) return existing.take_error();
+  if (*existing > 0) {
+    return Error::conflict(file.string() +
+                           " is still there but the archive in clinical.db is "
+                           "not empty: move it away (it was imported before) or remove it");
+  }
+  auto old = open_writer(file, 0);
+  if (!old) return old.take_error();
+  if (auto migrated = apply_migrations(*old, archive_migrations()); !migrated) {
+    return migrated.take_error();
+  }
+  std::int64_t after = 0;
+  for (;;) {
+    auto select = old->statement("SELECT " + std::string(kColumns) +
+                                 " FROM messages WHERE id > ? ORDER BY id LIMIT 500");
+    if (!select) return select.take_error();
+    (*select)->bind(1, after);
+    auto batch = read_messages(*old, **select);
+    if (!batch) return batch.take_error();
+    if (batch->empty()) break;
+    after = batch->back().id;
+    Status copied = store.write([&](WriteContext& ctx) -> Status {
+      for (const ArchivedMessage& m : *batch) {
+        if (auto s = insert_archived(ctx.connection(), m); !s) return s;
+      }
+      return ok_status();
+    });
+    if (!copied) return copied;
+  }
+  old->close();
+  std::filesystem::path imported = file;
+  imported += ".imported";
+  std::filesystem::rename(file, imported, ec);
+  if (ec) return Error::unavailable("cannot rename " + file.string() + ": " + ec.message());
+  return ok_status();
+}
 
 }  // namespace
 
@@ -278,17 +314,15 @@ CurrentAnswer current_answer(const ArchivedMessage& message) {
   return {latest.ack, latest.ack_code, latest.outcome};
 }
 
-Result<std::unique_ptr<MessageArchive>> MessageArchive::open(ArchiveConfig config) {
-  if (auto dir = ensure_directory(config.file.parent_path()); !dir) return dir.take_error();
-  auto writer = open_writer(config.file, config.max_db_bytes);
-  if (!writer) return writer.take_error();
-  if (auto migrated = apply_migrations(*writer, archive_migrations()); !migrated) {
-    return migrated.take_error();
-  }
+Result<std::unique_ptr<MessageArchive>> MessageArchive::open(ResourceStore& store,
+                                                             ArchiveConfig config) {
   auto readers = open_readers(config.file, config.reader_connections);
   if (!readers) return readers.take_error();
-  return std::unique_ptr<MessageArchive>(std::make_unique<SqliteMessageArchive>(
-      std::move(config), std::move(*writer), std::move(*readers)));
+  if (auto imported = import_messages_db(store, readers->front(), config.import_from); !imported) {
+    return imported.take_error();
+  }
+  return std::unique_ptr<MessageArchive>(
+      std::make_unique<ClinicalMessageArchive>(store, std::move(config), std::move(*readers)));
 }
 
 }  // namespace cg::storage

@@ -1,19 +1,22 @@
 #pragma once
-// MessageArchive: messages.db, the archive of every inbound HL7v2 message with the answer it
-// got. It is what makes MLLP delivery safe to repeat: a sender that did not see an ACK sends
-// the message again, and the archive recognises it by (MSH-3, MSH-4, MSH-10) and hands back
-// the answer the message stands with, so the message is not applied twice. It also lets an
-// operator look a message up and reprocess it (`clinic-gateway hl7 …`): each rerun is kept
-// as a Reprocessing linked to the message, which itself is never changed.
+// MessageArchive: the archive of every inbound HL7v2 message with the answer it got, kept in
+// clinical.db (tables `messages` and `reprocessings`, clinical schema 6–7). It is what makes
+// MLLP delivery safe to repeat: a sender that did not see an ACK sends the message again, and
+// the archive recognises it by (MSH-3, MSH-4, MSH-10) and hands back the answer the message
+// stands with, so the message is not applied twice. It also lets an operator look a message
+// up and reprocess it (`clinic-gateway hl7 …`): each rerun is kept as a Reprocessing linked
+// to the message, which itself is never changed.
 //
-// A record is written with group commit (one fsync per batch, synchronous=FULL): record()
-// returns only once the row is on disk, so an ACK is sent after both the clinical write and
-// its archive record are durable. Only final answers are archived as duplicates' answers; a
-// transient failure (storage unavailable) is not recorded, so the sender's retry is applied.
-// messages.db is a separate file from clinical.db so its retention is independent.
+// The archive lives in the clinical database so that a message is archived **in the same
+// transaction** as the resources it changed (record_in(), inside the handler's store job):
+// one commit, one fsync, and never a stored change without its archived answer or the
+// reverse. Other answers (errors, rejections, queries) are recorded in a job of their own
+// (record()). Either way the row is durable before the answer leaves. A transient failure
+// (storage unavailable) is not recorded, so the sender's retry is applied. Earlier builds
+// kept the archive in messages.db; open() imports such a file once and renames it.
 //
 // Thread-safety: every method may be called from any thread, concurrently. Several processes
-// may have the file open (the daemon and an `hl7` command): SQLite WAL serialises their
+// may have the database open (the daemon and an `hl7` command): SQLite WAL serialises their
 // writes, each waiting out the other's commit (busy timeout).
 
 #include <cstdint>
@@ -27,6 +30,7 @@
 #include <vector>
 
 #include "protocols/fhir/model/result.hpp"
+#include "storage/resource_store.hpp"
 
 namespace cg::storage {
 
@@ -82,17 +86,19 @@ struct ArchiveQuery {
 };
 
 struct ArchiveConfig {
-  std::filesystem::path file;  // messages.db
-  std::int64_t max_db_bytes = 0;
+  std::filesystem::path file;         // the clinical database (clinical.db), for the readers
+  std::filesystem::path import_from;  // a messages.db of an earlier build; "": none
   int reader_connections = 2;
   std::function<void(int priority, std::string_view message)> log;
 };
 
 class MessageArchive {
  public:
-  // Opens (creating and migrating) the archive. Errors: kUnavailable for the file system,
-  // kInternal for a schema newer than this build.
-  static Result<std::unique_ptr<MessageArchive>> open(ArchiveConfig config);
+  // Opens the archive in `store`'s database (which must outlive it), first importing
+  // config.import_from when that file exists (then renamed "<file>.imported"; refused with
+  // kConflict when the archive already holds messages). Errors: kUnavailable for the file
+  // system.
+  static Result<std::unique_ptr<MessageArchive>> open(ResourceStore& store, ArchiveConfig config);
   virtual ~MessageArchive() = default;
 
   // The archived message under `key` (with its reruns), if it was seen before.
@@ -101,6 +107,17 @@ class MessageArchive {
   // was archived meanwhile (the same message on two connections), nothing is stored and the
   // earlier record is returned: its ACK is the answer.
   virtual Result<ArchivedMessage> record(ArchivedMessage message) = 0;
+  // Whether record_in() works: the archive shares the clinical store's transactions.
+  virtual bool records_in_jobs() const { return false; }
+  // Records `message` inside a job of the clinical store, in that job's transaction: it
+  // commits (or rolls back) with what the job wrote. kConflict, nothing recorded, when a
+  // message with the same key is archived already (the job should fail, and the earlier
+  // record's answer is the answer). Only when records_in_jobs().
+  virtual Result<ArchivedMessage> record_in(WriteContext& ctx, ArchivedMessage message) {
+    (void)ctx;
+    (void)message;
+    return Error::internal("this archive does not record inside store jobs");
+  }
   // Appends `run` to the reruns of message `run.message_id`, durably (group commit, as
   // record()), and returns it with its id. Errors: kNotFound when there is no such message;
   // kUnavailable when the file cannot be written now (nothing stored).
@@ -111,7 +128,7 @@ class MessageArchive {
   virtual void close() = 0;
 };
 
-// The messages.db schema steps this build knows.
+// The schema steps of an earlier build's messages.db (for the import).
 std::span<const std::string_view> archive_migrations();
 
 }  // namespace cg::storage

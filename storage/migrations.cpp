@@ -3,6 +3,8 @@
 #include <array>
 #include <string>
 
+#include "storage/archive_schema.hpp"
+
 namespace cg::storage {
 namespace {
 
@@ -220,8 +222,11 @@ INSERT INTO idx_param_stats
   GROUP BY type, param, canonical_code;
 )sql";
 
-constexpr std::array<std::string_view, 5> kClinicalSteps = {kSchemaV1, kSchemaV2, kSchemaV3,
-                                                            kSchemaV4, kSchemaV5};
+// Schema versions 6 and 7: the HL7v2 message archive moves into clinical.db, so that a
+// message and what it changed commit together, in one fsync. The two steps of the old
+// messages.db (storage/archive_schema.hpp: messages, then reprocessings).
+constexpr std::array<std::string_view, 7> kClinicalSteps = {
+    kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5, kArchiveV1, kArchiveV2};
 
 Status run_steps(Connection& conn, std::span<const std::string_view> steps, std::size_t from) {
   for (std::size_t i = from; i < steps.size(); ++i) {

@@ -28,6 +28,7 @@
 namespace cg::storage {
 
 struct IndexQuery;  // storage/index_query.hpp
+class Connection;   // storage/sqlite.hpp
 struct IndexSearchPage;
 
 struct StoreConfig {
@@ -155,6 +156,11 @@ class WriteContext {
   // caller read it (its new version was indexed by its own write).
   virtual Result<bool> reindex(const std::string& type, const std::string& id, std::int64_t version,
                                const IndexEntries& index) = 0;
+  // The write connection, inside the job's transaction: for the modules that keep tables of
+  // their own in clinical.db and must commit together with the job's resources (the HL7v2
+  // message archive records a message with what it changed, in one commit). Only their own
+  // tables: resources and their index are written through the methods above.
+  virtual Connection& connection() = 0;
 };
 
 using WriteJob = std::function<Status(WriteContext&)>;

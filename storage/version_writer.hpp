@@ -35,6 +35,7 @@ class VersionWriter final : public WriteContext {
   Result<StoredVersion> remove(const std::string& type, const std::string& id) override;
   Result<bool> reindex(const std::string& type, const std::string& id, std::int64_t version,
                        const IndexEntries& index) override;
+  Connection& connection() override { return conn_; }
 
  private:
   // The next version's identity and timestamp; json, deleted and seq are the caller's.

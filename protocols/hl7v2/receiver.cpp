@@ -132,16 +132,45 @@ std::string MessageReceiver::answer(const Message& message, std::string_view byt
             " is not supported",
         {"MSH", 1, 9, 0, known_code ? 2 : 1, 0}));
   }
-  auto outcome = handler->second(message);
+  return run_handler(handler->second, message, name, bytes, peer);
+}
+
+std::string MessageReceiver::run_handler(const MessageHandlerFn& handler, const Message& message,
+                                         const std::string& name, std::string_view bytes,
+                                         std::string_view peer) {
+  // The AA answer is known before the handler runs. When the archive shares the clinical
+  // store's transactions, the handler's store job records it with what the message changed:
+  // one commit for both.
+  const Message accepted = build_ack(message, AckCode::kAccept, {}, ack_options());
+  std::optional<storage::ArchivedMessage> recorded;
+  bool twin = false;  // the same message was archived meanwhile (sent on two connections)
+  CommitHook hook;
+  if (archive_.records_in_jobs()) {
+    hook = [&](storage::WriteContext& ctx, const HandlerOutcome& outcome) -> Status {
+      auto stored = archive_.record_in(
+          ctx, record_of(message, accepted, bytes, peer, outcome_json("AA", outcome.written, {})));
+      if (!stored) {
+        twin = stored.error().kind == ErrorKind::kConflict;
+        return stored.take_error();
+      }
+      recorded = std::move(*stored);
+      return ok_status();
+    };
+  }
+  auto outcome = handler(message, hook);
   if (!outcome) {
     const Error& e = outcome.error();
     if (e.kind == ErrorKind::kUnavailable) return unavailable(message, name, e);
+    if (twin) return archived(message, accepted, bytes, peer, "");  // answered as the twin was
     const Error errors[] = {e};
     return archived(message, build_ack(message, AckCode::kError, errors, ack_options()), bytes,
                     peer, outcome_json("AE", {}, {e}));
   }
-  return archived(message, build_ack(message, AckCode::kAccept, {}, ack_options()), bytes, peer,
-                  outcome_json("AA", outcome->written, {}));
+  if (recorded) {
+    count(recorded->ack_code);
+    return recorded->ack;
+  }
+  return archived(message, accepted, bytes, peer, outcome_json("AA", outcome->written, {}));
 }
 
 std::string MessageReceiver::answer_query(const QueryHandlerFn& handler, const Message& query,
@@ -170,9 +199,9 @@ std::string MessageReceiver::unavailable(const Message& message, std::string_vie
   return build_ack(message, AckCode::kReject, errors, ack_options()).serialize();
 }
 
-std::string MessageReceiver::archived(const Message& incoming, const Message& ack,
-                                      std::string_view bytes, std::string_view peer,
-                                      std::string outcome) {
+storage::ArchivedMessage MessageReceiver::record_of(const Message& incoming, const Message& ack,
+                                                    std::string_view bytes, std::string_view peer,
+                                                    std::string outcome) const {
   storage::ArchivedMessage record;
   record.received_at_ms = config_.clock_ms();
   record.key = {std::string(incoming.raw("MSH-3")), std::string(incoming.raw("MSH-4")),
@@ -183,7 +212,13 @@ std::string MessageReceiver::archived(const Message& incoming, const Message& ac
   record.ack = ack.serialize();
   record.ack_code = ack.get("MSA-1");
   record.outcome = std::move(outcome);
-  auto stored = archive_.record(std::move(record));
+  return record;
+}
+
+std::string MessageReceiver::archived(const Message& incoming, const Message& ack,
+                                      std::string_view bytes, std::string_view peer,
+                                      std::string outcome) {
+  auto stored = archive_.record(record_of(incoming, ack, bytes, peer, std::move(outcome)));
   if (!stored) {
     // The message's changes are durable but its answer is not archived: answer AR so the
     // sender retries; the handlers are idempotent, so the retry changes nothing twice.

@@ -43,9 +43,19 @@ struct HandlerOutcome {
   std::vector<std::string> written;
 };
 
-// Stores what one message means. Errors decide the answer: kUnavailable (the store) → AR 207,
-// nothing archived; anything else → AE with the error (its HL7 code and location).
-using MessageHandlerFn = std::function<Result<HandlerOutcome>(const Message& message)>;
+// The archive's part of a handler's store job: records the AA answer with `outcome` in the
+// job's transaction (MessageArchive::record_in), so the message's changes and its archived
+// answer commit together. Called last in the job, after everything else succeeded; its error
+// must fail the job. Null when the archive records separately (the receiver then archives
+// after the handler returns).
+using CommitHook = std::function<Status(storage::WriteContext& ctx, const HandlerOutcome& outcome)>;
+
+// Stores what one message means, calling `commit` (when not null) at the end of its store
+// job. Errors decide the answer: kUnavailable (the store) → AR 207, nothing archived;
+// anything else → AE with the error (its HL7 code and location). A handler that stores
+// nothing ignores `commit`.
+using MessageHandlerFn =
+    std::function<Result<HandlerOutcome>(const Message& message, const CommitHook& commit)>;
 
 // Answers a query (PDQ, PIX) or a query cancel: builds the whole answer message (RSP …,
 // with MSA, QAK and any ERR of its own) from the query and the answer's header options.
@@ -99,6 +109,11 @@ class MessageReceiver {
   // meanwhile wins.
   std::string archived(const Message& incoming, const Message& ack, std::string_view bytes,
                        std::string_view peer, std::string outcome);
+  std::string run_handler(const MessageHandlerFn& handler, const Message& message,
+                          const std::string& name, std::string_view bytes, std::string_view peer);
+  storage::ArchivedMessage record_of(const Message& incoming, const Message& ack,
+                                     std::string_view bytes, std::string_view peer,
+                                     std::string outcome) const;
   std::string answer_query(const QueryHandlerFn& handler, const Message& query,
                            std::string_view bytes, std::string_view peer);
   // AR 207 for a store that cannot take the message now; nothing archived.

@@ -2,9 +2,9 @@
 """HL7v2 ingest over MLLP (issue 4): the gateway against python3-hl7's ACK-only server, in one run.
 
   gateway : clinic-gateway with [mllp] on port 0. Every ADT message is parsed, mapped to a
-            FHIR Patient (conditional update by identifier), stored and indexed in clinical.db,
-            archived with its ACK in messages.db, each with a durable group commit, and only
-            then answered AA.
+            FHIR Patient (conditional update by identifier), stored and indexed in clinical.db
+            and archived with its ACK in the same transaction (one durable group commit), and
+            only then answered AA.
   peer    : Debian python3-hl7's asyncio MLLP server (mllp_ack_peer.py) answering every message
             with the library's minimal ACK (MSA|AA|<MSH-10>) and storing nothing. The ratios
             are therefore the cost of durability (and of mapping), not of two equal designs.
@@ -16,8 +16,8 @@
   fsyncs  : with perf, fdatasync/fsync calls per file during one extra 1- and 8-connection run:
             fsyncs per second and messages per fsync (the group commit's batch size).
   checks  : after the runs, the Patients in the gateway (FHIR _summary=count) must equal the AA
-            answers it gave (persisted = acknowledged), and messages.db must hold that many
-            AA rows. A mismatch is an error.
+            answers it gave (persisted = acknowledged), and the archive (clinical.db's
+            `messages` table) must hold that many AA rows. A mismatch is an error.
 
 `--event A01` sends admissions (PV1 visit) instead; until the gateway maps visits it answers
 them AR 201, which mllp_load counts as errors, never as throughput.
@@ -245,23 +245,24 @@ class MllpBench(rb.Bench):
             self.errors.append(f"persisted != acknowledged: {patients} Patients for {expected} AA answers")
 
     def check_archive(self):
-        """messages.db rows by answer code (after the gateway stopped: the file is at rest)."""
-        db = self.work / f"gateway-{self.gw_starts}" / "data" / "messages.db"
+        """The archive's rows by answer code (its `messages` table in clinical.db), after the
+        gateway stopped: the file is at rest."""
+        db = self.work / f"gateway-{self.gw_starts}" / "data" / "clinical.db"
         expected = self.expected_aa + self.dup_runs_acked
         try:
             conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
             rows = dict(conn.execute("SELECT ack_code, COUNT(*) FROM messages GROUP BY ack_code").fetchall())
             conn.close()
         except sqlite3.Error as e:
-            self.errors.append(f"messages.db: {e}")
+            self.errors.append(f"archive: {e}")
             return
         aa = rows.get("AA", 0) + rows.get("CA", 0)
         self.results["archive_rows"] = rows
         ok = aa == expected
-        rb.log(f"[check] messages.db rows by MSA-1: {rows}; AA rows {aa}, expected {expected} "
+        rb.log(f"[check] archived messages by MSA-1: {rows}; AA rows {aa}, expected {expected} "
                + ("OK" if ok else "MISMATCH"))
         if not ok:
-            self.errors.append(f"messages.db holds {aa} AA rows for {expected} AA answers")
+            self.errors.append(f"the archive holds {aa} AA rows for {expected} AA answers")
 
     # ---------------------------------------------------------------- report
     def report_mllp(self, med):

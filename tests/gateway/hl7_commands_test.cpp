@@ -38,7 +38,8 @@ struct ServingGateway {
     config.mllp.enabled = true;
     config.hl7.identifier_systems["CLINIC"] = "http://clinic.example/mrn";
     store = std::move(storage::ResourceStore::open(gateway::store_config(config)).value());
-    archive = std::move(storage::MessageArchive::open(gateway::archive_config(config)).value());
+    archive =
+        std::move(storage::MessageArchive::open(*store, gateway::archive_config(config)).value());
     receiver = std::make_unique<hl7v2::MessageReceiver>(*archive, gateway::receiver_config(config));
     gateway::register_hl7_services(*receiver, *store, config);
   }
@@ -179,6 +180,6 @@ TEST_CASE("a rerun that fails again, an unknown id and a missing archive exit 1"
   std::ostringstream out, err;
   auto list = parse_words({"list", "--config", "f"});
   CHECK(gateway::run_hl7_command(*list, elsewhere, out, err) == 1);
-  CHECK(err.str().find("no HL7v2 archive at") != std::string::npos);
-  CHECK_FALSE(std::filesystem::exists(empty.path() / "messages.db"));
+  CHECK(err.str().find("no clinical database at") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(empty.path() / "clinical.db"));
 }

@@ -25,8 +25,8 @@ struct Hl7Gateway {
 
   Hl7Gateway() {
     storage::ArchiveConfig config;
-    config.file = dir.path() / "messages.db";
-    archive = std::move(storage::MessageArchive::open(config).value());
+    config.file = dir.path() / "clinical" / "clinical.db";
+    archive = std::move(storage::MessageArchive::open(*store, config).value());
     receiver = std::make_unique<hl7v2::MessageReceiver>(*archive, hl7v2::ReceiverConfig{});
     Hl7Settings settings;
     settings.identifier_systems["CLINIC"] = "http://clinic.example/mrn";

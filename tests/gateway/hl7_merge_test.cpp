@@ -27,8 +27,8 @@ struct Gateway {
 
   Gateway() {
     st::ArchiveConfig config;
-    config.file = dir.path() / "messages.db";
-    archive = std::move(st::MessageArchive::open(config).value());
+    config.file = dir.path() / "clinical" / "clinical.db";
+    archive = std::move(st::MessageArchive::open(*store, config).value());
     receiver = std::make_unique<hl7v2::MessageReceiver>(*archive, hl7v2::ReceiverConfig{});
     gateway::Hl7Settings settings;
     settings.identifier_systems["CLINIC"] = kMrn;

@@ -21,10 +21,12 @@ struct Fixture {
   std::unique_ptr<MessageReceiver> receiver;
   std::atomic<int> calls{0};
 
+  std::unique_ptr<storage::ResourceStore> store = storage::testing::open_store(dir.path());
+
   Fixture() {
     storage::ArchiveConfig config;
-    config.file = dir.path() / "messages.db";
-    auto opened = storage::MessageArchive::open(config);
+    config.file = dir.path() / "clinical.db";
+    auto opened = storage::MessageArchive::open(*store, config);
     REQUIRE(opened.ok());
     archive = std::move(*opened);
     ReceiverConfig rc;
@@ -61,7 +63,7 @@ Message no_matches(const Message& query, const AckOptions& options) {
 
 TEST_CASE("an accepted message is answered AA once, and a resend gets the same bytes") {
   Fixture f;
-  f.receiver->handle("ADT^A01", [&](const Message& m) -> Result<HandlerOutcome> {
+  f.receiver->handle("ADT^A01", [&](const Message& m, const CommitHook&) -> Result<HandlerOutcome> {
     ++f.calls;
     CHECK(m.get("PID-3") == "42");
     return HandlerOutcome{{"Patient/p1"}};
@@ -87,7 +89,7 @@ TEST_CASE("an accepted message is answered AA once, and a resend gets the same b
 
 TEST_CASE("a message error is AE with the handler's ERR, archived, and repeated on resend") {
   Fixture f;
-  f.receiver->handle("ADT^A01", [&](const Message&) -> Result<HandlerOutcome> {
+  f.receiver->handle("ADT^A01", [&](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
     ++f.calls;
     return make_error(ErrorCode::kRequiredFieldMissing, "PID-5 is required",
                       {"PID", 1, 5, 0, 0, 0});
@@ -103,7 +105,7 @@ TEST_CASE("a message error is AE with the handler's ERR, archived, and repeated 
 TEST_CASE("a store that cannot write answers AR 207 and archives nothing: the retry is applied") {
   Fixture f;
   bool down = true;
-  f.receiver->handle("ADT^A01", [&](const Message&) -> Result<HandlerOutcome> {
+  f.receiver->handle("ADT^A01", [&](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
     ++f.calls;
     if (down) return Error::unavailable("disk full");
     return HandlerOutcome{};
@@ -119,8 +121,9 @@ TEST_CASE("a store that cannot write answers AR 207 and archives nothing: the re
 
 TEST_CASE("unknown types and events, bad headers and old versions are rejected, never silent") {
   Fixture f;
-  f.receiver->handle("ADT^A01",
-                     [](const Message&) -> Result<HandlerOutcome> { return HandlerOutcome{}; });
+  f.receiver->handle("ADT^A01", [](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
+    return HandlerOutcome{};
+  });
   Message unknown_type = f.answer_to(adt("U1", "ORM^O01"));
   CHECK(unknown_type.get("MSA-1") == "AR");
   CHECK(unknown_type.find("ERR")->get(3) == "200");
@@ -141,8 +144,9 @@ TEST_CASE("unknown types and events, bad headers and old versions are rejected, 
 
 TEST_CASE("answers get unique control ids and a UTC timestamp") {
   Fixture f;
-  f.receiver->handle("ADT^A01",
-                     [](const Message&) -> Result<HandlerOutcome> { return HandlerOutcome{}; });
+  f.receiver->handle("ADT^A01", [](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
+    return HandlerOutcome{};
+  });
   Message a = f.answer_to(adt("C1"));
   Message b = f.answer_to(adt("C2"));
   CHECK(a.get("MSH-10") != b.get("MSH-10"));
@@ -153,7 +157,7 @@ TEST_CASE("answers get unique control ids and a UTC timestamp") {
 TEST_CASE("reprocess reruns the handler past the duplicate check and records the run") {
   Fixture f;
   bool fixed = false;
-  f.receiver->handle("ADT^A01", [&](const Message& m) -> Result<HandlerOutcome> {
+  f.receiver->handle("ADT^A01", [&](const Message& m, const CommitHook&) -> Result<HandlerOutcome> {
     ++f.calls;
     CHECK(m.get("MSH-10") == "P1");
     if (!fixed) return make_error(ErrorCode::kDuplicateKeyIdentifier, "two patients match");
@@ -192,7 +196,7 @@ TEST_CASE("reprocess of a message rejected for its type applies it once a handle
   REQUIRE(rejected);
   // As after an upgrade that maps ORM: the receiver of the new build has its handler.
   MessageReceiver upgraded(*f.archive, ReceiverConfig{});
-  upgraded.handle("ORM^O01", [](const Message&) -> Result<HandlerOutcome> {
+  upgraded.handle("ORM^O01", [](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
     return HandlerOutcome{{"ServiceRequest/s1"}};
   });
   auto run = upgraded.reprocess(rejected->id);
@@ -207,7 +211,7 @@ TEST_CASE("reprocess of an unknown id, or while the store cannot write, records 
   REQUIRE_FALSE(unknown.ok());
   CHECK(unknown.error().kind == ErrorKind::kNotFound);
   bool down = false;
-  f.receiver->handle("ADT^A01", [&](const Message&) -> Result<HandlerOutcome> {
+  f.receiver->handle("ADT^A01", [&](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
     if (down) return Error::unavailable("disk full");
     return HandlerOutcome{};
   });
@@ -223,8 +227,9 @@ TEST_CASE("reprocess of an unknown id, or while the store cannot write, records 
 
 TEST_CASE("reprocess under tighter parse limits than the message had says so, recording nothing") {
   Fixture f;
-  f.receiver->handle("ADT^A01",
-                     [](const Message&) -> Result<HandlerOutcome> { return HandlerOutcome{}; });
+  f.receiver->handle("ADT^A01", [](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
+    return HandlerOutcome{};
+  });
   CHECK(f.answer_to(adt("B1")).get("MSA-1") == "AA");
   const auto stored = f.archive->find({"EMR", "CLINIC", "B1"}).value();
   REQUIRE(stored);
@@ -357,8 +362,9 @@ TEST_CASE("query codes are known codes: an unknown trigger of QBP is AR 201") {
     return Result<Message>(no_matches(query, options));
   });
   // A message handler and a query handler share the code table.
-  f.receiver->handle("ADT^A01",
-                     [](const Message&) -> Result<HandlerOutcome> { return HandlerOutcome{}; });
+  f.receiver->handle("ADT^A01", [](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
+    return HandlerOutcome{};
+  });
   CHECK(f.receiver->knows_code("QBP"));
   CHECK(f.receiver->knows_code("ADT"));
   CHECK_FALSE(f.receiver->knows_code("QCN"));

@@ -11,15 +11,32 @@
 
 using namespace cg::storage;
 using namespace cg::storage::testing;
+using cg::Status;
 
 namespace {
 
-std::unique_ptr<MessageArchive> open_archive(const std::filesystem::path& dir) {
+// The archive in a clinical store in `dir` (which imports dir/messages.db when present).
+struct OpenArchive {
+  std::unique_ptr<ResourceStore> store;
+  std::unique_ptr<MessageArchive> archive;  // after the store: closed and destroyed first
+
+  MessageArchive* operator->() const { return archive.get(); }
+  void close() {
+    archive->close();
+    store->close();
+  }
+};
+
+OpenArchive open_archive(const std::filesystem::path& dir) {
+  OpenArchive out;
+  out.store = open_store(dir);
   ArchiveConfig config;
-  config.file = dir / "messages.db";
-  auto archive = MessageArchive::open(config);
+  config.file = dir / "clinical.db";
+  config.import_from = dir / "messages.db";
+  auto archive = MessageArchive::open(*out.store, config);
   REQUIRE_MESSAGE(archive.ok(), (archive.ok() ? "" : archive.error().message));
-  return std::move(archive).value();
+  out.archive = std::move(archive).value();
+  return out;
 }
 
 ArchivedMessage message(std::string control_id, std::string ack_code = "AA") {
@@ -205,7 +222,7 @@ TEST_CASE("the list filters by receipt time and by the current answer's code") {
   CHECK(archive->list(query(10, errors[0].id)).value().size() == 3);
 }
 
-TEST_CASE("a messages.db of schema 1 is migrated: its messages stay and can be reprocessed") {
+TEST_CASE("a messages.db of schema 1 is imported once: its messages stay and can be reprocessed") {
   TempDir dir;
   const auto file = dir.path() / "messages.db";
   {
@@ -223,4 +240,44 @@ TEST_CASE("a messages.db of schema 1 is migrated: its messages stay and can be r
   CHECK(old->ack_code == "AE");
   CHECK(archive->record_reprocessing({0, old->id, 2, "MSA|AA|OLD\r", "AA", "{}"}).ok());
   CHECK(archive->list(answered("AA")).value().size() == 1);
+  CHECK_FALSE(std::filesystem::exists(file));
+  CHECK(std::filesystem::exists(dir.path() / "messages.db.imported"));
+  archive.close();
+  // Opened again: nothing to import, nothing doubled.
+  auto again = open_archive(dir.path());
+  CHECK(again->list(query(10)).value().size() == 1);
+}
+
+TEST_CASE("a message recorded inside a store job commits with the job, or not at all") {
+  TempDir dir;
+  auto archive = open_archive(dir.path());
+  CHECK(archive->records_in_jobs());
+  // The job fails after recording: the row goes with it.
+  Status failed = archive.store->write([&](WriteContext& ctx) -> Status {
+    REQUIRE(archive->record_in(ctx, message("ROLLED-BACK")).ok());
+    return cg::Error::invalid("the message's own write failed");
+  });
+  CHECK_FALSE(failed.ok());
+  CHECK_FALSE(archive->find({"EMR", "CLINIC", "ROLLED-BACK"}).value());
+  // The job succeeds: the row is there, with its id.
+  std::int64_t id = 0;
+  REQUIRE(archive.store
+              ->write([&](WriteContext& ctx) -> Status {
+                auto stored = archive->record_in(ctx, message("KEPT"));
+                if (!stored) return stored.take_error();
+                id = stored->id;
+                return cg::ok_status();
+              })
+              .ok());
+  auto kept = archive->find({"EMR", "CLINIC", "KEPT"}).value();
+  REQUIRE(kept);
+  CHECK(kept->id == id);
+  // The same key again, in a job: kConflict, so the job fails and the first answer stands.
+  Status twin = archive.store->write([&](WriteContext& ctx) -> Status {
+    auto stored = archive->record_in(ctx, message("KEPT", "AE"));
+    CHECK(stored.error().kind == cg::ErrorKind::kConflict);
+    return stored.ok() ? cg::ok_status() : Status(stored.error());
+  });
+  CHECK_FALSE(twin.ok());
+  CHECK(archive->find({"EMR", "CLINIC", "KEPT"}).value()->ack_code == "AA");
 }
