@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The `clinic-gateway hl7` commands against a real daemon's messages.db, while it serves.
+"""The `clinic-gateway hl7` commands against a real daemon's message archive, while it serves.
 
     /usr/bin/python3 hl7_archive_test.py <clinic-gateway>
 

@@ -5,7 +5,7 @@
 
 Every message gets an answer that python3-hl7 parses, with MSA-2 = the message's MSH-10 and
 swapped sender/receiver; message types without a handler are AR with ERR 200, bytes that are
-not HL7 AR with 100; a message sent again gets the very same answer bytes from messages.db,
+not HL7 AR with 100; a message sent again gets the very same answer bytes from the archive,
 also after a restart; several connections at once all get their answers. The patient
 identity feed (ADT^A28 / A31 / A08) is AA and stores one Patient per identifier, found by
 FHIR search with the configured identifier system, updated in place by a later message; an
