@@ -9,8 +9,7 @@ namespace {
 
 // Every connection: wait out short locks (another process, a checkpoint) rather than fail;
 // FULL so a commit is on disk when COMMIT returns; a small page cache each (negative = KiB)
-// because the whole daemon aims at 64 MB RSS. The clinical store replaces the writer's automatic
-// checkpoint by a background one (storage/wal_checkpointer.hpp).
+// because the whole daemon aims at 64 MB RSS. wal_autocheckpoint stays at its default.
 constexpr std::string_view kCommonPragmas =
     "PRAGMA busy_timeout = 5000;"
     "PRAGMA synchronous = FULL;"

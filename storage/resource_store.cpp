@@ -14,7 +14,6 @@
 #include "storage/reader_pool.hpp"
 #include "storage/sqlite.hpp"
 #include "storage/version_writer.hpp"
-#include "storage/wal_checkpointer.hpp"
 
 namespace cg::storage {
 namespace {
@@ -28,10 +27,6 @@ std::int64_t system_clock_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
-
-// WAL pages after which the background checkpointer copies them into clinical.db: SQLite's
-// own default for its automatic checkpoint (~4 MB with 4 KiB pages).
-constexpr int kCheckpointPages = 1000;
 
 class SqliteResourceStore final : public ResourceStore {
  public:
@@ -91,14 +86,6 @@ class SqliteResourceStore final : public ResourceStore {
 
   void close() override;
   Status integrity_check() override;
-
-  // Moves the WAL checkpoints off the writer thread (storage/wal_checkpointer.hpp).
-  Status start_checkpointer(const std::filesystem::path& file) {
-    auto started = WalCheckpointer::start(writer_conn_, file, kCheckpointPages, config_.log);
-    if (!started) return started.take_error();
-    checkpointer_ = std::move(*started);
-    return ok_status();
-  }
   StoreStats stats() const override { return group_.stats(); }
 
  private:
@@ -118,7 +105,6 @@ class SqliteResourceStore final : public ResourceStore {
   Connection writer_conn_;  // used only by the writer thread until close()
   VersionWriter version_writer_;
   ReaderPool readers_;
-  std::unique_ptr<WalCheckpointer> checkpointer_;  // hooks writer_conn_; stopped in close()
   GroupCommitWriter group_;  // last: its thread stops before the members it uses go
   std::once_flag close_once_;
 };
@@ -129,8 +115,7 @@ void SqliteResourceStore::close() {
     return;
   }
   std::call_once(close_once_, [this] {
-    group_.close();  // runs every queued job first
-    if (checkpointer_) checkpointer_->stop();
+    group_.close();    // runs every queued job first
     readers_.close();  // no reader may hold a snapshot the checkpoint has to wait for
     // Lets SQLite gather planner statistics where they have become worth having (e.g. for
     // choosing the _lastUpdated index over the id order); cheap when there is nothing to do.
@@ -192,10 +177,8 @@ Result<std::unique_ptr<ResourceStore>> ResourceStore::open(StoreConfig config) {
                "resources stored before schema 5 are not found by composite parameters or "
                "near until `clinic-gateway reindex` has run (docs/operations.md)");
   }
-  auto store = std::make_unique<SqliteResourceStore>(std::move(config), std::move(*writer),
-                                                     std::move(*readers), *floor_ms);
-  if (auto started = store->start_checkpointer(file); !started) return started.take_error();
-  return std::unique_ptr<ResourceStore>(std::move(store));
+  return std::unique_ptr<ResourceStore>(std::make_unique<SqliteResourceStore>(
+      std::move(config), std::move(*writer), std::move(*readers), *floor_ms));
 }
 
 std::string format_instant(std::int64_t ms_since_epoch) {

@@ -174,7 +174,6 @@ Result<Connection> Connection::open(const std::filesystem::path& file, Mode mode
 
 Connection::Connection(Connection&& other) noexcept
     : db_(std::exchange(other.db_, nullptr)),
-      commit_hook_(std::move(other.commit_hook_)),
       cache_(std::move(other.cache_)),
       generated_(std::move(other.generated_)) {}
 
@@ -182,7 +181,6 @@ Connection& Connection::operator=(Connection&& other) noexcept {
   if (this != &other) {
     close();
     db_ = std::exchange(other.db_, nullptr);
-    commit_hook_ = std::move(other.commit_hook_);
     cache_ = std::move(other.cache_);
     generated_ = std::move(other.generated_);
   }
@@ -196,7 +194,6 @@ Connection::~Connection() {
 void Connection::close() {
   cache_.clear();  // statements must be finalized before the connection closes
   if (generated_) generated_->clear();
-  if (db_ != nullptr && commit_hook_) sqlite3_wal_hook(db_, nullptr, nullptr);
   if (db_ != nullptr) sqlite3_close_v2(std::exchange(db_, nullptr));
 }
 
@@ -241,25 +238,6 @@ Result<StatementLease> Connection::statement_once(std::string_view sql) {
   auto prepared = prepare(sql, 0);
   if (!prepared) return prepared.take_error();
   return StatementLease(std::move(*prepared));
-}
-
-void Connection::set_commit_hook(void (*handler)(void* context, int wal_pages), void* context) {
-  if (db_ == nullptr) return;
-  if (handler == nullptr) {
-    sqlite3_wal_hook(db_, nullptr, nullptr);
-    commit_hook_.reset();
-    return;
-  }
-  auto hook = std::make_unique<CommitHook>(CommitHook{handler, context});
-  sqlite3_wal_hook(
-      db_,
-      [](void* self, sqlite3*, const char*, int pages) -> int {
-        auto* h = static_cast<CommitHook*>(self);
-        h->handler(h->context, pages);
-        return SQLITE_OK;
-      },
-      hook.get());
-  commit_hook_ = std::move(hook);
 }
 
 void Connection::set_progress_handler(int period, int (*handler)(void*), void* context) {

@@ -155,11 +155,6 @@ class Connection {
   // on this connection; a non-zero return interrupts the statement, whose step() then fails
   // (SQLITE_INTERRUPT, kInternal). A null handler removes it. For query budgets.
   void set_progress_handler(int period, int (*handler)(void*), void* context);
-  // Calls handler(context, pages) after every commit on this connection, on the committing
-  // thread, with the number of pages now in the WAL; it must be quick and return. Replaces
-  // SQLite's automatic checkpoint on this connection (which uses the same hook). Null removes
-  // it. For the background checkpointer (storage/wal_checkpointer.hpp).
-  void set_commit_hook(void (*handler)(void* context, int wal_pages), void* context);
 
   static constexpr std::size_t kMaxCachedStatements = 48;
   static constexpr std::size_t kMaxGeneratedStatements = 64;
@@ -169,11 +164,6 @@ class Connection {
   Result<std::unique_ptr<Statement>> prepare(std::string_view sql, unsigned flags);
 
   sqlite3* db_ = nullptr;
-  struct CommitHook {
-    void (*handler)(void*, int);
-    void* context;
-  };
-  std::unique_ptr<CommitHook> commit_hook_;  // behind a pointer: SQLite holds it, we move
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
   // Behind a pointer: leases point at it, and a Connection moves.
   std::unique_ptr<GeneratedStatements> generated_;
