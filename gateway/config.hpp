@@ -29,7 +29,7 @@ struct HttpSettings {
   std::optional<std::filesystem::path> tls_private_key;
 };
 
-// The HL7v2 MLLP listener (docs/hl7v2-mllp.md).
+// The HL7v2 MLLP listener (docs/hl7v2.md, "The MLLP listener").
 struct MllpSettings {
   bool enabled = false;  // the packaged and demo configurations turn it on
   std::string address = "127.0.0.1";
