@@ -42,6 +42,10 @@ std::string base36(std::uint64_t n) {
   return out;
 }
 
+bool rejected(std::string_view ack_code) {
+  return ack_code == "AR" || ack_code == "CR";
+}
+
 std::string outcome_json(std::string_view ack_code, const std::vector<std::string>& written,
                          const std::vector<Error>& errors) {
   boost::json::array refs(written.begin(), written.end());
@@ -111,6 +115,15 @@ std::string MessageReceiver::answer(const Message& message, std::string_view byt
   storage::MessageKey key{std::string(message.raw("MSH-3")), std::string(message.raw("MSH-4")),
                           std::string(message.raw("MSH-10"))};
   auto earlier = archive_.find(key);
+  if (earlier && *earlier && rejected(storage::current_answer(**earlier).ack_code)) {
+    // AR/CR told the sender to send again (an unsupported version or type since fixed, a
+    // gateway that could not archive): the resend is processed, as a reprocessing.
+    log(kLogInfo, "HL7v2 " + header.type.code + "^" + header.type.trigger +
+                      " resent after a rejection: processed again as a reprocessing of "
+                      "archived message " +
+                      std::to_string((*earlier)->id));
+    return rerun((*earlier)->id, bytes, peer, nullptr);
+  }
   if (earlier && *earlier) {
     ++duplicates_;
     log(kLogInfo, "HL7v2 " + header.type.code + "^" + header.type.trigger +
@@ -229,8 +242,11 @@ std::string MessageReceiver::archived(const Message& incoming, const Message& ac
                    "the gateway cannot archive messages now; send again later")};
     return build_ack(incoming, AckCode::kReject, errors, ack_options()).serialize();
   }
-  count(stored->ack_code);
-  return stored->ack;
+  // Normally the record just made; a message archived meanwhile under the same key answers
+  // with what it stands with now.
+  const storage::CurrentAnswer current = storage::current_answer(*stored);
+  count(current.ack_code);
+  return std::string(current.ack);
 }
 
 void MessageReceiver::count(std::string_view ack_code) {

@@ -7,12 +7,14 @@
 //   2. check the header (required MSH fields, version 2.3–2.8): AR with the HL7 error;
 //   3. a message already archived under (MSH-3, MSH-4, MSH-10) gets the answer it stands
 //      with (the first, or its latest reprocessing's), and changes nothing
-//      (message_archive.hpp);
+//      (message_archive.hpp) — unless that answer was a rejection (AR/CR: "send again"):
+//      then it is processed again, as a reprocessing of the archived one;
 //   4. the message's type selects its handler; an unknown type is AR 200, an unknown event
 //      of a known type AR 201 ("never silence"); a query's handler builds the whole answer
 //      (RSP^K22 …) instead of an ACK;
 //   5. the handler stores what the message means (through the clinical store, committed);
-//   6. the answer is archived with the message (committed), then returned.
+//   6. the answer is archived with the message (committed; for a message a handler stores,
+//      in the handler's own commit: CommitHook), then returned.
 // A transient failure of the store (unavailable, full) answers AR 207 and archives nothing,
 // so the sender's retry is applied; a failure of the message itself answers AE with the
 // handler's error and is archived, so a resend of the same bytes gets the same answer.
@@ -25,6 +27,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,6 +100,13 @@ class MessageReceiver {
   // clinical store or the archive cannot write now (try again). Thread-safe like receive().
   Result<storage::Reprocessing> reprocess(std::int64_t archive_id);
 
+ private:
+  // Steps 1–6 for `bytes` with the archived message `archive_id` standing in for step 3's
+  // match: the answer is appended to its reprocessings (receiver_reprocess.cpp).
+  std::string rerun(std::int64_t archive_id, std::string_view bytes, std::string_view peer,
+                    std::optional<Result<storage::Reprocessing>>* recorded);
+
+ public:
   // Counters for /metrics and tests.
   struct Counts {
     std::uint64_t received = 0, accepted = 0, errors = 0, rejected = 0, duplicates = 0;

@@ -62,6 +62,21 @@ class RerunArchive final : public storage::MessageArchive {
 
 }  // namespace
 
+std::string MessageReceiver::rerun(std::int64_t archive_id, std::string_view bytes,
+                                   std::string_view peer,
+                                   std::optional<Result<storage::Reprocessing>>* recorded) {
+  RerunArchive view(archive_, archive_id);
+  MessageReceiver rerun(view, config_);
+  rerun.handlers_ = handlers_;  // every registration, so the rerun dispatches as receive()
+  rerun.queries_ = queries_;
+  rerun.codes_ = codes_;
+  // The rerun's answer gets a control id of this receiver's sequence, unlike any other.
+  rerun.sequence_ = sequence_.fetch_add(1);
+  std::string answer = rerun.receive(bytes, peer);
+  if (recorded != nullptr) *recorded = view.result();
+  return answer;
+}
+
 Result<storage::Reprocessing> MessageReceiver::reprocess(std::int64_t archive_id) {
   const std::string name = "archived message " + std::to_string(archive_id);
   auto original = archive_.get(archive_id);
@@ -72,15 +87,9 @@ Result<storage::Reprocessing> MessageReceiver::reprocess(std::int64_t archive_id
   if (auto parsed = parse(bytes, config_.parse); !parsed) {
     return Error::invalid(name + " no longer parses: " + parsed.error().message);
   }
-  RerunArchive view(archive_, archive_id);
-  MessageReceiver rerun(view, config_);
-  rerun.handlers_ = handlers_;  // every registration, so the rerun dispatches as receive()
-  rerun.queries_ = queries_;
-  rerun.codes_ = codes_;
-  // The rerun's answer gets a control id of this receiver's sequence, unlike any other.
-  rerun.sequence_ = sequence_.fetch_add(1);
-  (void)rerun.receive(bytes, name);
-  return view.result();
+  std::optional<Result<storage::Reprocessing>> recorded;
+  (void)rerun(archive_id, bytes, name, &recorded);
+  return std::move(*recorded);
 }
 
 }  // namespace cg::hl7v2

@@ -142,6 +142,28 @@ TEST_CASE("unknown types and events, bad headers and old versions are rejected, 
   CHECK(f.receiver->counts().accepted == 0);
 }
 
+TEST_CASE("a resend after AR is processed again, recorded as a reprocessing; after AA it is not") {
+  Fixture f;
+  f.receiver->handle("ADT^A01", [&](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
+    ++f.calls;
+    return HandlerOutcome{};
+  });
+  // Sent as v2.2 first: AR 203. The sender fixes its version and resends, same MSH-10.
+  CHECK(f.answer_to(adt("R1", "ADT^A01", "2.2")).get("MSA-1") == "AR");
+  Message fixed = f.answer_to(adt("R1", "ADT^A01", "2.5.1"));
+  CHECK(fixed.get("MSA-1") == "AA");
+  CHECK(f.calls == 1);
+  auto archived = f.archive->find({"EMR", "CLINIC", "R1"}).value();
+  REQUIRE(archived);
+  CHECK(archived->ack_code == "AR");  // the first answer stays as it was
+  REQUIRE(archived->reprocessings.size() == 1);
+  CHECK(archived->reprocessings[0].ack_code == "AA");
+  // Now it stands with AA: a further resend is a duplicate and changes nothing.
+  CHECK(f.receiver->receive(adt("R1"), "127.0.0.1") == archived->reprocessings[0].ack);
+  CHECK(f.calls == 1);
+  CHECK(f.receiver->counts().duplicates == 1);
+}
+
 TEST_CASE("answers get unique control ids and a UTC timestamp") {
   Fixture f;
   f.receiver->handle("ADT^A01", [](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
