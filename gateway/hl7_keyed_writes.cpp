@@ -62,7 +62,6 @@ class KeyedWrites {
   Status check() {
     // A Bundle of the Patient alone (the identity feed) has nothing to check: no lookups.
     if (std::none_of(plan_.entries.begin(), plan_.entries.end(), keyed)) return ok_status();
-    if (auto s = find_patient(); !s) return s;
     for (auto& entry : plan_.entries) {
       if (!keyed(entry)) continue;
       auto id = existing_id(ctx_, entry);
@@ -72,6 +71,8 @@ class KeyedWrites {
       auto stored = current(ctx_, entry.type, *id);
       if (!stored) return stored.take_error();
       if (!*stored) continue;
+      // Only now is the message's Patient needed: a new order or visit has nothing to move.
+      if (auto s = find_patient(); !s) return s;
       if (auto s = same_patient(entry, **stored); !s) return s;
       if (entry.type == "DiagnosticReport") reports_.push_back({&entry, std::move(**stored)});
     }
@@ -87,6 +88,8 @@ class KeyedWrites {
 
   // The message's Patient: its fullUrl in the Bundle and, when it is stored, its reference.
   Status find_patient() {
+    if (patient_found_) return ok_status();
+    patient_found_ = true;
     for (const auto& entry : plan_.entries) {
       if (entry.type != "Patient") continue;
       patient_url_ = entry.full_url;
@@ -133,8 +136,9 @@ class KeyedWrites {
 
   storage::WriteContext& ctx_;
   fhir::TransactionPlan& plan_;
-  std::string patient_url_;  // the Patient entry's fullUrl
-  std::string patient_;      // "Patient/<id>" when it is stored; "" when it is new
+  std::string patient_url_;     // the Patient entry's fullUrl
+  std::string patient_;         // "Patient/<id>" when it is stored; "" when it is new
+  bool patient_found_ = false;  // find_patient() has run
   std::map<std::string, std::string> existing_;  // entry fullUrl → its stored "Type/id"
   std::vector<std::pair<fhir::TransactionEntry*, json::object>> reports_;
 };
