@@ -2,7 +2,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 namespace cg::gateway {
 namespace {
@@ -59,28 +58,6 @@ Result<Principal> StaticTokenVerifier::verify(std::string_view authorization) co
     subject += kHex[digest[i] & 0xF];
   }
   return Principal{subject};
-}
-
-std::string sha256_hex(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  auto d = sha256(text);
-  std::string out;
-  for (unsigned char b : d) {
-    out += kHex[b >> 4];
-    out += kHex[b & 0xF];
-  }
-  return out;
-}
-
-std::string generate_token() {
-  unsigned char raw[32];
-  RAND_bytes(raw, sizeof raw);
-  unsigned char b64[64];
-  int n = EVP_EncodeBlock(b64, raw, sizeof raw);
-  std::string out(reinterpret_cast<char*>(b64), static_cast<std::size_t>(n));
-  for (auto& c : out) c = c == '+' ? '-' : (c == '/' ? '_' : c);
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  return out;
 }
 
 }  // namespace cg::gateway

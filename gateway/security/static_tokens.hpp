@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/security/password_hash.hpp"
 #include "protocols/fhir/model/result.hpp"
 
 namespace cg::gateway {
@@ -30,9 +31,7 @@ class StaticTokenVerifier {
   std::vector<std::array<unsigned char, 32>> hashes_;
 };
 
-// Lowercase hex SHA-256 of `text` (what auth.token_sha256 lists).
-std::string sha256_hex(std::string_view text);
-// A new random token: 32 bytes, base64url without padding.
-std::string generate_token();
+// sha256_hex() and generate_token(), which make what auth.token_sha256 lists, are in
+// password_hash.hpp with the other secret hashing.
 
 }  // namespace cg::gateway
