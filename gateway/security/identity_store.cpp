@@ -4,8 +4,6 @@
 #include <boost/json/parse.hpp>
 #include <cctype>
 
-#include "gateway/security/password_hash.hpp"
-
 namespace cg::gateway {
 namespace {
 
@@ -121,6 +119,32 @@ bool iequals(std::string_view a, std::string_view b) {
     return std::tolower(static_cast<unsigned char>(x)) ==
            std::tolower(static_cast<unsigned char>(y));
   });
+}
+
+// A user with what their password is checked against.
+struct Credentials {
+  User user;
+  std::optional<std::string> password_hash;
+  std::optional<std::string> verifier_hash;
+};
+
+Result<std::optional<Credentials>> load_credentials(SecurityDatabase& db,
+                                                    std::string_view username) {
+  return query_one(
+      db,
+      "SELECT " + kUserColumns + ", password_hash, verifier_hash FROM users WHERE username = ?1",
+      [&](Statement& s) { s.bind(1, username); },
+      [](const Statement& s) {
+        return Credentials{read_user(s), optional_text(s, 8), optional_text(s, 9)};
+      });
+}
+
+// The hash a login is checked against now: a local user's password hash, or a bridged
+// user's cached verifier while it holds. Null when there is none.
+const std::string* usable_verifier(const Credentials& c, TimePoint now) {
+  if (!c.user.bridged) return c.password_hash ? &*c.password_hash : nullptr;
+  const bool current = c.user.cached_until && *c.user.cached_until > now;
+  return current && c.verifier_hash ? &*c.verifier_hash : nullptr;
 }
 
 Error invalid_credentials() {
@@ -292,32 +316,15 @@ Result<std::vector<User>> IdentityStore::list_users() {
 }
 
 Result<User> IdentityStore::verify_password(std::string_view username, std::string_view password) {
-  struct Credentials {
-    User user;
-    std::optional<std::string> password_hash;
-    std::optional<std::string> verifier_hash;
-  };
-  auto found = query_one(
-      *db_,
-      "SELECT " + kUserColumns + ", password_hash, verifier_hash FROM users WHERE username = ?1",
-      [&](Statement& s) { s.bind(1, username); },
-      [](const Statement& s) {
-        return Credentials{read_user(s), optional_text(s, 8), optional_text(s, 9)};
-      });
+  auto found = load_credentials(*db_, username);
   if (!found) return found.take_error();
-  const TimePoint now = config_.clock();
-  const std::optional<std::string>* verifier = nullptr;
-  if (*found && !(*found)->user.bridged) verifier = &(*found)->password_hash;
-  if (*found && (*found)->user.bridged && (*found)->user.cached_until > now) {
-    verifier = &(*found)->verifier_hash;
-  }
-  const bool usable = verifier && verifier->has_value();
-  auto matched = matches(usable ? **verifier : dummy_hash(), password);
+  const std::string* verifier = *found ? usable_verifier(**found, config_.clock()) : nullptr;
+  auto matched = matches(verifier ? *verifier : dummy_hash(), password);
   // Out of memory is the gateway's trouble, not the caller's credentials; a damaged stored
   // hash counts as a mismatch.
   if (!matched && matched.error().kind == ErrorKind::kUnavailable) return matched.take_error();
-  if (!usable || !matched || !*matched || (*found)->user.disabled) return invalid_credentials();
-  if (!(*found)->user.bridged && needs_rehash(**verifier, config_.argon2)) {
+  if (!verifier || !matched || !*matched || (*found)->user.disabled) return invalid_credentials();
+  if (!(*found)->user.bridged && needs_rehash(*verifier, config_.argon2)) {
     (void)set_password(username, password);  // best effort: the old hash still works
   }
   return std::move((*found)->user);

@@ -14,6 +14,7 @@
 // logins cannot take more than that many times the Argon2 memory.
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <semaphore>
 #include <string>

@@ -20,9 +20,10 @@
 namespace cg::gateway {
 
 // Argon2id cost. The defaults are OWASP's minimum for Argon2id (m=19 MiB, t=2, p=1), sized
-// for a Raspberry Pi 4: measured ≈ 45 ms per hash on the development machine (x86-64,
-// one core, Release) and expected 3–4× that on a Pi 4 (docs/security.md). p=1 because the
-// Pi serves other requests on its other cores while one login is checked.
+// for a Raspberry Pi 4. Measured on the development machine (AMD EPYC, x86-64, Debian's
+// libargon2, two shared vCPUs under load): 28–36 ms per hash; a Pi 4 is expected to take
+// several times that, which is still well under a second per login (docs/security.md). p=1
+// because the Pi serves other requests on its other cores while one login is checked.
 struct Argon2Parameters {
   std::uint32_t memory_kib = 19 * 1024;
   std::uint32_t iterations = 2;
