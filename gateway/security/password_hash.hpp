@@ -20,10 +20,11 @@
 namespace cg::gateway {
 
 // Argon2id cost. The defaults are OWASP's minimum for Argon2id (m=19 MiB, t=2, p=1), sized
-// for a Raspberry Pi 4. Measured on the development machine (AMD EPYC, x86-64, Debian's
-// libargon2, two shared vCPUs under load): 28–36 ms per hash; a Pi 4 is expected to take
-// several times that, which is still well under a second per login (docs/security.md). p=1
-// because the Pi serves other requests on its other cores while one login is checked.
+// for a Raspberry Pi 4. Measured on the development machine (AMD EPYC vCPU, x86-64,
+// Debian's libargon2, 10 hashes in a loop): 13–16 ms per hash, 28–36 ms while other builds
+// shared its two cores. A Pi 4 is expected to take several times that, still a fraction of
+// a second per login (docs/security.md). p=1 because the Pi serves other requests on its
+// other cores while one login is checked.
 struct Argon2Parameters {
   std::uint32_t memory_kib = 19 * 1024;
   std::uint32_t iterations = 2;
