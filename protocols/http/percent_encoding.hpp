@@ -1,0 +1,17 @@
+#pragma once
+// Percent-decoding (RFC 3986 §2.1) shared by the FHIR query parser and the OAuth2 token
+// request parser, so both read an application/x-www-form-urlencoded string the same way.
+// Pure functions; thread-safe.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cg::http {
+
+// Decodes %XX escapes (either hex case); with `plus_is_space` (form-urlencoded bodies and
+// query strings) also '+' as a space. nullopt for a truncated or non-hex escape: callers
+// refuse the input rather than guess. Bytes are not checked for UTF-8 validity.
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
+
+}  // namespace cg::http
