@@ -86,36 +86,34 @@ std::optional<ScopeContext> parse_context(std::string_view prefix) {
   return std::nullopt;
 }
 
-// A token already known to start with a clinical context; nullopt + reason when malformed.
-std::optional<ResourceScope> parse_resource_scope(std::string_view token, std::string* reason) {
+// "<type>.<permissions>" of a clinical scope.
+Status parse_type_and_permissions(std::string_view head, ResourceScope& scope) {
+  auto dot = head.find('.');
+  if (dot == std::string_view::npos)
+    return Error::invalid("a clinical scope needs '.<permissions>' after the resource type");
+  scope.resource_type = std::string(head.substr(0, dot));
+  if (scope.resource_type != "*" && !fhir::is_resource_type(scope.resource_type))
+    return Error::invalid("'" + scope.resource_type + "' is not a FHIR R4 resource type");
+  auto permissions = parse_permissions(head.substr(dot + 1));
+  if (!permissions)
+    return Error::invalid("permissions must be read, write, * or an ordered subset of cruds");
+  scope.permissions = *permissions;
+  return ok_status();
+}
+
+// A token already known to start with a clinical context; the error says what is wrong.
+Result<ResourceScope> parse_resource_scope(std::string_view token) {
   ResourceScope scope;
   auto slash = token.find('/');
   scope.context = *parse_context(token.substr(0, slash));
   std::string_view rest = token.substr(slash + 1);
   auto question = rest.find('?');
-  std::string_view head = rest.substr(0, question);
-  auto dot = head.find('.');
-  if (dot == std::string_view::npos) {
-    *reason = "a clinical scope needs '.<permissions>' after the resource type";
-    return std::nullopt;
-  }
-  scope.resource_type = std::string(head.substr(0, dot));
-  if (scope.resource_type != "*" && !fhir::is_resource_type(scope.resource_type)) {
-    *reason = "'" + scope.resource_type + "' is not a FHIR R4 resource type";
-    return std::nullopt;
-  }
-  auto permissions = parse_permissions(head.substr(dot + 1));
-  if (!permissions) {
-    *reason = "permissions must be read, write, * or an ordered subset of cruds";
-    return std::nullopt;
-  }
-  scope.permissions = *permissions;
+  if (auto head = parse_type_and_permissions(rest.substr(0, question), scope); !head)
+    return head.take_error();
   if (question != std::string_view::npos) {
     auto restriction = parse_restriction(rest.substr(question + 1));
-    if (!restriction) {
-      *reason = "a granular restriction must be name=value pairs joined by '&'";
-      return std::nullopt;
-    }
+    if (!restriction)
+      return Error::invalid("a granular restriction must be name=value pairs joined by '&'");
     scope.restriction = std::move(*restriction);
   }
   return scope;
@@ -153,10 +151,9 @@ void add_token(std::string_view token, ParsedScopes& out) {
       g.opaque.emplace_back(token);
     return;
   }
-  std::string reason;
-  auto scope = parse_resource_scope(token, &reason);
+  auto scope = parse_resource_scope(token);
   if (!scope) {
-    out.rejected.push_back({std::string(token), std::move(reason)});
+    out.rejected.push_back({std::string(token), scope.take_error().message});
   } else if (std::find(g.resources.begin(), g.resources.end(), *scope) == g.resources.end()) {
     g.resources.push_back(std::move(*scope));
   }
