@@ -1,6 +1,8 @@
 // clinic-gateway: command-line entry point. Parses the command and hands over to the
 // module that implements it; nothing else lives here.
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -8,12 +10,15 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/client_commands.hpp"
 #include "gateway/config.hpp"
 #include "gateway/daemon.hpp"
 #include "gateway/hl7_commands.hpp"
 #include "gateway/log.hpp"
+#include "gateway/password_entry.hpp"
 #include "gateway/reindex.hpp"
 #include "gateway/security/static_tokens.hpp"
+#include "gateway/user_commands.hpp"
 
 namespace {
 
@@ -30,6 +35,20 @@ constexpr const char* kUsage =
     "                          one archived message, its answers and what they wrote\n"
     "  hl7 reprocess ID --config FILE\n"
     "                          run an archived message through its handler again (online)\n"
+    "  user add NAME --role ROLE [--role ROLE...] --config FILE\n"
+    "                          add a local user; the password is read from the terminal\n"
+    "                          (twice, not shown) or, when stdin is not one, its first line\n"
+    "  user passwd|disable|enable NAME --config FILE\n"
+    "  user list --config FILE username, roles, disabled, bridged, created\n"
+    "  client add NAME [--role ROLE...] --scope SCOPE [--scope SCOPE...] [--jwks FILE]\n"
+    "             --config FILE\n"
+    "                          add an OAuth client; prints its id and secret (once)\n"
+    "  client rotate ID --config FILE\n"
+    "                          a new secret for the client, printed once\n"
+    "  client disable|enable ID --config FILE\n"
+    "  client list --config FILE\n"
+    "                          id, name, roles, scopes, auth method, disabled\n"
+    "                          roles: admin, clinician, device, peer\n"
     "  new-token               print a new random bearer token and its sha256 for the config\n"
     "  hash-token TOKEN        print the sha256 of TOKEN for auth.token_sha256\n"
     "  version                 print the version\n";
@@ -104,6 +123,25 @@ int hl7(int argc, char** argv) {
   return cg::gateway::run_hl7_command(*command, *config, std::cout, std::cerr);
 }
 
+// "user …" and "client …": parse with `parse`, run with `run` on the config's security.db.
+template <class Parse, class Run>
+int identity(std::string_view what, int argc, char** argv, Parse parse, Run run) {
+  const std::vector<std::string_view> words(argv + 2, argv + argc);
+  auto command = parse(std::span<const std::string_view>(words));
+  if (!command) {
+    std::cerr << what << ": " << command.error().message << "\n" << kUsage;
+    return 2;
+  }
+  auto config = load_or_report(command->config_file);
+  if (!config) return 1;
+  cg::gateway::set_log_level(config->log_level);
+  cg::gateway::IdentityCommandEnv env;
+  env.new_password = [] {
+    return cg::gateway::read_new_password(STDIN_FILENO, std::cin, std::cerr);
+  };
+  return run(*command, *config, env, std::cout, std::cerr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,6 +150,14 @@ int main(int argc, char** argv) {
   if (cmd == "check-config" && argc == 3) return check_config(argv[2]);
   if (cmd == "reindex") return reindex(argc, argv);
   if (cmd == "hl7") return hl7(argc, argv);
+  if (cmd == "user") {
+    return identity("user", argc, argv, cg::gateway::parse_user_command,
+                    cg::gateway::run_user_command);
+  }
+  if (cmd == "client") {
+    return identity("client", argc, argv, cg::gateway::parse_client_command,
+                    cg::gateway::run_client_command);
+  }
   if (cmd == "hash-token" && argc == 3) {
     std::cout << cg::gateway::sha256_hex(argv[2]) << "\n";
     return 0;

@@ -1,0 +1,128 @@
+#include "gateway/identity_commands.hpp"
+
+#include <algorithm>
+#include <system_error>
+
+#include "gateway/security/access_policy.hpp"
+#include "gateway/security/scopes.hpp"
+#include "storage/resource_store.hpp"
+
+namespace cg::gateway {
+namespace {
+
+// Applies one "--option value"; kInvalid for an option no identity command has.
+Status apply_option(IdentityWords& words, std::string_view option, std::string_view value) {
+  if (option == "--config") {
+    words.config_file = std::string(value);
+  } else if (option == "--role") {
+    words.roles.emplace_back(value);
+  } else if (option == "--scope") {
+    words.scopes.emplace_back(value);
+  } else if (option == "--jwks") {
+    words.jwks_file = std::filesystem::path(value);
+  } else {
+    return Error::invalid("unknown option " + std::string(option));
+  }
+  return ok_status();
+}
+
+bool has_space(std::string_view text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](unsigned char c) { return c == ' ' || c == '\t' || c == '\n'; });
+}
+
+}  // namespace
+
+Result<IdentityWords> split_identity_words(std::span<const std::string_view> words) {
+  IdentityWords split;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const std::string_view word = words[i];
+    if (word.starts_with("--")) {
+      if (i + 1 == words.size()) return Error::invalid(std::string(word) + " needs a value");
+      if (auto s = apply_option(split, word, words[++i]); !s) return s.take_error();
+    } else if (split.verb.empty()) {
+      split.verb = std::string(word);
+    } else {
+      split.arguments.emplace_back(word);
+    }
+  }
+  if (split.verb.empty()) return Error::invalid("which command?");
+  if (split.config_file.empty()) return Error::invalid("--config FILE is required");
+  return split;
+}
+
+Result<std::string> checked_role(std::string_view name) {
+  if (parse_role(name)) return std::string(name);
+  return Error::invalid("unknown role '" + std::string(name) +
+                        "': admin, clinician, device or peer");
+}
+
+Result<std::string> checked_scope(std::string_view scope) {
+  if (scope.empty() || has_space(scope)) {
+    return Error::invalid("--scope takes one scope; repeat --scope for more");
+  }
+  auto parsed = parse_scopes(scope);
+  if (!parsed) return parsed.take_error();
+  if (!parsed->rejected.empty()) {
+    const RejectedScope& bad = parsed->rejected.front();
+    return Error::invalid("scope '" + bad.scope + "' refused: " + bad.reason);
+  }
+  return std::string(scope);
+}
+
+Result<std::vector<std::string>> checked_roles(const std::vector<std::string>& names) {
+  for (const auto& name : names) {
+    if (auto role = checked_role(name); !role) return role.take_error();
+  }
+  return names;
+}
+
+Result<std::vector<std::string>> checked_scopes(const std::vector<std::string>& scopes) {
+  for (const auto& scope : scopes) {
+    if (auto checked = checked_scope(scope); !checked) return checked.take_error();
+  }
+  return scopes;
+}
+
+Result<std::unique_ptr<IdentityStore>> open_identity_store(const GatewayConfig& config,
+                                                           const IdentityConfig& identity,
+                                                           bool create) {
+  const auto file = config.data_dir / SecurityDatabase::kFileName;
+  std::error_code ec;
+  if (!create && !std::filesystem::exists(file, ec)) {
+    return Error::not_found("no security database at " + file.string() +
+                            " (is data_dir right? 'user add' or 'client add' creates it)");
+  }
+  auto db = SecurityDatabase::open(config.data_dir);
+  if (!db) return db.take_error();
+  return std::make_unique<IdentityStore>(std::move(*db), identity);
+}
+
+std::string format_time(TimePoint t) {
+  return storage::format_instant(to_ms(t));
+}
+
+std::string joined(const std::vector<std::string>& items, std::string_view empty) {
+  if (items.empty()) return std::string(empty);
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+void print_table(std::span<const std::vector<std::string>> rows, std::ostream& out) {
+  std::vector<std::size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()));
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
+    }
+    out << line << "\n";
+  }
+}
+
+}  // namespace cg::gateway

@@ -1,0 +1,84 @@
+#include "gateway/identity_commands.hpp"
+
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+#include "tests/gateway/identity_test_env.hpp"
+
+using namespace cg;
+using namespace cg::gateway;
+using namespace cg::gateway::testing;
+
+namespace {
+
+Result<IdentityWords> split(std::vector<std::string_view> words) {
+  return split_identity_words(words);
+}
+
+}  // namespace
+
+TEST_CASE("identity words: verb, arguments and repeated options in any order") {
+  auto words = split({"add", "--role", "admin", "alice", "--config", "/etc/g.toml", "--role",
+                      "clinician", "--scope", "system/Patient.rs", "--jwks", "keys.json"});
+  REQUIRE(words.ok());
+  CHECK(words->verb == "add");
+  CHECK(words->arguments == std::vector<std::string>{"alice"});
+  CHECK(words->config_file == "/etc/g.toml");
+  CHECK(words->roles == std::vector<std::string>{"admin", "clinician"});
+  CHECK(words->scopes == std::vector<std::string>{"system/Patient.rs"});
+  CHECK(words->jwks_file == std::filesystem::path("keys.json"));
+}
+
+TEST_CASE("identity words: missing --config, a value-less option and unknown options are refused") {
+  CHECK(split({"list"}).error().message == "--config FILE is required");
+  CHECK(split({"list", "--config"}).error().message == "--config needs a value");
+  CHECK(split({"list", "--password", "x", "--config", "f"}).error().message ==
+        "unknown option --password");
+  CHECK(split({"--config", "f"}).error().message == "which command?");
+}
+
+TEST_CASE("roles are access_policy's role names") {
+  CHECK(checked_role("clinician").ok());
+  CHECK(checked_role("peer").ok());
+  auto bad = checked_role("root");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message == "unknown role 'root': admin, clinician, device or peer");
+  CHECK_FALSE(checked_roles({"admin", "Admin"}).ok());
+}
+
+TEST_CASE("scopes: well-formed SMART and opaque scopes pass, rejected ones carry the reason") {
+  CHECK(checked_scope("system/Patient.rs").ok());
+  CHECK(checked_scope("user/*.cruds").ok());
+  CHECK(checked_scope("patient/Observation.rs?category=laboratory").ok());
+  CHECK(checked_scope("offline_access").ok());
+  auto bad = checked_scope("system/Patient.xyz");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.starts_with("scope 'system/Patient.xyz' refused: "));
+  CHECK(bad.error().message.size() > std::string("scope 'system/Patient.xyz' refused: ").size());
+  CHECK(checked_scope("system/Patient.rs user/*.r").error().message ==
+        "--scope takes one scope; repeat --scope for more");
+  CHECK_FALSE(checked_scope("").ok());
+}
+
+TEST_CASE("the store is created only when asked, and then private") {
+  IdentityCommandFixture f;
+  auto missing = open_identity_store(f.config, f.env.identity, false);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().kind == ErrorKind::kNotFound);
+  CHECK(missing.error().message.find("security.db") != std::string::npos);
+  REQUIRE(open_identity_store(f.config, f.env.identity, true).ok());
+  const auto perms = std::filesystem::status(f.dir.path() / "security.db").permissions();
+  CHECK((perms & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  CHECK(open_identity_store(f.config, f.env.identity, false).ok());
+}
+
+TEST_CASE("tables align every column to its widest cell") {
+  std::ostringstream out;
+  const std::vector<std::vector<std::string>> rows = {{"name", "roles"}, {"al", "admin, peer"}};
+  print_table(rows, out);
+  CHECK(out.str() == "name  roles\nal    admin, peer\n");
+  CHECK(joined({}) == "-");
+  CHECK(joined({"a", "b"}) == "a, b");
+}
