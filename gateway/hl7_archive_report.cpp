@@ -1,10 +1,10 @@
 #include "gateway/hl7_archive_report.hpp"
 
 #include <algorithm>
-#include <array>
 #include <boost/json/parse.hpp>
 #include <cstdio>
 
+#include "gateway/text_table.hpp"
 #include "storage/resource_store.hpp"
 
 namespace cg::gateway {
@@ -58,22 +58,12 @@ std::string sender(const storage::ArchivedMessage& m) {
   return terminal_safe(m.key.sending_application + "/" + m.key.sending_facility);
 }
 
-std::string joined(const std::vector<std::string>& items, std::string_view empty) {
-  if (items.empty()) return std::string(empty);
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
 std::string written_count(std::string_view outcome) {
   const OutcomeSummary summary = summarize_outcome(outcome);
   return summary.readable ? std::to_string(summary.written.size()) : "?";
 }
 
-constexpr std::size_t kListColumns = 8;
-using ListRow = std::array<std::string, kListColumns>;
-
-ListRow list_row(const storage::ArchivedMessage& m) {
+std::vector<std::string> list_row(const storage::ArchivedMessage& m) {
   const storage::CurrentAnswer now = storage::current_answer(m);
   return {std::to_string(m.id),
           storage::format_instant(m.received_at_ms),
@@ -140,21 +130,10 @@ std::string type_and_event(const storage::ArchivedMessage& message) {
 }
 
 void print_list(std::span<const storage::ArchivedMessage> messages, std::ostream& out) {
-  std::vector<ListRow> rows = {
+  std::vector<std::vector<std::string>> rows = {
       {"id", "received", "sender", "type", "control id", "ack", "wrote", "reprocessed"}};
   for (const auto& m : messages) rows.push_back(list_row(m));
-  std::array<std::size_t, kListColumns> width{};
-  for (const auto& row : rows) {
-    for (std::size_t c = 0; c < kListColumns; ++c) width[c] = std::max(width[c], row[c].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t c = 0; c < kListColumns; ++c) {
-      line += row[c];
-      if (c + 1 < kListColumns) line += std::string(width[c] - row[c].size() + 2, ' ');
-    }
-    out << line << "\n";
-  }
+  print_table(rows, out);
 }
 
 void print_answer(std::string_view label, std::string_view ack_code, std::string_view outcome,

@@ -102,27 +102,4 @@ std::string format_time(TimePoint t) {
   return storage::format_instant(to_ms(t));
 }
 
-std::string joined(const std::vector<std::string>& items, std::string_view empty) {
-  if (items.empty()) return std::string(empty);
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
-void print_table(std::span<const std::vector<std::string>> rows, std::ostream& out) {
-  std::vector<std::size_t> width;
-  for (const auto& row : rows) {
-    width.resize(std::max(width.size(), row.size()));
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t c = 0; c < row.size(); ++c) {
-      line += row[c];
-      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
-    }
-    out << line << "\n";
-  }
-}
-
 }  // namespace cg::gateway

@@ -1,7 +1,7 @@
 #pragma once
 // What the `user` and `client` commands (user_commands.hpp, client_commands.hpp) share: the
-// words they accept, the role and scope checks, opening security.db in the config's data
-// directory, and the aligned tables they print. The commands run in their own process while
+// words they accept, the role and scope checks and opening security.db in the config's data
+// directory (their tables: text_table.hpp). The commands run in their own process while
 // the daemon serves, like `reindex`: security.db is SQLite WAL, and the identity store reads
 // every row from the file, so the daemon sees an added user or a disabled client at its
 // next login or token request.
@@ -23,6 +23,7 @@
 
 #include "gateway/config.hpp"
 #include "gateway/security/identity_store.hpp"
+#include "gateway/text_table.hpp"
 #include "protocols/fhir/model/result.hpp"
 
 namespace cg::gateway {
@@ -68,10 +69,4 @@ Result<std::unique_ptr<IdentityStore>> open_identity_store(const GatewayConfig& 
 
 // "2026-01-05T08:00:00.000Z".
 std::string format_time(TimePoint t);
-// "a, b", or `empty` for none.
-std::string joined(const std::vector<std::string>& items, std::string_view empty = "-");
-
-// Prints rows as columns separated by two spaces, each as wide as its widest cell.
-void print_table(std::span<const std::vector<std::string>> rows, std::ostream& out);
-
 }  // namespace cg::gateway

@@ -73,12 +73,3 @@ TEST_CASE("the store is created only when asked, and then private") {
         (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
   CHECK(open_identity_store(f.config, f.env.identity, false).ok());
 }
-
-TEST_CASE("tables align every column to its widest cell") {
-  std::ostringstream out;
-  const std::vector<std::vector<std::string>> rows = {{"name", "roles"}, {"al", "admin, peer"}};
-  print_table(rows, out);
-  CHECK(out.str() == "name  roles\nal    admin, peer\n");
-  CHECK(joined({}) == "-");
-  CHECK(joined({"a", "b"}) == "a, b");
-}
