@@ -82,6 +82,21 @@ class TableReader {
       out[std::string(k.str())] = *v.value<std::string>();
     }
   }
+  // An array of tables, e.g. [[mllp.senders]]; each table read by `read`.
+  template <class ReadOne>
+  void table_array(const char* key, ReadOne read) {
+    const toml::node* node = take(key);
+    if (!node) return;
+    const toml::array* arr = node->as_array();
+    if (!arr) return problem(key, "must be an array of tables ([[" + prefix_ + key + "]])");
+    int n = 0;
+    for (const auto& item : *arr) {
+      const toml::table* table = item.as_table();
+      if (!table) return problem(key, "must be an array of tables ([[" + prefix_ + key + "]])");
+      read(TableReader(table, prefix_ + key + "[" + std::to_string(n++) + "].", problems_));
+    }
+  }
+
   const toml::table* subtable(const char* key) {
     const toml::node* node = take(key);
     if (!node) return nullptr;
@@ -143,6 +158,27 @@ void read_http(TableReader r, HttpSettings& h, const std::filesystem::path& base
   r.reject_unknown();
 }
 
+// One [[mllp.senders]] rule: application, facility, addresses (CIDR), certificate_subjects.
+hl7v2::SenderRule read_sender(TableReader r, std::vector<ConfigProblem>& problems,
+                              const std::string& where) {
+  hl7v2::SenderRule rule;
+  r.string("application", rule.application);
+  r.string("facility", rule.facility);
+  std::vector<std::string> addresses;
+  r.string_list("addresses", addresses);
+  for (const auto& text : addresses) {
+    auto network = hl7v2::parse_network(text);
+    if (!network) {
+      problems.push_back({where + "addresses", network.error().message});
+    } else {
+      rule.networks.push_back(*network);
+    }
+  }
+  r.string_list("certificate_subjects", rule.certificate_subjects);
+  r.reject_unknown();
+  return rule;
+}
+
 void read_mllp(TableReader r, MllpSettings& m, const std::filesystem::path& base,
                std::vector<ConfigProblem>& problems) {
   r.boolean("enabled", m.enabled);
@@ -164,6 +200,11 @@ void read_mllp(TableReader r, MllpSettings& m, const std::filesystem::path& base
   if (m.tls_client_ca && !m.tls_certificate) {
     problems.push_back({"mllp.tls.client_ca", "needs mllp.tls.certificate and private_key"});
   }
+  int n = 0;
+  r.table_array("senders", [&](TableReader sender) {
+    m.senders.push_back(
+        read_sender(std::move(sender), problems, "mllp.senders[" + std::to_string(n++) + "]."));
+  });
   r.reject_unknown();
 }
 

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "protocols/hl7v2/sender_policy.hpp"
+
 namespace cg::gateway {
 
 struct HttpSettings {
@@ -42,6 +44,8 @@ struct MllpSettings {
   std::optional<std::filesystem::path> tls_certificate;
   std::optional<std::filesystem::path> tls_private_key;
   std::optional<std::filesystem::path> tls_client_ca;  // set: client certificates required
+  // [[mllp.senders]]: who may send (empty: anyone who can connect). docs/hl7v2.md.
+  std::vector<hl7v2::SenderRule> senders;
 };
 
 // What the gateway says about itself in HL7v2 answers.

@@ -95,9 +95,7 @@ Result<Hl7Service> start_hl7(const GatewayConfig& config, storage::ResourceStore
   auto* r = hl7.receiver.get();
   auto server = hl7v2::MllpServer::start(
       mllp_config(config), [r](std::string_view message, const hl7v2::MllpPeer& peer) {
-        std::string who = peer.address;
-        if (!peer.client_subject.empty()) who += " (" + peer.client_subject + ")";
-        return r->receive(message, who);
+        return r->receive(message, peer.address, peer.client_subject);
       });
   if (!server) {
     hl7.archive->close();
@@ -160,6 +158,7 @@ hl7v2::ReceiverConfig receiver_config(const GatewayConfig& c) {
   r.application_name = c.hl7.application_name;
   r.parse.max_message_bytes = c.mllp.max_message_bytes;
   r.log = [](int p, std::string_view m) { log(p, m); };
+  r.senders = hl7v2::SenderPolicy(c.mllp.senders);
   return r;
 }
 

@@ -86,16 +86,35 @@ AckOptions MessageReceiver::ack_options() {
           config_.application_name};
 }
 
-std::string MessageReceiver::receive(std::string_view bytes, std::string_view peer) {
+std::string MessageReceiver::receive(std::string_view bytes, std::string_view peer_address,
+                                     std::string_view peer_subject) {
   ++received_;
+  const std::string peer = peer_subject.empty()
+                               ? std::string(peer_address)
+                               : std::string(peer_address) + " (" + std::string(peer_subject) + ")";
   auto message = parse(bytes, config_.parse);
   if (!message) {
     ++rejected_;
-    log(kLogInfo,
-        "HL7v2 message from " + std::string(peer) + " did not parse: " + message.error().message);
+    log(kLogInfo, "HL7v2 message from " + peer + " did not parse: " + message.error().message);
     return reject_unparsed(bytes, message.error(), ack_options());
   }
+  if (!config_.senders.admits(message->get("MSH-3"), message->get("MSH-4"), peer_address,
+                              peer_subject)) {
+    return refuse_sender(*message, peer);
+  }
   return answer(*message, bytes, peer);
+}
+
+std::string MessageReceiver::refuse_sender(const Message& message, std::string_view peer) {
+  ++rejected_;
+  // MSH-3/4 name systems, not patients: the operator needs them to fix the rules.
+  log(kLogWarning, "HL7v2 message from " + std::string(peer) + " refused: sender " +
+                       message.get("MSH-3") + "/" + message.get("MSH-4") +
+                       " is not allowed from there (mllp.senders)");
+  const Error errors[] = {
+      make_error(ErrorCode::kApplicationInternalError,
+                 "this sender is not allowed to send to this gateway from this connection")};
+  return build_ack(message, AckCode::kReject, errors, ack_options()).serialize();
 }
 
 std::string MessageReceiver::answer(const Message& message, std::string_view bytes,

@@ -36,6 +36,7 @@
 #include "protocols/hl7v2/ack.hpp"
 #include "protocols/hl7v2/message.hpp"
 #include "protocols/hl7v2/parser.hpp"
+#include "protocols/hl7v2/sender_policy.hpp"
 #include "storage/message_archive.hpp"
 
 namespace cg::hl7v2 {
@@ -72,6 +73,9 @@ struct ReceiverConfig {
   ParseOptions parse;
   std::function<std::int64_t()> clock_ms;  // wall clock, ms since the epoch; null: system
   std::function<void(int priority, std::string_view message)> log;
+  // Who may send (sender_policy.hpp). A message from a sender it does not admit is answered
+  // AR 207 and neither processed nor archived (an unknown sender cannot fill the archive).
+  SenderPolicy senders;
 };
 
 class MessageReceiver {
@@ -87,8 +91,10 @@ class MessageReceiver {
   // The message codes with at least one handler (an unknown trigger of one of them is 201).
   bool knows_code(std::string_view code) const;
 
-  // The answer to `bytes` from `peer` (for the archive), built and archived as above.
-  std::string receive(std::string_view bytes, std::string_view peer);
+  // The answer to `bytes` from the connection's `peer_address` and, with a client
+  // certificate, its `peer_subject`, built and archived as above.
+  std::string receive(std::string_view bytes, std::string_view peer_address,
+                      std::string_view peer_subject = {});
 
   // Runs archived message `archive_id` through steps 1–5 again, with the handlers
   // registered here but without step 3 (which would repeat the archived answer), and
@@ -126,6 +132,8 @@ class MessageReceiver {
                                      std::string outcome) const;
   std::string answer_query(const QueryHandlerFn& handler, const Message& query,
                            std::string_view bytes, std::string_view peer);
+  // AR 207 for a sender the policy does not admit; nothing processed or archived.
+  std::string refuse_sender(const Message& message, std::string_view peer);
   // AR 207 for a store that cannot take the message now; nothing archived.
   std::string unavailable(const Message& message, std::string_view name, const Error& error);
   AckOptions ack_options();

@@ -66,7 +66,11 @@ std::string MessageReceiver::rerun(std::int64_t archive_id, std::string_view byt
                                    std::string_view peer,
                                    std::optional<Result<storage::Reprocessing>>* recorded) {
   RerunArchive view(archive_, archive_id);
-  MessageReceiver rerun(view, config_);
+  ReceiverConfig config = config_;
+  // Admitted when it first arrived (or resent by its sender, checked then): no peer to
+  // check again.
+  config.senders = SenderPolicy();
+  MessageReceiver rerun(view, config);
   rerun.handlers_ = handlers_;  // every registration, so the rerun dispatches as receive()
   rerun.queries_ = queries_;
   rerun.codes_ = codes_;

@@ -70,6 +70,39 @@ TEST_CASE("every problem names its key") {
   CHECK(has_problem(load, "extra", "unknown setting"));
 }
 
+TEST_CASE("[[mllp.senders]] rules: application, facility, networks and certificate subjects") {
+  auto load = parse_config(R"(
+    [mllp]
+    enabled = true
+    [[mllp.senders]]
+    application = "EMR"
+    facility = "WARD"
+    addresses = ["10.0.0.0/24", "fd00::/8"]
+    [[mllp.senders]]
+    application = "LAB"
+    certificate_subjects = ["CN=lab-1,O=Clinic"]
+  )",
+                           "/x");
+  CHECK(load.problems.empty());
+  const auto& senders = load.config.mllp.senders;
+  REQUIRE(senders.size() == 2);
+  CHECK(senders[0].application == "EMR");
+  CHECK(senders[0].networks.size() == 2);
+  CHECK(senders[1].certificate_subjects == std::vector<std::string>{"CN=lab-1,O=Clinic"});
+  const cg::hl7v2::SenderPolicy policy(senders);
+  CHECK(policy.admits("EMR", "WARD", "10.0.0.9", ""));
+  CHECK_FALSE(policy.admits("EMR", "WARD", "10.0.1.9", ""));
+
+  auto bad = parse_config(R"(
+    [[mllp.senders]]
+    addresses = ["10.0.0.0/33"]
+    colour = "blue"
+  )",
+                          "/x");
+  CHECK(has_problem(bad, "mllp.senders[0].addresses", "prefix"));
+  CHECK(has_problem(bad, "mllp.senders[0].colour", "unknown setting"));
+}
+
 TEST_CASE("TOML syntax errors give the line") {
   auto load = parse_config("[http\nport = 1", "/x");
   REQUIRE(load.problems.size() == 1);

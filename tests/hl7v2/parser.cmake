@@ -1,6 +1,7 @@
 # Unit tests of the message library (cg_hl7v2), one per source file, plus the IPF sample
 # corpus (skipped with a message when ../shared/data is absent).
-foreach(name error path delimiters charset escape message parser header ack query_response)
+foreach(name error path delimiters charset escape message parser header ack query_response
+    sender_policy)
   cg_add_unit_test(hl7v2_${name}_test SOURCES ${name}_test.cpp LIBS cg_hl7v2)
 endforeach()
 cg_add_unit_test(hl7v2_corpus_test SOURCES corpus_test.cpp LIBS cg_hl7v2)

@@ -164,6 +164,32 @@ TEST_CASE("a resend after AR is processed again, recorded as a reprocessing; aft
   CHECK(f.receiver->counts().duplicates == 1);
 }
 
+TEST_CASE("a sender the policy does not admit gets AR 207; nothing is processed or archived") {
+  Fixture f;
+  f.receiver.reset();
+  auto network = parse_network("10.0.0.0/24");
+  REQUIRE(network.ok());
+  ReceiverConfig rc;
+  rc.senders = SenderPolicy({SenderRule{"EMR", "CLINIC", {*network}, {}}});
+  MessageReceiver guarded(*f.archive, rc);
+  guarded.handle("ADT^A01", [&](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
+    ++f.calls;
+    return HandlerOutcome{};
+  });
+  auto refused = parse(guarded.receive(adt("S1"), "192.0.2.10"));
+  REQUIRE(refused.ok());
+  CHECK(refused->get("MSA-1") == "AR");
+  CHECK(refused->get("MSA-2") == "S1");
+  CHECK(refused->find("ERR")->get(3) == "207");
+  CHECK(f.calls == 0);
+  CHECK_FALSE(f.archive->find({"EMR", "CLINIC", "S1"}).value());
+  // From an admitted address the same message is processed.
+  auto accepted = parse(guarded.receive(adt("S1"), "10.0.0.4"));
+  REQUIRE(accepted.ok());
+  CHECK(accepted->get("MSA-1") == "AA");
+  CHECK(f.calls == 1);
+}
+
 TEST_CASE("answers get unique control ids and a UTC timestamp") {
   Fixture f;
   f.receiver->handle("ADT^A01", [](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
