@@ -141,7 +141,9 @@ Result<ossl::SharedPkey> rsa_key_from_jwk(const boost::json::object& jwk) {
   if (!n) return n.take_error();
   auto e = bytes_member(jwk, "e");
   if (!e) return e.take_error();
-  if (n->size() > 2048 || e->size() > 8) return Error::invalid("the JWK's RSA key is too large");
+  if (n->size() > 1024 || e->size() > 8) {
+    return Error::invalid("the JWK's RSA key is larger than 8192 bits");
+  }
   const auto* nb = reinterpret_cast<const unsigned char*>(n->data());
   const auto* eb = reinterpret_cast<const unsigned char*>(e->data());
   ossl::Bignum bn_n(BN_bin2bn(nb, static_cast<int>(n->size()), nullptr));

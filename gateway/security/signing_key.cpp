@@ -30,20 +30,38 @@ Status write_all(int fd, std::string_view bytes) {
   return ok_status();
 }
 
-// Creates `path` with O_EXCL and mode 0600 (the umask can only take bits away), writes and
-// syncs `bytes`. On failure the file is removed.
-Status write_private_file(const std::filesystem::path& path, std::string_view bytes) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return io_error("cannot create", path);
-  Status written = write_all(fd, bytes);
-  if (written && ::fsync(fd) != 0) written = io_error("cannot sync", path);
-  if (::close(fd) != 0 && written) written = io_error("cannot close", path);
-  if (!written) ::unlink(path.c_str());
-  return written;
+// Writes `bytes` to a new file with a unique name beside `target` (mkostemp: O_EXCL, mode
+// 0600 from the first byte whatever the umask) and syncs it. Returns its path; on failure
+// nothing is left behind.
+Result<std::filesystem::path> write_private_temporary(const std::filesystem::path& target,
+                                                      std::string_view bytes) {
+  std::string name = target.string() + ".XXXXXX";
+  int fd = ::mkostemp(name.data(), O_CLOEXEC);
+  if (fd < 0) return io_error("cannot create a file beside", target);
+  Status written = ::fchmod(fd, 0600) == 0 ? write_all(fd, bytes) : io_error("cannot chmod", name);
+  if (written && ::fsync(fd) != 0) written = io_error("cannot sync", name);
+  if (::close(fd) != 0 && written) written = io_error("cannot close", name);
+  if (!written) {
+    ::unlink(name.c_str());
+    return written.take_error();
+  }
+  return std::filesystem::path(name);
+}
+
+Status read_all(int fd, std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error::internal(std::string("reading the key: ") + std::strerror(errno));
+    done += static_cast<std::size_t>(n);
+  }
+  return ok_status();
 }
 
 Result<std::string> read_private_file(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO put where the key should be must not hang the start.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0 && errno == ENOENT) return Error::not_found("no key file at " + path.string());
   if (fd < 0) return io_error("cannot open", path);
   struct stat st {};
@@ -58,8 +76,7 @@ Result<std::string> read_private_file(const std::filesystem::path& path) {
                             " is readable by group or others; chmod 600 it");
   } else {
     text.resize(static_cast<std::size_t>(st.st_size));
-    ssize_t n = ::read(fd, text.data(), text.size());
-    if (n != static_cast<ssize_t>(text.size())) status = io_error("cannot read", path);
+    status = read_all(fd, text);
   }
   ::close(fd);
   if (!status) {
@@ -67,6 +84,15 @@ Result<std::string> read_private_file(const std::filesystem::path& path) {
     return status.take_error();
   }
   return text;
+}
+
+// Makes a new name in the directory survive a power cut. Best effort: the key is written.
+void sync_directory_of(const std::filesystem::path& path) {
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
 }
 
 int refuse_passphrase(char*, int, int, void*) {
@@ -134,25 +160,17 @@ Status SigningKey::save_pem_file(const std::filesystem::path& path) const {
   long size = BIO_get_mem_data(bio.get(), &data);
   std::string_view pem(data, static_cast<std::size_t>(size));
   // Written beside the target and linked into place: link() never replaces an existing key,
-  // and a crash leaves at worst a stray temporary file, never a half-written key.
-  std::filesystem::path temporary = path;
-  temporary += ".tmp";
+  // and a crash leaves at worst a stray 0600 temporary file, never a half-written key.
   if (::access(path.c_str(), F_OK) == 0) return Error::conflict(path.string() + " already exists");
-  if (auto written = write_private_file(temporary, pem); !written) return written;
+  auto temporary = write_private_temporary(path, pem);
+  if (!temporary) return temporary.take_error();
   Status status = ok_status();
-  if (::link(temporary.c_str(), path.c_str()) != 0) {
+  if (::link(temporary->c_str(), path.c_str()) != 0) {
     status = errno == EEXIST ? Error::conflict(path.string() + " already exists")
                              : io_error("cannot link", path);
   }
-  ::unlink(temporary.c_str());
-  if (status) {
-    int dir = ::open(path.parent_path().empty() ? "." : path.parent_path().c_str(),
-                     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-      ::fsync(dir);  // the new name survives a power cut
-      ::close(dir);
-    }
-  }
+  ::unlink(temporary->c_str());
+  if (status) sync_directory_of(path);
   return status;
 }
 
