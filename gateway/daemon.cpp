@@ -193,7 +193,15 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
   StaticTokenVerifier tokens(config.auth.token_sha256);
   if (config.auth.token_sha256.empty())
     log(kWarning, "auth.token_sha256 is empty: every protected request will be refused");
+  auto oauth = OAuthEndpoints::open(config);
+  if (!oauth) {
+    log(kErr, "cannot open security.db or the token signing key in " + config.data_dir.string() +
+                  ": " + oauth.error().message);
+    (*store)->close();
+    return 1;
+  }
   GatewayRouter router(api, tokens, {config.http.public_base_url});
+  router.set_oauth(oauth->get());
   auto server = http::HttpServer::start(server_config(config),
                                         [&router](http::Request& r) { return router.handle(r); });
   if (!server) {

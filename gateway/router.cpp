@@ -59,8 +59,11 @@ GatewayRouter::GatewayRouter(fhir::FhirApi& fhir, const StaticTokenVerifier& tok
     : fhir_(fhir), tokens_(tokens), config_(std::move(config)) {}
 
 bool GatewayRouter::is_open_route(std::string_view method, std::string_view path) {
+  // The token endpoint authenticates its callers itself (credentials in the body).
+  if (method == "POST" && path == "/auth/token") return true;
   if (method != "GET" && method != "HEAD") return false;
-  return path == "/health" || path == "/fhir/metadata" || path == "/fhir/metadata/";
+  return path == "/health" || path == "/fhir/metadata" || path == "/fhir/metadata/" ||
+         path == "/.well-known/jwks.json" || path == "/.well-known/smart-configuration";
 }
 
 std::string GatewayRouter::base_url(const http::Request& request) const {
@@ -81,6 +84,9 @@ http::Response GatewayRouter::handle(http::Request& request) {
   if (!is_open_route(request.method, path)) {
     // The authorization point: nothing below runs without a valid token.
     auto principal = tokens_.verify(request.header("Authorization"));
+    if (!principal && oauth_ != nullptr) {
+      principal = oauth_->verify_access_token(request.header("Authorization"));
+    }
     if (!principal) {
       unauthorized_.fetch_add(1, std::memory_order_relaxed);
       response = outcome_response(principal.error());
@@ -115,6 +121,11 @@ http::Response GatewayRouter::route(http::Request& request, std::string_view pat
     r.body = R"({"status":"pass"})";
     r.set_header("Content-Type", "application/health+json");
     return r;
+  }
+  if (oauth_ != nullptr) {
+    if (path == "/auth/token") return oauth_->token(request);
+    if (path == "/.well-known/jwks.json") return oauth_->jwks();
+    if (path == "/.well-known/smart-configuration") return oauth_->smart_configuration();
   }
   if (path == kFhirPrefix || path.starts_with("/fhir/")) {
     std::string_view sub = path.substr(std::min(path.size(), kFhirPrefix.size() + 1));

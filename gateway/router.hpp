@@ -1,14 +1,17 @@
 #pragma once
 // GatewayRouter: the top-level HTTP handler. Every request passes its single authorization
-// point (authorize()) before any route runs; only the routes listed as open in
-// router.cpp (/health, /fhir/metadata) skip the token check. Routes: /fhir/* → FhirApi,
-// /health. Adds the security headers every response carries.
+// point before any route runs; only the routes listed as open in router.cpp (/health,
+// /fhir/metadata, the token endpoint and the discovery documents) skip the token check.
+// Routes: /fhir/* → FhirApi, /auth/token and /.well-known/* → OAuthEndpoints, /health.
+// A request is authorized by a static token (auth.token_sha256) or an access token the
+// gateway issued. Adds the security headers every response carries.
 // Thread-safety: handle() is called concurrently from the HTTP worker threads.
 
 #include <atomic>
 #include <cstdint>
 #include <string>
 
+#include "gateway/oauth_endpoints.hpp"
 #include "gateway/security/static_tokens.hpp"
 #include "protocols/fhir/rest/fhir_api.hpp"
 #include "protocols/http/message.hpp"
@@ -22,6 +25,10 @@ struct RouterConfig {
 class GatewayRouter {
  public:
   GatewayRouter(fhir::FhirApi& fhir, const StaticTokenVerifier& tokens, RouterConfig config);
+
+  // Serves the OAuth endpoints and accepts the access tokens they issue (beside the static
+  // tokens). Before the first request; `oauth` must outlive the router.
+  void set_oauth(OAuthEndpoints* oauth) { oauth_ = oauth; }
 
   http::Response handle(http::Request& request);
 
@@ -39,6 +46,7 @@ class GatewayRouter {
 
   fhir::FhirApi& fhir_;
   const StaticTokenVerifier& tokens_;
+  OAuthEndpoints* oauth_ = nullptr;
   RouterConfig config_;
   std::atomic<std::uint64_t> unauthorized_{0};
 };

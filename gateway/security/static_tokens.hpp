@@ -16,7 +16,10 @@
 namespace cg::gateway {
 
 struct Principal {
-  std::string subject;  // "token:<first 8 hex digits of its hash>": safe to log and audit
+  std::string subject;  // "token:<first 8 hex digits of its hash>" or the token's `sub`:
+                        // safe to log and audit
+  std::string scope;    // a JWT access token's granted scopes ("" for a static token)
+  std::vector<std::string> roles;
 };
 
 class StaticTokenVerifier {

@@ -26,7 +26,7 @@ struct Fixture {
 };
 }  // namespace
 
-TEST_CASE("only /health and /fhir/metadata are open") {
+TEST_CASE("only /health, /fhir/metadata and the OAuth discovery and token routes are open") {
   Fixture f;
   CHECK(f.call("GET", "/health", false).status == 200);
   CHECK(f.call("GET", "/fhir/metadata", false).status == 200);
@@ -48,6 +48,14 @@ TEST_CASE("only /health and /fhir/metadata are open") {
     CHECK(r.header("WWW-Authenticate").starts_with("Bearer"));
   }
   CHECK(f.router.unauthorized_count() == 10);
+  // The OAuth routes skip the token check (the token endpoint authenticates its callers);
+  // only those methods.
+  CHECK(GatewayRouter::is_open_route("POST", "/auth/token"));
+  CHECK(GatewayRouter::is_open_route("GET", "/.well-known/jwks.json"));
+  CHECK(GatewayRouter::is_open_route("GET", "/.well-known/smart-configuration"));
+  CHECK_FALSE(GatewayRouter::is_open_route("GET", "/auth/token"));
+  CHECK_FALSE(GatewayRouter::is_open_route("POST", "/.well-known/jwks.json"));
+  CHECK_FALSE(GatewayRouter::is_open_route("GET", "/.well-known/other"));
 }
 
 TEST_CASE("with a token, FHIR routes work and unknown paths are 404") {

@@ -1,0 +1,60 @@
+#pragma once
+// OAuthEndpoints: the gateway's own authorization server, as the router serves it:
+//   POST /auth/token                    the token endpoint (security/token_service.hpp)
+//   GET  /.well-known/jwks.json         the public key access tokens are signed with
+//   GET  /.well-known/smart-configuration  SMART App Launch 2.0 discovery
+// and the check of the access tokens it issued (signature, issuer, audience, expiry).
+// Owns security.db's stores and the signing key (data_dir/keys/token-signing-key.pem,
+// created at first start, mode 0600 in a 0700 directory).
+//
+// Thread-safety: every method may be called from the HTTP worker threads at once. token()
+// blocks on Argon2 and SQLite (tens of ms): the router calls it on a worker, never on I/O.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "gateway/config.hpp"
+#include "gateway/security/identity_store.hpp"
+#include "gateway/security/login_lockout.hpp"
+#include "gateway/security/refresh_tokens.hpp"
+#include "gateway/security/signing_key.hpp"
+#include "gateway/security/static_tokens.hpp"
+#include "gateway/security/token_service.hpp"
+#include "protocols/http/message.hpp"
+
+namespace cg::gateway {
+
+class OAuthEndpoints {
+ public:
+  // Opens security.db and the signing key under config.data_dir (creating both the first
+  // time). Errors: the file system's, a key file others can read.
+  static Result<std::unique_ptr<OAuthEndpoints>> open(const GatewayConfig& config);
+
+  http::Response token(const http::Request& request);
+  http::Response jwks() const;
+  http::Response smart_configuration() const;
+
+  // An access token this gateway issued ("Bearer <jwt>"), still valid: its subject, scope
+  // and roles. kUnauthorized otherwise.
+  Result<Principal> verify_access_token(std::string_view authorization) const;
+
+  // `iss` and `aud` of the tokens: http.public_base_url when set, else
+  // "urn:clinic-gateway:<node name>" (a name the gateway keeps whatever Host it is called by).
+  const std::string& issuer() const { return issuer_; }
+
+ private:
+  OAuthEndpoints(std::shared_ptr<SecurityDatabase> db, SigningKey key, std::string issuer,
+                 std::string base_url);
+
+  std::shared_ptr<SecurityDatabase> db_;
+  SigningKey key_;
+  std::string issuer_;
+  std::string base_url_;  // for the discovery document's endpoint URLs; "" = relative
+  IdentityStore identities_;
+  RefreshTokenStore refresh_tokens_;
+  LoginLockout lockout_;
+  TokenService service_;
+};
+
+}  // namespace cg::gateway

@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""The gateway's token endpoint and discovery documents, against a real daemon.
+
+    /usr/bin/python3 oauth_test.py <clinic-gateway>
+
+A user enrolled with `clinic-gateway user add` logs in at POST /auth/token (password grant,
+form body): the answer is a Bearer token with expires_in, the granted scope and (asked for
+with offline_access) a refresh token; the access token is an ES256 JWT whose signature
+verifies with the key at /.well-known/jwks.json (checked with the `openssl` command) and it
+opens /fhir/Patient; a tampered one is 401. A wrong password is 400 invalid_grant, a
+malformed body 400 invalid_request, a wrong client secret 401 invalid_client. The refresh
+token gives a new pair once; used again it is invalid_grant. A client enrolled with `client
+add` gets a client_credentials token with its registered scope and no refresh token.
+/.well-known/smart-configuration names the token endpoint and the grants. The signing key
+file is mode 0600 in a 0700 directory, and the log holds no password or token.
+"""
+
+import base64
+import json
+import stat
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gateway_process import Checks, GatewayProcess, binary_from_argv  # noqa: E402
+
+PASSWORD = "correct horse battery staple"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def es256_verifies(token: str, jwk: dict) -> bool:
+    """Checks an ES256 JWS with the openssl command: the JWK's point as a PEM public key,
+    the JOSE r||s signature as DER."""
+    header, payload, signature = token.split(".")
+    raw = b64url_decode(signature)
+    r, s = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
+
+    def der_int(n: int) -> bytes:
+        b = n.to_bytes((n.bit_length() + 8) // 8 or 1, "big")
+        return b"\x02" + bytes([len(b)]) + b
+
+    body = der_int(r) + der_int(s)
+    der_sig = b"\x30" + bytes([len(body)]) + body
+    point = b"\x04" + b64url_decode(jwk["x"]) + b64url_decode(jwk["y"])
+    # SubjectPublicKeyInfo for P-256 (id-ecPublicKey, prime256v1) around the point.
+    spki = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200") + point
+    with tempfile.TemporaryDirectory() as d:
+        key = Path(d) / "k.der"
+        sig = Path(d) / "s.der"
+        data = Path(d) / "d.txt"
+        key.write_bytes(spki)
+        sig.write_bytes(der_sig)
+        data.write_bytes(f"{header}.{payload}".encode())
+        done = subprocess.run(["openssl", "dgst", "-sha256", "-verify", str(key), "-keyform",
+                               "DER", "-signature", str(sig), str(data)],
+                              capture_output=True, text=True, timeout=30)
+        return done.returncode == 0
+
+
+def main() -> int:
+    binary = binary_from_argv(sys.argv)
+    checks = Checks()
+    with GatewayProcess(binary, name="oauth") as gw:
+        def command(*words, stdin=""):
+            return subprocess.run([binary, *words, "--config", str(gw.config_path)],
+                                  input=stdin, capture_output=True, text=True, timeout=120)
+
+        def token(form: dict, headers: dict | None = None):
+            h = dict(FORM)
+            h.update(headers or {})
+            status, _, data = gw.request("POST", "/auth/token", urllib.parse.urlencode(form), h,
+                                         auth=False)
+            return status, json.loads(data) if data else {}
+
+        checks.check("user add", command("user", "add", "alice", "--role", "clinician",
+                                         stdin=PASSWORD + "\n").returncode == 0)
+        status, body = token({"grant_type": "password", "username": "alice", "password": PASSWORD,
+                              "scope": "user/Patient.rs offline_access"})
+        checks.check("a password login is 200 with a Bearer token",
+                     status == 200 and body.get("token_type") == "Bearer"
+                     and body.get("expires_in") == 300, json.dumps(body)[:300])
+        checks.check("the granted scope and a refresh token",
+                     set(body.get("scope", "").split()) == {"user/Patient.rs", "offline_access"}
+                     and bool(body.get("refresh_token")), json.dumps(body)[:300])
+        access = body.get("access_token", "")
+        status, _, data = gw.request("GET", "/.well-known/jwks.json", auth=False)
+        keys = json.loads(data).get("keys", []) if status == 200 else []
+        checks.check("the JWKS is open and holds one EC P-256 key",
+                     len(keys) == 1 and keys[0].get("kty") == "EC" and keys[0].get("crv") == "P-256"
+                     and "d" not in keys[0], data[:300].decode(errors="replace"))
+        header = json.loads(b64url_decode(access.split(".")[0])) if access.count(".") == 2 else {}
+        claims = json.loads(b64url_decode(access.split(".")[1])) if access.count(".") == 2 else {}
+        checks.check("the access token is an ES256 JWT for alice with the key's kid",
+                     header.get("alg") == "ES256" and keys and header.get("kid") == keys[0].get("kid")
+                     and claims.get("sub") == "alice", f"{header} {claims}")
+        checks.check("its signature verifies with the published key (openssl)",
+                     bool(keys) and es256_verifies(access, keys[0]))
+        status, _, _ = gw.request("GET", "/fhir/Patient?_count=1",
+                                  headers={"Authorization": f"Bearer {access}"}, auth=False)
+        checks.check("the access token opens the FHIR API", status == 200, str(status))
+        tampered = access[:-4] + ("AAAA" if not access.endswith("AAAA") else "BBBB")
+        status, _, _ = gw.request("GET", "/fhir/Patient",
+                                  headers={"Authorization": f"Bearer {tampered}"}, auth=False)
+        checks.check("a tampered token is 401", status == 401, str(status))
+
+        status, err = token({"grant_type": "password", "username": "alice", "password": "nope-nope-nope"})
+        checks.check("a wrong password is 400 invalid_grant",
+                     status == 400 and err.get("error") == "invalid_grant", json.dumps(err))
+        status, err = token({"grant_type": "password", "username": "alice"})
+        checks.check("a missing password is 400 invalid_request",
+                     status == 400 and err.get("error") == "invalid_request", json.dumps(err))
+
+        refresh = body.get("refresh_token", "")
+        status, renewed = token({"grant_type": "refresh_token", "refresh_token": refresh})
+        checks.check("the refresh token gives a new pair",
+                     status == 200 and renewed.get("refresh_token") not in ("", None, refresh),
+                     json.dumps(renewed)[:300])
+        status, again = token({"grant_type": "refresh_token", "refresh_token": refresh})
+        checks.check("a used refresh token is invalid_grant",
+                     status == 400 and again.get("error") == "invalid_grant", json.dumps(again))
+
+        added = command("client", "add", "lab", "--role", "device", "--scope",
+                        "system/Observation.cruds")
+        fields = dict(line.split(":", 1) for line in added.stdout.splitlines() if ":" in line)
+        client_id = fields.get("client_id", "").strip()
+        secret = fields.get("client_secret", "").strip()
+        checks.check("client add prints an id and a secret", bool(client_id and secret), added.stdout)
+        basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+        status, cc = token({"grant_type": "client_credentials"}, {"Authorization": f"Basic {basic}"})
+        checks.check("client_credentials with HTTP Basic: the registered scope, no refresh token",
+                     status == 200 and cc.get("scope") == "system/Observation.cruds"
+                     and "refresh_token" not in cc, json.dumps(cc)[:300])
+        wrong = base64.b64encode(f"{client_id}:wrong".encode()).decode()
+        status, err = token({"grant_type": "client_credentials"}, {"Authorization": f"Basic {wrong}"})
+        checks.check("a wrong client secret is 401 invalid_client",
+                     status == 401 and err.get("error") == "invalid_client", json.dumps(err))
+
+        status, _, data = gw.request("GET", "/.well-known/smart-configuration", auth=False)
+        smart = json.loads(data) if status == 200 else {}
+        checks.check("smart-configuration names the token endpoint and the grants",
+                     smart.get("token_endpoint", "").endswith("/auth/token")
+                     and "client_credentials" in smart.get("grant_types_supported", []),
+                     data[:300].decode(errors="replace"))
+
+        key_file = gw.data_dir / "keys" / "token-signing-key.pem"
+        checks.check("the signing key is 0600 in a 0700 directory",
+                     key_file.exists() and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+                     and stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700)
+        log = gw.log_text()
+        checks.check("the log holds no password, secret or token",
+                     all(s not in log for s in (PASSWORD, secret or "-", access[-20:] or "-", refresh or "-")))
+        checks.check("SIGTERM stops the daemon with 0", gw.stop() == 0, gw.log_tail())
+    return checks.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
