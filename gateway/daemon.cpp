@@ -192,7 +192,7 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
                               config.fhir.max_bundle_entries, CG_VERSION});
   StaticTokenVerifier tokens(config.auth.token_sha256);
   if (config.auth.token_sha256.empty())
-    log(kWarning, "auth.token_sha256 is empty: every protected request will be refused");
+    log(kInfo, "auth.token_sha256 is empty: only access tokens from /auth/token are accepted");
   auto oauth = OAuthEndpoints::open(config);
   if (!oauth) {
     log(kErr, "cannot open security.db or the token signing key in " + config.data_dir.string() +
