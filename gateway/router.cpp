@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "gateway/fhir_authorization.hpp"
 #include "gateway/log.hpp"
 #include "protocols/fhir/model/json.hpp"
 #include "protocols/fhir/rest/outcome.hpp"
@@ -91,6 +92,9 @@ http::Response GatewayRouter::handle(http::Request& request) {
       unauthorized_.fetch_add(1, std::memory_order_relaxed);
       response = outcome_response(principal.error());
       response.set_header("WWW-Authenticate", "Bearer realm=\"clinic-gateway\"");
+    } else if (auto denied = scope_check(*principal, request, path, query); !denied) {
+      forbidden_.fetch_add(1, std::memory_order_relaxed);
+      response = outcome_response(denied.error());
     } else {
       response = route(request, path, query);
     }
@@ -112,6 +116,21 @@ http::Response GatewayRouter::handle(http::Request& request) {
                     " " + std::to_string(us) + "us");
   }
   return response;
+}
+
+Status GatewayRouter::scope_check(const Principal& principal, const http::Request& request,
+                                  std::string_view path, std::string_view query) const {
+  if (!principal.scoped) return ok_status();  // a static token: the whole API
+  const bool fhir = path == kFhirPrefix || path.starts_with("/fhir/");
+  if (!fhir) return Error::forbidden("this route does not accept access tokens yet");
+  auto parsed = fhir::parse_fhir_request(
+      request, path.substr(std::min(path.size(), kFhirPrefix.size() + 1)), query);
+  // A request the FHIR layer cannot parse gets its own error from it (404, 405, 406, 400),
+  // and touches no data.
+  if (!parsed) return ok_status();
+  auto scopes = parse_scopes(principal.scope);
+  if (!scopes) return Error::forbidden("the token's scopes cannot be read");
+  return authorize_fhir(scopes->granted, *parsed, request);
 }
 
 http::Response GatewayRouter::route(http::Request& request, std::string_view path,

@@ -34,6 +34,8 @@ class GatewayRouter {
 
   // Requests refused by the authorization point (for /metrics later).
   std::uint64_t unauthorized_count() const { return unauthorized_.load(); }
+  // Requests with a valid token whose scopes do not cover them.
+  std::uint64_t forbidden_count() const { return forbidden_.load(); }
   // The answer to an error the HTTP server detects itself (body too large, malformed
   // request, undecodable body): an OperationOutcome with the server's status.
   static http::Response protocol_error(int status, std::string_view reason);
@@ -42,6 +44,9 @@ class GatewayRouter {
 
  private:
   http::Response route(http::Request& request, std::string_view path, std::string_view query);
+  // An access token's scopes against the request (fhir_authorization.hpp); kForbidden.
+  Status scope_check(const Principal& principal, const http::Request& request,
+                     std::string_view path, std::string_view query) const;
   std::string base_url(const http::Request& request) const;
 
   fhir::FhirApi& fhir_;
@@ -49,6 +54,7 @@ class GatewayRouter {
   OAuthEndpoints* oauth_ = nullptr;
   RouterConfig config_;
   std::atomic<std::uint64_t> unauthorized_{0};
+  std::atomic<std::uint64_t> forbidden_{0};
 };
 
 }  // namespace cg::gateway

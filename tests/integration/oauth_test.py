@@ -7,7 +7,8 @@ A user enrolled with `clinic-gateway user add` logs in at POST /auth/token (pass
 form body): the answer is a Bearer token with expires_in, the granted scope and (asked for
 with offline_access) a refresh token; the access token is an ES256 JWT whose signature
 verifies with the key at /.well-known/jwks.json (checked with the `openssl` command) and it
-opens /fhir/Patient; a tampered one is 401. A wrong password is 400 invalid_grant, a
+opens /fhir/Patient but not Observations or a delete (403: its scopes are enforced); a
+tampered one is 401. A wrong password is 400 invalid_grant, a
 malformed body 400 invalid_request, a wrong client secret 401 invalid_client. The refresh
 token gives a new pair once; used again it is invalid_grant. A client enrolled with `client
 add` gets a client_credentials token with its registered scope and no refresh token.
@@ -105,6 +106,13 @@ def main() -> int:
         status, _, _ = gw.request("GET", "/fhir/Patient?_count=1",
                                   headers={"Authorization": f"Bearer {access}"}, auth=False)
         checks.check("the access token opens the FHIR API", status == 200, str(status))
+        status, _, _ = gw.request("GET", "/fhir/Observation?_count=1",
+                                  headers={"Authorization": f"Bearer {access}"}, auth=False)
+        checks.check("its scopes are enforced: user/Patient.rs does not read Observations (403)",
+                     status == 403, str(status))
+        status, _, _ = gw.request("DELETE", "/fhir/Patient/x",
+                                  headers={"Authorization": f"Bearer {access}"}, auth=False)
+        checks.check("nor delete Patients (403)", status == 403, str(status))
         tampered = access[:-4] + ("AAAA" if not access.endswith("AAAA") else "BBBB")
         status, _, _ = gw.request("GET", "/fhir/Patient",
                                   headers={"Authorization": f"Bearer {tampered}"}, auth=False)
@@ -137,6 +145,13 @@ def main() -> int:
         checks.check("client_credentials with HTTP Basic: the registered scope, no refresh token",
                      status == 200 and cc.get("scope") == "system/Observation.cruds"
                      and "refresh_token" not in cc, json.dumps(cc)[:300])
+        device = cc.get("access_token", "")
+        status, _, _ = gw.request("GET", "/fhir/Observation?_count=1",
+                                  headers={"Authorization": f"Bearer {device}"}, auth=False)
+        checks.check("the client's token searches Observations", status == 200, str(status))
+        status, _, _ = gw.request("GET", "/fhir/Patient?_count=1",
+                                  headers={"Authorization": f"Bearer {device}"}, auth=False)
+        checks.check("but not Patients (403)", status == 403, str(status))
         wrong = base64.b64encode(f"{client_id}:wrong".encode()).decode()
         status, err = token({"grant_type": "client_credentials"}, {"Authorization": f"Basic {wrong}"})
         checks.check("a wrong client secret is 401 invalid_client",
