@@ -103,6 +103,38 @@ http::Response OAuthEndpoints::token(const http::Request& request) {
   return oauth_answer(service_.grant(*parsed, request.remote_address));
 }
 
+http::Response OAuthEndpoints::revoke(const http::Request& request) {
+  if (request.method != "POST") {
+    return oauth_answer(OAuthError{"invalid_request", "use POST", 405});
+  }
+  auto parsed = parse_revocation_request(request.body);
+  if (!parsed) {
+    return oauth_answer(
+        OAuthError{std::string(oauth_error_code(parsed.error())), parsed.error().message, 400});
+  }
+  // One of ours, still valid: remember its jti until it expires.
+  if (auto jws = parse_jwt(parsed->token); jws && verify_jwt(*jws, key_.verifying_key())) {
+    const auto* jti = jws->payload.if_contains("jti");
+    const auto* exp = jws->payload.if_contains("exp");
+    if (jti && jti->is_string() && exp && exp->is_int64()) {
+      const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+      std::lock_guard lock(revoked_mutex_);
+      std::erase_if(revoked_, [now](const auto& entry) { return entry.second < now; });
+      // Bounded: access tokens live minutes, so this many revoked at once means abuse.
+      constexpr std::size_t kMaxRevoked = 100'000;
+      if (revoked_.size() < kMaxRevoked) revoked_[std::string(jti->as_string())] = exp->as_int64();
+    }
+  } else if (auto s = refresh_tokens_.revoke(parsed->token); !s) {
+    return oauth_answer(OAuthError{"temporarily_unavailable", "cannot revoke now", 503});
+  }
+  http::Response r;
+  r.status = 200;
+  r.set_header("Cache-Control", "no-store");
+  return r;
+}
+
 http::Response OAuthEndpoints::jwks() const {
   const VerifyingKey keys[] = {key_.verifying_key()};
   http::Response r = json_response(200, json::serialize(jwks_document(keys)));
@@ -115,6 +147,7 @@ http::Response OAuthEndpoints::smart_configuration() const {
       {"issuer", issuer_},
       {"jwks_uri", base_url_ + "/.well-known/jwks.json"},
       {"token_endpoint", base_url_ + "/auth/token"},
+      {"revocation_endpoint", base_url_ + "/auth/revoke"},
       {"grant_types_supported", json::array{"password", "client_credentials", "refresh_token"}},
       {"token_endpoint_auth_methods_supported",
        json::array{"client_secret_basic", "client_secret_post"}},
@@ -141,6 +174,12 @@ Result<Principal> OAuthEndpoints::verify_access_token(std::string_view authoriza
   checks.audience = issuer_;
   if (auto s = validate_claims(jws->payload, checks); !s) {
     return Error::unauthorized("expired or foreign access token");
+  }
+  if (const auto* jti = jws->payload.if_contains("jti"); jti && jti->is_string()) {
+    std::lock_guard lock(revoked_mutex_);
+    if (revoked_.contains(std::string(jti->as_string()))) {
+      return Error::unauthorized("revoked access token");
+    }
   }
   Principal p;
   p.scoped = true;

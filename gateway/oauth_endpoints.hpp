@@ -1,6 +1,7 @@
 #pragma once
 // OAuthEndpoints: the gateway's own authorization server, as the router serves it:
 //   POST /auth/token                    the token endpoint (security/token_service.hpp)
+//   POST /auth/revoke                   RFC 7009 revocation of a refresh or access token
 //   GET  /.well-known/jwks.json         the public key access tokens are signed with
 //   GET  /.well-known/smart-configuration  SMART App Launch 2.0 discovery
 // and the check of the access tokens it issued (signature, issuer, audience, expiry).
@@ -10,7 +11,9 @@
 // Thread-safety: every method may be called from the HTTP worker threads at once. token()
 // blocks on Argon2 and SQLite (tens of ms): the router calls it on a worker, never on I/O.
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -32,6 +35,10 @@ class OAuthEndpoints {
   static Result<std::unique_ptr<OAuthEndpoints>> open(const GatewayConfig& config);
 
   http::Response token(const http::Request& request);
+  // Always 200 for a well-formed request, whether the token was known or not (RFC 7009
+  // §2.2). A refresh token's whole chain is revoked; an access token is refused from then on
+  // until it expires (kept in memory: a restart forgets it, and it expires within minutes).
+  http::Response revoke(const http::Request& request);
   http::Response jwks() const;
   http::Response smart_configuration() const;
 
@@ -55,6 +62,9 @@ class OAuthEndpoints {
   RefreshTokenStore refresh_tokens_;
   LoginLockout lockout_;
   TokenService service_;
+  // Revoked access tokens: jti → exp (seconds), until they expire; bounded.
+  mutable std::mutex revoked_mutex_;
+  std::map<std::string, std::int64_t> revoked_;
 };
 
 }  // namespace cg::gateway

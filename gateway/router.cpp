@@ -60,8 +60,9 @@ GatewayRouter::GatewayRouter(fhir::FhirApi& fhir, const StaticTokenVerifier& tok
     : fhir_(fhir), tokens_(tokens), config_(std::move(config)) {}
 
 bool GatewayRouter::is_open_route(std::string_view method, std::string_view path) {
-  // The token endpoint authenticates its callers itself (credentials in the body).
-  if (method == "POST" && path == "/auth/token") return true;
+  // The token endpoint authenticates its callers itself (credentials in the body); holding
+  // a token is what lets one revoke it.
+  if (method == "POST" && (path == "/auth/token" || path == "/auth/revoke")) return true;
   if (method != "GET" && method != "HEAD") return false;
   return path == "/health" || path == "/fhir/metadata" || path == "/fhir/metadata/" ||
          path == "/.well-known/jwks.json" || path == "/.well-known/smart-configuration";
@@ -143,6 +144,7 @@ http::Response GatewayRouter::route(http::Request& request, std::string_view pat
   }
   if (oauth_ != nullptr) {
     if (path == "/auth/token") return oauth_->token(request);
+    if (path == "/auth/revoke") return oauth_->revoke(request);
     if (path == "/.well-known/jwks.json") return oauth_->jwks();
     if (path == "/.well-known/smart-configuration") return oauth_->smart_configuration();
   }

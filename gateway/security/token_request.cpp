@@ -215,6 +215,16 @@ Result<TokenRequest> parse_token_request(std::string_view body, std::string_view
   return request;
 }
 
+Result<RevocationRequest> parse_revocation_request(std::string_view body) {
+  auto fields = parse_form(body);
+  if (!fields) return fields.take_error();
+  RevocationRequest r;
+  r.token = take(*fields, "token");
+  r.token_type_hint = take(*fields, "token_type_hint");
+  if (r.token.empty()) return invalid("token is required", "token");
+  return r;
+}
+
 std::string_view oauth_error_code(const Error& error) {
   switch (error.kind) {
     case ErrorKind::kUnsupported:

@@ -68,4 +68,14 @@ Result<TokenRequest> parse_token_request(std::string_view body, std::string_view
 // functions above.
 std::string_view oauth_error_code(const Error& error);
 
+// RFC 7009 token revocation: `token` (required) and `token_type_hint` (access_token,
+// refresh_token or absent; a hint only). Other parameters (client credentials) are ignored:
+// revocation needs no client authentication here, since holding a token is what lets one
+// revoke it. Errors as for the token request (kInvalid: invalid_request).
+struct RevocationRequest {
+  std::string token;
+  std::string token_type_hint;
+};
+Result<RevocationRequest> parse_revocation_request(std::string_view body);
+
 }  // namespace cg::gateway

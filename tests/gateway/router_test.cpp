@@ -51,6 +51,7 @@ TEST_CASE("only /health, /fhir/metadata and the OAuth discovery and token routes
   // The OAuth routes skip the token check (the token endpoint authenticates its callers);
   // only those methods.
   CHECK(GatewayRouter::is_open_route("POST", "/auth/token"));
+  CHECK(GatewayRouter::is_open_route("POST", "/auth/revoke"));
   CHECK(GatewayRouter::is_open_route("GET", "/.well-known/jwks.json"));
   CHECK(GatewayRouter::is_open_route("GET", "/.well-known/smart-configuration"));
   CHECK_FALSE(GatewayRouter::is_open_route("GET", "/auth/token"));

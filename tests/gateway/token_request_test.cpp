@@ -178,3 +178,13 @@ TEST_CASE("Basic authentication must be the only client authentication method") 
       "invalid_request", "client_id");
   check_error(parse_token_request("grant_type=client_credentials", "Basic !!"), "invalid_client");
 }
+
+TEST_CASE("revocation requests: token required, the hint kept, other parameters ignored") {
+  auto r = parse_revocation_request("token=abc%2Bdef&token_type_hint=refresh_token&client_id=x");
+  REQUIRE(r.ok());
+  CHECK(r->token == "abc+def");
+  CHECK(r->token_type_hint == "refresh_token");
+  CHECK_FALSE(parse_revocation_request("token_type_hint=access_token").ok());
+  CHECK_FALSE(parse_revocation_request("token=a&token=b").ok());  // repeated: invalid_request
+  CHECK(oauth_error_code(parse_revocation_request("").error()) == "invalid_request");
+}

@@ -12,7 +12,9 @@ tampered one is 401. A wrong password is 400 invalid_grant, a
 malformed body 400 invalid_request, a wrong client secret 401 invalid_client. The refresh
 token gives a new pair once; used again it is invalid_grant. A client enrolled with `client
 add` gets a client_credentials token with its registered scope and no refresh token.
-/.well-known/smart-configuration names the token endpoint and the grants. The signing key
+/.well-known/smart-configuration names the token endpoint and the grants. POST /auth/revoke
+(RFC 7009) answers 200 and a revoked access token is then 401, a revoked refresh token
+invalid_grant. The signing key
 file is mode 0600 in a 0700 directory, and the log holds no password or token.
 """
 
@@ -163,6 +165,23 @@ def main() -> int:
                      smart.get("token_endpoint", "").endswith("/auth/token")
                      and "client_credentials" in smart.get("grant_types_supported", []),
                      data[:300].decode(errors="replace"))
+
+        # RFC 7009: revoke the client's access token, and a fresh refresh token.
+        def revoke(value: str) -> int:
+            status, _, _ = gw.request("POST", "/auth/revoke",
+                                      urllib.parse.urlencode({"token": value}), FORM, auth=False)
+            return status
+
+        checks.check("revocation answers 200, also for an unknown token",
+                     revoke(device) == 200 and revoke("not-a-token") == 200)
+        status, _, _ = gw.request("GET", "/fhir/Observation?_count=1",
+                                  headers={"Authorization": f"Bearer {device}"}, auth=False)
+        checks.check("a revoked access token is 401", status == 401, str(status))
+        newest = renewed.get("refresh_token", "")
+        checks.check("revoking a refresh token is 200", revoke(newest) == 200)
+        status, err = token({"grant_type": "refresh_token", "refresh_token": newest})
+        checks.check("a revoked refresh token is invalid_grant",
+                     status == 400 and err.get("error") == "invalid_grant", json.dumps(err))
 
         key_file = gw.data_dir / "keys" / "token-signing-key.pem"
         checks.check("the signing key is 0600 in a 0700 directory",
