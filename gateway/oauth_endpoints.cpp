@@ -82,8 +82,70 @@ OAuthEndpoints::OAuthEndpoints(std::shared_ptr<SecurityDatabase> db, SigningKey 
       lockout_(db_),
       service_(
           identities_, refresh_tokens_, lockout_,
-          [this](const json::object& claims) { return sign_jwt(claims, key_); }, nullptr,
+          [this](const json::object& claims) { return sign_jwt(claims, key_); },
+          [this](std::string_view assertion, IdentityStore& identities) {
+            return check_assertion(assertion, identities);
+          },
           TokenServiceConfig{issuer_, issuer_}) {}
+
+bool OAuthEndpoints::audience_is_token_endpoint(const json::object& claims) const {
+  // SMART: aud is the token endpoint's URL. With http.public_base_url it is known exactly;
+  // without it the gateway cannot know the URL clients reach it by, and takes any URL whose
+  // path is /auth/token (docs/security.md says to set public_base_url to pin it).
+  auto matches = [this](std::string_view aud) {
+    if (!base_url_.empty()) return aud == base_url_ + "/auth/token";
+    const auto scheme = aud.find("://");
+    if (scheme == std::string_view::npos) return false;
+    const auto path = aud.find('/', scheme + 3);
+    return path != std::string_view::npos && aud.substr(path) == "/auth/token";
+  };
+  const json::value* aud = claims.if_contains("aud");
+  if (aud && aud->is_string()) return matches(aud->as_string());
+  if (aud && aud->is_array()) {
+    for (const auto& a : aud->as_array()) {
+      if (a.is_string() && matches(a.as_string())) return true;
+    }
+  }
+  return false;
+}
+
+Result<Client> OAuthEndpoints::check_assertion(std::string_view assertion,
+                                               IdentityStore& identities) {
+  const auto refused = [] { return Error::unauthorized("invalid client assertion"); };
+  auto jws = parse_jwt(assertion);
+  if (!jws) return refused();
+  const json::value* iss = jws->payload.if_contains("iss");
+  if (!iss || !iss->is_string()) return refused();
+  const std::string client_id(iss->as_string());
+  auto client = identities.find_client(client_id);
+  if (!client || client->disabled || !client->jwks) return refused();
+  auto keys = parse_jwks(std::string_view(*client->jwks));
+  if (!keys || !verify_jwt(*jws, *keys)) return refused();
+  ClaimChecks checks;
+  checks.now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  checks.issuer = client_id;
+  checks.subject = client_id;  // SMART: iss = sub = the client id
+  checks.require_jti = true;
+  checks.max_lifetime = std::chrono::minutes(5);
+  if (!validate_claims(jws->payload, checks) || !audience_is_token_endpoint(jws->payload)) {
+    return refused();
+  }
+  // Each assertion once: a copied one is worthless after its first use.
+  const std::string key = client_id + " " + std::string(jws->payload.at("jti").as_string());
+  const json::value& exp_claim = jws->payload.at("exp");  // a number: validate_claims said so
+  const std::int64_t exp = exp_claim.is_int64() ? exp_claim.as_int64()
+                           : exp_claim.is_uint64()
+                               ? static_cast<std::int64_t>(exp_claim.as_uint64())
+                               : static_cast<std::int64_t>(exp_claim.as_double());
+  const std::int64_t now = checks.now.time_since_epoch().count();
+  std::lock_guard lock(assertions_mutex_);
+  std::erase_if(seen_assertions_, [now](const auto& e) { return e.second < now - 60; });
+  if (seen_assertions_.contains(key)) return Error::unauthorized("client assertion replayed");
+  constexpr std::size_t kMaxSeen = 100'000;  // assertions live 5 minutes at most
+  if (seen_assertions_.size() >= kMaxSeen) return Error::unavailable("too many assertions");
+  seen_assertions_.emplace(key, exp);
+  return std::move(*client);
+}
 
 http::Response OAuthEndpoints::token(const http::Request& request) {
   if (request.method != "POST") {
@@ -150,11 +212,13 @@ http::Response OAuthEndpoints::smart_configuration() const {
       {"revocation_endpoint", base_url_ + "/auth/revoke"},
       {"grant_types_supported", json::array{"password", "client_credentials", "refresh_token"}},
       {"token_endpoint_auth_methods_supported",
-       json::array{"client_secret_basic", "client_secret_post"}},
+       json::array{"client_secret_basic", "client_secret_post", "private_key_jwt"}},
+      {"token_endpoint_auth_signing_alg_values_supported", json::array{"ES384", "RS384"}},
       {"scopes_supported", json::array{"openid", "fhirUser", "offline_access", "online_access",
                                        "user/*.cruds", "system/*.cruds"}},
       {"capabilities",
-       json::array{"client-confidential-symmetric", "permission-v2", "permission-user"}}};
+       json::array{"client-confidential-symmetric", "client-confidential-asymmetric",
+                   "permission-v2", "permission-user"}}};
   http::Response r = json_response(200, json::serialize(doc));
   r.set_header("Cache-Control", "max-age=300");
   return r;

@@ -54,6 +54,10 @@ class OAuthEndpoints {
   OAuthEndpoints(std::shared_ptr<SecurityDatabase> db, SigningKey key, std::string issuer,
                  std::string base_url);
 
+  // A SMART Backend Services client assertion (private_key_jwt): the client it proves.
+  Result<Client> check_assertion(std::string_view assertion, IdentityStore& identities);
+  bool audience_is_token_endpoint(const boost::json::object& claims) const;
+
   std::shared_ptr<SecurityDatabase> db_;
   SigningKey key_;
   std::string issuer_;
@@ -65,6 +69,9 @@ class OAuthEndpoints {
   // Revoked access tokens: jti → exp (seconds), until they expire; bounded.
   mutable std::mutex revoked_mutex_;
   std::map<std::string, std::int64_t> revoked_;
+  // Client assertions seen: "client_id jti" → exp, until they expire (no replay); bounded.
+  std::mutex assertions_mutex_;
+  std::map<std::string, std::int64_t> seen_assertions_;
 };
 
 }  // namespace cg::gateway

@@ -11,7 +11,10 @@ opens /fhir/Patient but not Observations or a delete (403: its scopes are enforc
 tampered one is 401. A wrong password is 400 invalid_grant, a
 malformed body 400 invalid_request, a wrong client secret 401 invalid_client. The refresh
 token gives a new pair once; used again it is invalid_grant. A client enrolled with `client
-add` gets a client_credentials token with its registered scope and no refresh token.
+add` gets a client_credentials token with its registered scope and no refresh token; a
+client enrolled with a JWKS gets one with an ES384 client assertion signed by the openssl
+command (SMART Backend Services), once: the replay and an assertion signed by another key
+are invalid_client.
 /.well-known/smart-configuration names the token endpoint and the grants. POST /auth/revoke
 (RFC 7009) answers 200 and a revoked access token is then 401, a revoked refresh token
 invalid_grant. The signing key
@@ -24,6 +27,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -65,6 +69,45 @@ def es256_verifies(token: str, jwk: dict) -> bool:
                                "DER", "-signature", str(sig), str(data)],
                               capture_output=True, text=True, timeout=30)
         return done.returncode == 0
+
+
+def es384_client(directory: Path) -> tuple[Path, dict]:
+    """A P-384 key made with the openssl command: its PEM file and its public JWK."""
+    key = directory / "client.pem"
+    subprocess.run(["openssl", "ecparam", "-name", "secp384r1", "-genkey", "-noout", "-out",
+                    str(key)], check=True, capture_output=True, timeout=30)
+    der = subprocess.run(["openssl", "ec", "-in", str(key), "-pubout", "-outform", "DER"],
+                         check=True, capture_output=True, timeout=30).stdout
+    point = der[-97:]  # 0x04 || x || y at the end of the SubjectPublicKeyInfo
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    return key, {"kty": "EC", "crv": "P-384", "x": b64(point[1:49]), "y": b64(point[49:]),
+                 "alg": "ES384", "kid": "backend-1"}
+
+
+def client_assertion(key: Path, client_id: str, audience: str, jti: str) -> str:
+    """A SMART Backend Services assertion (RFC 7523) signed ES384 by the openssl command."""
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header = b64(json.dumps({"alg": "ES384", "typ": "JWT", "kid": "backend-1"}).encode())
+    now = int(time.time())
+    payload = b64(json.dumps({"iss": client_id, "sub": client_id, "aud": audience,
+                              "exp": now + 240, "jti": jti}).encode())
+    signing_input = f"{header}.{payload}".encode()
+    der = subprocess.run(["openssl", "dgst", "-sha384", "-sign", str(key)], input=signing_input,
+                         check=True, capture_output=True, timeout=30).stdout
+    # DER SEQUENCE { INTEGER r, INTEGER s } → JOSE r || s, 48 bytes each.
+    pos = 2 if der[1] < 0x80 else 3
+    values = []
+    for _ in range(2):
+        length = der[pos + 1]
+        values.append(int.from_bytes(der[pos + 2:pos + 2 + length], "big"))
+        pos += 2 + length
+    signature = values[0].to_bytes(48, "big") + values[1].to_bytes(48, "big")
+    return f"{header}.{payload}.{b64(signature)}"
 
 
 def main() -> int:
@@ -182,6 +225,34 @@ def main() -> int:
         status, err = token({"grant_type": "refresh_token", "refresh_token": newest})
         checks.check("a revoked refresh token is invalid_grant",
                      status == 400 and err.get("error") == "invalid_grant", json.dumps(err))
+
+        # SMART Backend Services: a client registered with a JWKS proves itself with a
+        # signed assertion (private_key_jwt), once.
+        client_key, jwk = es384_client(gw.dir)
+        jwks_file = gw.dir / "backend.jwks"
+        jwks_file.write_text(json.dumps({"keys": [jwk]}))
+        added = command("client", "add", "backend", "--role", "device", "--scope",
+                        "system/Patient.rs", "--jwks", str(jwks_file))
+        fields = dict(line.split(":", 1) for line in added.stdout.splitlines() if ":" in line)
+        backend_id = fields.get("client_id", "").strip()
+        checks.check("a JWKS client is enrolled without a secret",
+                     bool(backend_id) and "client_secret" not in fields, added.stdout + added.stderr)
+        audience = gw.url("/auth/token")
+        assertion = client_assertion(client_key, backend_id, audience, "jti-1")
+        form = {"grant_type": "client_credentials", "scope": "system/Patient.rs",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": assertion}
+        status, bs = token(form)
+        checks.check("a signed client assertion (ES384) gets a token with the client's scope",
+                     status == 200 and bs.get("scope") == "system/Patient.rs", json.dumps(bs)[:300])
+        status, replay = token(form)
+        checks.check("the same assertion again is 401 invalid_client (no replay)",
+                     status == 401 and replay.get("error") == "invalid_client", json.dumps(replay))
+        forged = client_assertion(es384_client(Path(tempfile.mkdtemp()))[0], backend_id, audience,
+                                  "jti-2")
+        status, bad = token(dict(form, client_assertion=forged))
+        checks.check("an assertion signed by another key is 401 invalid_client",
+                     status == 401 and bad.get("error") == "invalid_client", json.dumps(bad))
 
         key_file = gw.data_dir / "keys" / "token-signing-key.pem"
         checks.check("the signing key is 0600 in a 0700 directory",
