@@ -57,12 +57,14 @@ class OAuthEndpoints {
   // A SMART Backend Services client assertion (private_key_jwt): the client it proves.
   Result<Client> check_assertion(std::string_view assertion, IdentityStore& identities);
   bool audience_is_token_endpoint(const boost::json::object& claims) const;
+  // The token's user (or client) still exists and is enabled.
+  bool subject_enabled(const std::string& subject, bool client) const;
 
   std::shared_ptr<SecurityDatabase> db_;
   SigningKey key_;
   std::string issuer_;
-  std::string base_url_;  // for the discovery document's endpoint URLs; "" = relative
-  IdentityStore identities_;
+  std::string base_url_;              // for the discovery document's endpoint URLs; "" = relative
+  mutable IdentityStore identities_;  // find_* lock its connection, nothing more
   RefreshTokenStore refresh_tokens_;
   LoginLockout lockout_;
   TokenService service_;

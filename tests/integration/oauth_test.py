@@ -14,7 +14,8 @@ token gives a new pair once; used again it is invalid_grant. A client enrolled w
 add` gets a client_credentials token with its registered scope and no refresh token; a
 client enrolled with a JWKS gets one with an ES384 client assertion signed by the openssl
 command (SMART Backend Services), once: the replay and an assertion signed by another key
-are invalid_client.
+are invalid_client. A user disabled with `user disable` is refused at once, also with an
+access token it obtained before.
 /.well-known/smart-configuration names the token endpoint and the grants. POST /auth/revoke
 (RFC 7009) answers 200 and a revoked access token is then 401, a revoked refresh token
 invalid_grant. The signing key
@@ -253,6 +254,15 @@ def main() -> int:
         status, bad = token(dict(form, client_assertion=forged))
         checks.check("an assertion signed by another key is 401 invalid_client",
                      status == 401 and bad.get("error") == "invalid_client", json.dumps(bad))
+
+        # Disabling a user takes effect at once, also on the tokens it already holds.
+        status, fresh = token({"grant_type": "password", "username": "alice", "password": PASSWORD,
+                               "scope": "user/Patient.rs"})
+        held = fresh.get("access_token", "")
+        checks.check("user disable", command("user", "disable", "alice").returncode == 0)
+        status, _, _ = gw.request("GET", "/fhir/Patient?_count=1",
+                                  headers={"Authorization": f"Bearer {held}"}, auth=False)
+        checks.check("a disabled user's unexpired access token is 401", status == 401, str(status))
 
         key_file = gw.data_dir / "keys" / "token-signing-key.pem"
         checks.check("the signing key is 0600 in a 0700 directory",
