@@ -87,12 +87,17 @@ Result<hl7v2::HandlerOutcome> store_immunizations(storage::ResourceStore& store,
 
 }  // namespace
 
-void register_hl7_handlers(hl7v2::MessageReceiver& receiver, storage::ResourceStore& store,
-                           const Hl7Settings& settings) {
+hl7v2::IdentifierSystems identifier_systems(const Hl7Settings& settings) {
   hl7v2::IdentifierSystems systems;
   for (const auto& [authority, system] : settings.identifier_systems) {
     systems.by_namespace.emplace(authority, system);
   }
+  return systems;
+}
+
+void register_hl7_handlers(hl7v2::MessageReceiver& receiver, storage::ResourceStore& store,
+                           const Hl7Settings& settings) {
+  const hl7v2::IdentifierSystems systems = identifier_systems(settings);
   auto patient_feed = [&store, systems](const hl7v2::Message& m, const hl7v2::CommitHook& c) {
     return store_patient(store, systems, m, c);
   };

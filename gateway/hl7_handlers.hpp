@@ -9,10 +9,15 @@
 // their writes.
 
 #include "gateway/config.hpp"
+#include "protocols/hl7v2/patient_map.hpp"
 #include "protocols/hl7v2/receiver.hpp"
 #include "storage/resource_store.hpp"
 
 namespace cg::gateway {
+
+// The configured assigning authorities ([hl7.identifier_systems]) as the mappers and the
+// query answerers read them.
+hl7v2::IdentifierSystems identifier_systems(const Hl7Settings& settings);
 
 // Registers every supported message type on `receiver`; `store` must outlive it.
 void register_hl7_handlers(hl7v2::MessageReceiver& receiver, storage::ResourceStore& store,

@@ -4,6 +4,7 @@
 #include <boost/json/parse.hpp>
 #include <memory>
 
+#include "gateway/hl7_handlers.hpp"
 #include "gateway/query_continuations.hpp"
 #include "protocols/fhir/search/search_plan.hpp"
 #include "protocols/fhir/search/search_query.hpp"
@@ -310,9 +311,7 @@ Result<Message> cancel_query(QueryContext& ctx, const Message& cancel,
 void register_hl7_queries(hl7v2::MessageReceiver& receiver, storage::ResourceStore& store,
                           const Hl7Settings& settings) {
   auto ctx = std::make_shared<QueryContext>(store);
-  for (const auto& [authority, system] : settings.identifier_systems) {
-    ctx->systems.by_namespace.emplace(authority, system);
-  }
+  ctx->systems = identifier_systems(settings);
   receiver.answer_with("QBP^Q22", [ctx](const Message& query, const hl7v2::AckOptions& options) {
     return PdqAnswer(*ctx, query, options).build();
   });

@@ -43,18 +43,6 @@ std::string issuer_of(const GatewayConfig& config) {
   return "urn:clinic-gateway:" + config.node_name;
 }
 
-std::string_view bearer(std::string_view authorization) {
-  constexpr std::string_view kScheme = "Bearer ";
-  if (authorization.size() <= kScheme.size()) return {};
-  for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(authorization[i])) !=
-        std::tolower(static_cast<unsigned char>(kScheme[i]))) {
-      return {};
-    }
-  }
-  return authorization.substr(kScheme.size());
-}
-
 }  // namespace
 
 Result<std::unique_ptr<OAuthEndpoints>> OAuthEndpoints::open(const GatewayConfig& config) {
@@ -234,7 +222,7 @@ bool OAuthEndpoints::subject_enabled(const std::string& subject, bool client) co
 }
 
 Result<Principal> OAuthEndpoints::verify_access_token(std::string_view authorization) const {
-  const std::string_view token = bearer(authorization);
+  const std::string_view token = bearer_token(authorization);
   if (token.empty()) return Error::unauthorized("a bearer token is required");
   auto jws = parse_jwt(token);
   if (!jws) return Error::unauthorized("invalid access token");

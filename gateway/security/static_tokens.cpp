@@ -35,16 +35,24 @@ StaticTokenVerifier::StaticTokenVerifier(const std::vector<std::string>& sha256_
   }
 }
 
-Result<Principal> StaticTokenVerifier::verify(std::string_view authorization) const {
+std::string_view bearer_token(std::string_view authorization) {
   constexpr std::string_view kScheme = "Bearer ";
-  if (authorization.empty())
-    return Error::unauthorized("an Authorization: Bearer token is required");
   if (authorization.size() <= kScheme.size() ||
       !std::equal(kScheme.begin(), kScheme.end(), authorization.begin(),
                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    return {};
+  }
+  return authorization.substr(kScheme.size());
+}
+
+Result<Principal> StaticTokenVerifier::verify(std::string_view authorization) const {
+  if (authorization.empty())
+    return Error::unauthorized("an Authorization: Bearer token is required");
+  const std::string_view token = bearer_token(authorization);
+  if (token.empty()) {
     return Error::unauthorized("the Authorization header must use the Bearer scheme");
   }
-  auto digest = sha256(authorization.substr(kScheme.size()));
+  auto digest = sha256(token);
   bool match = false;
   for (const auto& h : hashes_) {
     // Every candidate is compared in full so timing does not reveal which one matched.

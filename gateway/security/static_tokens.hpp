@@ -25,6 +25,10 @@ struct Principal {
   bool scoped = false;
 };
 
+// The token of an Authorization header value in the Bearer scheme (case-insensitive
+// scheme name), "" when there is none. Shared by every verifier of bearer tokens.
+std::string_view bearer_token(std::string_view authorization);
+
 class StaticTokenVerifier {
  public:
   explicit StaticTokenVerifier(const std::vector<std::string>& sha256_hex);

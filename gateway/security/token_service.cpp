@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "gateway/security/password_hash.hpp"
+#include "gateway/security/security_db.hpp"
 
 namespace cg::gateway {
 namespace {
@@ -28,24 +29,6 @@ OAuthError server_error(const Error& e) {
 
 std::int64_t seconds_since_epoch(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-
-std::vector<std::string> split_scopes(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find(' ', start);
-    if (end == std::string::npos) end = text.size();
-    if (end > start) out.emplace_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
-std::string joined(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : " ") + p;
-  return out;
 }
 
 bool restriction_covers(const ResourceScope& ceiling, const ResourceScope& requested) {
@@ -195,7 +178,9 @@ TokenOutcome TokenService::client_grant(const TokenRequest& request, std::string
     return invalid_client(client.error().message);
   }
   if (client->disabled) return invalid_client("invalid client credentials");
-  auto registered = parse_scopes(joined(client->scopes));
+  auto registered_text = join_tokens(client->scopes, "scope");
+  if (!registered_text) return server_error(registered_text.error());
+  auto registered = parse_scopes(*registered_text);
   if (!registered) return server_error(registered.error());
   Subject subject{SubjectKind::kClient, client->client_id, client->roles, std::nullopt};
   // RFC 6749 §4.4.3: no refresh token for client credentials; the client asks again.
@@ -219,7 +204,9 @@ TokenOutcome TokenService::refresh_grant(const TokenRequest& request) {
     if (!client) return invalid_grant("invalid refresh token");
     subject.roles = client->roles;
   }
-  auto earlier = parse_scopes(joined(previous->scopes));
+  auto earlier_text = join_tokens(previous->scopes, "scope");
+  if (!earlier_text) return server_error(earlier_text.error());
+  auto earlier = parse_scopes(*earlier_text);
   if (!earlier) return server_error(earlier.error());
   // Never wider than before, even if the user's roles grew since: log in again for that.
   return issue(subject, earlier->granted, request.scope, /*with_refresh=*/true, previous->family);
@@ -257,7 +244,7 @@ TokenOutcome TokenService::issue(const Subject& subject, const GrantedScopes& ce
   TokenResponse response{std::move(*access), config_.access_token_ttl.count(), scope, {}};
   if (with_refresh && (granted.offline_access || granted.online_access)) {
     RefreshGrant next{
-        subject.kind,     subject.id, split_scopes(scope), now, now + config_.refresh_token_ttl,
+        subject.kind,     subject.id, split_tokens(scope), now, now + config_.refresh_token_ttl,
         std::move(family)};
     response.refresh_token = generate_token();
     if (auto stored = refresh_tokens_.store(response.refresh_token, next); !stored) {

@@ -7,6 +7,7 @@
 
 #include "protocols/hl7v2/date_time.hpp"
 #include "protocols/hl7v2/v2_values.hpp"
+#include "protocols/http/percent_encoding.hpp"
 
 namespace cg::hl7v2 {
 namespace {
@@ -116,25 +117,6 @@ void write_period(Segment& segment, int field, int rep, int start, int end,
   if (!period || !period->is_object()) return;
   put_value(segment, field, rep, start, 1, hl7_date_time(text_of(period->as_object(), "start")));
   put_value(segment, field, rep, end, 1, hl7_date_time(text_of(period->as_object(), "end")));
-}
-
-std::string percent_decoded(std::string_view text) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
 }
 
 IdentifierKey key_of(const json::object& identifier) {
@@ -315,7 +297,9 @@ AssigningAuthority assigning_authority(std::string_view system, const Identifier
     out.universal_id_type = "UUID";
   } else if (system.starts_with(kAuthorityUrnPrefix)) {
     if (out.namespace_id.empty()) {
-      out.namespace_id = percent_decoded(system.substr(kAuthorityUrnPrefix.size()));
+      // identifier_system() percent-encodes the namespace; a malformed escape stays as written.
+      const std::string_view encoded = system.substr(kAuthorityUrnPrefix.size());
+      out.namespace_id = http::percent_decode(encoded, false).value_or(std::string(encoded));
     }
   } else if (out.namespace_id.empty()) {
     out.universal_id = system;
