@@ -6,9 +6,9 @@
 // **unconditional** (user/ or system/ scopes on the type or `*`). A decision that would
 // allow it only under conditions — a patient/ scope (the token's patient compartment) or a
 // granular scope (`?category=…`) — is refused with 403 until the FHIR layer can confine a
-// request to them: refusing is the safe side of "not yet". A batch or transaction Bundle
-// needs a scope on `*` with every permission (user/*.cruds or system/*.cruds) until its
-// entries are authorized one by one. Pure; thread-safe.
+// request to them: refusing is the safe side of "not yet". A batch or transaction Bundle is
+// allowed when every entry is allowed on its own (unconditionally); an entry that cannot be
+// read is refused, never skipped. Pure; thread-safe.
 
 #include "gateway/security/access_policy.hpp"
 #include "protocols/fhir/model/result.hpp"
@@ -16,7 +16,7 @@
 
 namespace cg::gateway {
 
-// The access request a FHIR request makes (for a batch: none; see above).
+// The access request a FHIR request makes (for a batch: none; its entries are decided).
 AccessRequest access_request_of(const fhir::FhirRequest& request, const http::Request& http);
 
 // ok, or kForbidden with what is missing (no patient data in the text).

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "gateway/fhir_authorization.hpp"
@@ -57,15 +58,76 @@ http::Response GatewayRouter::protocol_error(int status, std::string_view reason
 
 GatewayRouter::GatewayRouter(fhir::FhirApi& fhir, const StaticTokenVerifier& tokens,
                              RouterConfig config)
-    : fhir_(fhir), tokens_(tokens), config_(std::move(config)) {}
+    : fhir_(fhir), tokens_(tokens), config_(std::move(config)) {
+  add_route({"health",
+             {"GET", "HEAD"},
+             "/health",
+             RoutePolicy::public_route(),
+             [this](http::Request&, std::string_view, std::string_view) { return health(); }});
+  // The CapabilityStatement says what the server supports and holds no data.
+  auto fhir_handler = [this](http::Request& request, std::string_view path,
+                             std::string_view query) {
+    std::string_view sub = path.substr(std::min(path.size(), kFhirPrefix.size() + 1));
+    return fhir_.handle(request, sub, query, base_url(request));
+  };
+  add_route({"fhir-metadata",
+             {"GET", "HEAD"},
+             "/fhir/metadata",
+             RoutePolicy::public_route(),
+             fhir_handler});
+  add_route({"fhir", {}, "/fhir/*", RoutePolicy::fhir(), fhir_handler});
+}
 
-bool GatewayRouter::is_open_route(std::string_view method, std::string_view path) {
+void GatewayRouter::set_oauth(OAuthEndpoints* oauth) {
+  oauth_ = oauth;
   // The token endpoint authenticates its callers itself (credentials in the body); holding
-  // a token is what lets one revoke it.
-  if (method == "POST" && (path == "/auth/token" || path == "/auth/revoke")) return true;
-  if (method != "GET" && method != "HEAD") return false;
-  return path == "/health" || path == "/fhir/metadata" || path == "/fhir/metadata/" ||
-         path == "/.well-known/jwks.json" || path == "/.well-known/smart-configuration";
+  // a token is what lets one revoke it. The discovery documents hold no secrets.
+  add_route(
+      {"auth-token",
+       {"POST"},
+       "/auth/token",
+       RoutePolicy::public_route(),
+       [oauth](http::Request& r, std::string_view, std::string_view) { return oauth->token(r); }});
+  add_route(
+      {"auth-revoke",
+       {"POST"},
+       "/auth/revoke",
+       RoutePolicy::public_route(),
+       [oauth](http::Request& r, std::string_view, std::string_view) { return oauth->revoke(r); }});
+  add_route(
+      {"jwks",
+       {"GET", "HEAD"},
+       "/.well-known/jwks.json",
+       RoutePolicy::public_route(),
+       [oauth](http::Request&, std::string_view, std::string_view) { return oauth->jwks(); }});
+  add_route({"smart-configuration",
+             {"GET", "HEAD"},
+             "/.well-known/smart-configuration",
+             RoutePolicy::public_route(),
+             [oauth](http::Request&, std::string_view, std::string_view) {
+               return oauth->smart_configuration();
+             }});
+}
+
+bool Route::matches(std::string_view method, std::string_view request_path) const {
+  if (!methods.empty() && std::find(methods.begin(), methods.end(), method) == methods.end()) {
+    return false;
+  }
+  if (!is_prefix()) return request_path == path;
+  std::string_view base = std::string_view(path).substr(0, path.size() - 2);  // "/fhir"
+  return request_path == base ||
+         (request_path.starts_with(base) && request_path.size() > base.size() &&
+          request_path[base.size()] == '/');
+}
+
+const Route* GatewayRouter::find_route(std::string_view method, std::string_view path) const {
+  const Route* prefix = nullptr;
+  for (const auto& r : routes_) {
+    if (!r.matches(method, path)) continue;
+    if (!r.is_prefix()) return &r;
+    if (prefix == nullptr || r.path.size() > prefix->path.size()) prefix = &r;
+  }
+  return prefix;
 }
 
 std::string GatewayRouter::base_url(const http::Request& request) const {
@@ -73,6 +135,13 @@ std::string GatewayRouter::base_url(const http::Request& request) const {
   std::string host(request.header("Host"));
   if (host.empty()) host = "localhost";
   return (request.secure ? "https://" : "http://") + host + std::string(kFhirPrefix);
+}
+
+http::Response GatewayRouter::health() const {
+  http::Response r;
+  r.body = R"({"status":"pass"})";
+  r.set_header("Content-Type", "application/health+json");
+  return r;
 }
 
 http::Response GatewayRouter::handle(http::Request& request) {
@@ -83,24 +152,22 @@ http::Response GatewayRouter::handle(http::Request& request) {
   std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
 
   http::Response response;
-  if (!is_open_route(request.method, path)) {
-    // The authorization point: nothing below runs without a valid token.
-    auto principal = tokens_.verify(request.header("Authorization"));
-    if (!principal && oauth_ != nullptr) {
-      principal = oauth_->verify_access_token(request.header("Authorization"));
-    }
-    if (!principal) {
-      unauthorized_.fetch_add(1, std::memory_order_relaxed);
-      response = outcome_response(principal.error());
-      response.set_header("WWW-Authenticate", "Bearer realm=\"clinic-gateway\"");
-    } else if (auto denied = scope_check(*principal, request, path, query); !denied) {
-      forbidden_.fetch_add(1, std::memory_order_relaxed);
-      response = outcome_response(denied.error());
-    } else {
-      response = route(request, path, query);
-    }
+  const Route* route = find_route(request.method, path);
+  if (route != nullptr && !route->policy.needs_token()) {
+    response = route->handler(request, path, query);
+  } else if (auto principal = authenticate(request); !principal) {
+    // The authorization point: nothing below runs without a valid token. An unknown path
+    // is 401 too, so the route table is not probed without one.
+    unauthorized_.fetch_add(1, std::memory_order_relaxed);
+    response = outcome_response(principal.error());
+    response.set_header("WWW-Authenticate", "Bearer realm=\"clinic-gateway\"");
+  } else if (route == nullptr) {
+    response = outcome_response(Error::not_found("no such endpoint: " + std::string(path)));
+  } else if (auto denied = authorize(*route, *principal, request, path, query); !denied) {
+    forbidden_.fetch_add(1, std::memory_order_relaxed);
+    response = outcome_response(denied.error());
   } else {
-    response = route(request, path, query);
+    response = route->handler(request, path, query);
   }
   add_security_headers(response);
   if (request.body.size() >= kLargeBody) {
@@ -119,40 +186,40 @@ http::Response GatewayRouter::handle(http::Request& request) {
   return response;
 }
 
-Status GatewayRouter::scope_check(const Principal& principal, const http::Request& request,
-                                  std::string_view path, std::string_view query) const {
+Result<Principal> GatewayRouter::authenticate(const http::Request& request) const {
+  auto principal = tokens_.verify(request.header("Authorization"));
+  if (!principal && oauth_ != nullptr) {
+    principal = oauth_->verify_access_token(request.header("Authorization"));
+  }
+  return principal;
+}
+
+Status GatewayRouter::authorize(const Route& route, const Principal& principal,
+                                const http::Request& request, std::string_view path,
+                                std::string_view query) const {
+  if (!route.policy.is_set()) return Error::forbidden("the route has no access policy");
   if (!principal.scoped) return ok_status();  // a static token: the whole API
-  const bool fhir = path == kFhirPrefix || path.starts_with("/fhir/");
-  if (!fhir) return Error::forbidden("this route does not accept access tokens yet");
+  auto granted = parse_scopes(principal.scope);
+  if (!granted) return Error::forbidden("the token's scopes cannot be read");
+  std::vector<Role> roles;
+  for (const auto& name : principal.roles) {
+    if (auto role = parse_role(name)) roles.push_back(*role);
+  }
+  AccessDecision decision = check_route(route.policy, granted->granted, roles);
+  if (!decision.allowed) return Error::forbidden(decision.reason);
+  if (route.policy.kind() != RoutePolicy::Kind::kFhir) return ok_status();
+  return fhir_scope_check(principal, granted->granted, request, path, query);
+}
+
+Status GatewayRouter::fhir_scope_check(const Principal&, const GrantedScopes& granted,
+                                       const http::Request& request, std::string_view path,
+                                       std::string_view query) const {
   auto parsed = fhir::parse_fhir_request(
       request, path.substr(std::min(path.size(), kFhirPrefix.size() + 1)), query);
   // A request the FHIR layer cannot parse gets its own error from it (404, 405, 406, 400),
   // and touches no data.
   if (!parsed) return ok_status();
-  auto scopes = parse_scopes(principal.scope);
-  if (!scopes) return Error::forbidden("the token's scopes cannot be read");
-  return authorize_fhir(scopes->granted, *parsed, request);
-}
-
-http::Response GatewayRouter::route(http::Request& request, std::string_view path,
-                                    std::string_view query) {
-  if (path == "/health") {
-    http::Response r;
-    r.body = R"({"status":"pass"})";
-    r.set_header("Content-Type", "application/health+json");
-    return r;
-  }
-  if (oauth_ != nullptr) {
-    if (path == "/auth/token") return oauth_->token(request);
-    if (path == "/auth/revoke") return oauth_->revoke(request);
-    if (path == "/.well-known/jwks.json") return oauth_->jwks();
-    if (path == "/.well-known/smart-configuration") return oauth_->smart_configuration();
-  }
-  if (path == kFhirPrefix || path.starts_with("/fhir/")) {
-    std::string_view sub = path.substr(std::min(path.size(), kFhirPrefix.size() + 1));
-    return fhir_.handle(request, sub, query, base_url(request));
-  }
-  return outcome_response(Error::not_found("no such endpoint: " + std::string(path)));
+  return authorize_fhir(granted, *parsed, request);
 }
 
 }  // namespace cg::gateway

@@ -1,22 +1,44 @@
 #pragma once
-// GatewayRouter: the top-level HTTP handler. Every request passes its single authorization
-// point before any route runs; only the routes listed as open in router.cpp (/health,
-// /fhir/metadata, the token endpoint and the discovery documents) skip the token check.
-// Routes: /fhir/* → FhirApi, /auth/token and /.well-known/* → OAuthEndpoints, /health.
-// A request is authorized by a static token (auth.token_sha256) or an access token the
-// gateway issued. Adds the security headers every response carries.
-// Thread-safety: handle() is called concurrently from the HTTP worker threads.
+// GatewayRouter: the top-level HTTP handler. Every route is registered with a RoutePolicy
+// (security/access_policy.hpp) and every request passes the single authorization point
+// before its route runs: a public route needs nothing; any other needs a valid token (401
+// otherwise) whose scopes or roles the policy accepts (403 otherwise); a route registered
+// without a policy refuses everyone. routes() lists the registry so a test can prove this
+// for each route.
+// Routes: /fhir/* → FhirApi, /auth/token, /auth/revoke and /.well-known/* → OAuthEndpoints,
+// /health. A request is authorized by a static token (auth.token_sha256) or an access token
+// the gateway issued. Adds the security headers every response carries.
+// Thread-safety: register routes before the first request; handle() is then called
+// concurrently from the HTTP worker threads.
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "gateway/oauth_endpoints.hpp"
+#include "gateway/security/access_policy.hpp"
 #include "gateway/security/static_tokens.hpp"
 #include "protocols/fhir/rest/fhir_api.hpp"
 #include "protocols/http/message.hpp"
 
 namespace cg::gateway {
+
+// One registered route. `path` is exact, or a prefix when it ends in "/*" ("/fhir/*" takes
+// "/fhir" and everything below it); an exact route wins over a prefix. `methods` empty:
+// every method.
+struct Route {
+  std::string name;  // for tests and logs: "fhir", "health", …
+  std::vector<std::string> methods;
+  std::string path;
+  RoutePolicy policy;
+  std::function<http::Response(http::Request&, std::string_view path, std::string_view query)>
+      handler;
+
+  bool matches(std::string_view method, std::string_view path) const;
+  bool is_prefix() const { return path.ends_with("/*"); }
+};
 
 struct RouterConfig {
   std::string public_base_url;  // empty: derived from the request's Host header
@@ -28,7 +50,11 @@ class GatewayRouter {
 
   // Serves the OAuth endpoints and accepts the access tokens they issue (beside the static
   // tokens). Before the first request; `oauth` must outlive the router.
-  void set_oauth(OAuthEndpoints* oauth) { oauth_ = oauth; }
+  void set_oauth(OAuthEndpoints* oauth);
+  // Registers a route (before the first request). A route without a policy is kept, and
+  // refuses every request: the route-enumeration test finds it.
+  void add_route(Route route) { routes_.push_back(std::move(route)); }
+  const std::vector<Route>& routes() const { return routes_; }
 
   http::Response handle(http::Request& request);
 
@@ -39,20 +65,27 @@ class GatewayRouter {
   // The answer to an error the HTTP server detects itself (body too large, malformed
   // request, undecodable body): an OperationOutcome with the server's status.
   static http::Response protocol_error(int status, std::string_view reason);
-  // Whether a path is open without a token (exposed for the route-policy test).
-  static bool is_open_route(std::string_view method, std::string_view path);
+  // The route a request goes to; nullptr when none matches (404 once authorized).
+  const Route* find_route(std::string_view method, std::string_view path) const;
 
  private:
-  http::Response route(http::Request& request, std::string_view path, std::string_view query);
-  // An access token's scopes against the request (fhir_authorization.hpp); kForbidden.
-  Status scope_check(const Principal& principal, const http::Request& request,
-                     std::string_view path, std::string_view query) const;
+  // The token (static or access) of the request; kUnauthorized.
+  Result<Principal> authenticate(const http::Request& request) const;
+  // The route's policy against the principal; for the FHIR API, its scopes against the
+  // interaction (fhir_authorization.hpp). kForbidden.
+  Status authorize(const Route& route, const Principal& principal, const http::Request& request,
+                   std::string_view path, std::string_view query) const;
+  Status fhir_scope_check(const Principal& principal, const GrantedScopes& granted,
+                          const http::Request& request, std::string_view path,
+                          std::string_view query) const;
+  http::Response health() const;
   std::string base_url(const http::Request& request) const;
 
   fhir::FhirApi& fhir_;
   const StaticTokenVerifier& tokens_;
   OAuthEndpoints* oauth_ = nullptr;
   RouterConfig config_;
+  std::vector<Route> routes_;
   std::atomic<std::uint64_t> unauthorized_{0};
   std::atomic<std::uint64_t> forbidden_{0};
 };

@@ -17,9 +17,11 @@ GrantedScopes scopes(std::string_view text, std::string patient = {}) {
 
 // Whether `granted` may do `method target` (target after the FHIR base).
 Status allowed(const GrantedScopes& granted, std::string method, std::string target,
-               std::string if_none_exist = {}) {
+               std::string if_none_exist = {}, std::string body = {}) {
   http::Request http;
   http.method = std::move(method);
+  http.body = std::move(body);
+  if (!http.body.empty()) http.headers.emplace_back("Content-Type", "application/fhir+json");
   const auto q = target.find('?');
   http.target = "/fhir/" + target;
   if (!if_none_exist.empty()) http.headers.emplace_back("If-None-Exist", if_none_exist);
@@ -58,8 +60,48 @@ TEST_CASE("system searches, $everything and Bundles need scopes on every type") 
             .ok());
   CHECK_FALSE(allowed(scopes("user/Patient.rs"), "GET", "Patient/1/$everything").ok());
   CHECK(allowed(scopes("user/*.rs"), "GET", "Patient/1/$everything").ok());
-  CHECK_FALSE(allowed(scopes("user/*.rs"), "POST", "").ok());
-  CHECK(allowed(scopes("system/*.cruds"), "POST", "").ok());
+}
+
+namespace {
+std::string bundle(std::string_view type, std::string_view entries) {
+  return R"({"resourceType":"Bundle","type":")" + std::string(type) + R"(","entry":[)" +
+         std::string(entries) + "]}";
+}
+const char* kReadPatient = R"({"request":{"method":"GET","url":"Patient/1"}})";
+const char* kCreateObservation =
+    R"({"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"}},)"
+    R"("request":{"method":"POST","url":"Observation"}})";
+}  // namespace
+
+TEST_CASE("batch and transaction Bundles: every entry is authorized on its own") {
+  auto reader = scopes("user/Patient.rs user/Observation.c");
+  const std::string both = std::string(kReadPatient) + "," + kCreateObservation;
+  CHECK(allowed(reader, "POST", "", {}, bundle("batch", both)).ok());
+  CHECK(allowed(reader, "POST", "", {}, bundle("transaction", both)).ok());
+  auto refused = allowed(scopes("user/Patient.rs"), "POST", "", {}, bundle("batch", both));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::kForbidden);
+  CHECK(refused.error().message.starts_with("Bundle entry 1:"));
+  // Conditional create inside a transaction also needs s.
+  auto conditional = R"({"resource":{"resourceType":"Observation","status":"final",)"
+                     R"("code":{"text":"x"}},"request":{"method":"POST","url":"Observation",)"
+                     R"("ifNoneExist":"identifier=a|b"}})";
+  CHECK_FALSE(allowed(reader, "POST", "", {}, bundle("transaction", conditional)).ok());
+  // Fail closed: an entry without a readable request, or a nested Bundle, is refused.
+  CHECK_FALSE(allowed(reader, "POST", "", {}, bundle("batch", R"({"resource":{}})")).ok());
+  CHECK_FALSE(allowed(reader, "POST", "", {},
+                      bundle("batch", R"({"request":{"method":"GET","url":"Nonsense/1"}})"))
+                  .ok());
+  CHECK_FALSE(
+      allowed(reader, "POST", "", {}, bundle("batch", R"({"request":{"method":"POST","url":""}})"))
+          .ok());
+  // user/*.cruds covers any entry without reading the Bundle; a patient/ scope never reaches
+  // into a Bundle (an entry cannot be confined to the compartment).
+  CHECK(allowed(scopes("system/*.cruds"), "POST", "", {}, bundle("batch", both)).ok());
+  CHECK_FALSE(
+      allowed(scopes("patient/*.rs", "p1"), "POST", "", {}, bundle("batch", kReadPatient)).ok());
+  // What is not a batch or transaction is the FHIR layer's to refuse (it stores nothing).
+  CHECK(allowed(reader, "POST", "", {}, bundle("collection", both)).ok());
 }
 
 TEST_CASE("patient/ and granular scopes are refused until the FHIR layer confines to them") {

@@ -2,7 +2,12 @@
 
 #include <doctest/doctest.h>
 
+#include <map>
+#include <set>
+
 #include "../fhir/rest/temp_store.hpp"
+#include "gateway/security/identity_store.hpp"
+#include "tests/storage/store_fixture.hpp"
 
 using namespace cg;
 using namespace cg::gateway;
@@ -48,15 +53,37 @@ TEST_CASE("only /health, /fhir/metadata and the OAuth discovery and token routes
     CHECK(r.header("WWW-Authenticate").starts_with("Bearer"));
   }
   CHECK(f.router.unauthorized_count() == 10);
-  // The OAuth routes skip the token check (the token endpoint authenticates its callers);
-  // only those methods.
-  CHECK(GatewayRouter::is_open_route("POST", "/auth/token"));
-  CHECK(GatewayRouter::is_open_route("POST", "/auth/revoke"));
-  CHECK(GatewayRouter::is_open_route("GET", "/.well-known/jwks.json"));
-  CHECK(GatewayRouter::is_open_route("GET", "/.well-known/smart-configuration"));
-  CHECK_FALSE(GatewayRouter::is_open_route("GET", "/auth/token"));
-  CHECK_FALSE(GatewayRouter::is_open_route("POST", "/.well-known/jwks.json"));
-  CHECK_FALSE(GatewayRouter::is_open_route("GET", "/.well-known/other"));
+}
+
+TEST_CASE("routes: exact paths win over prefixes; a prefix takes its base and what is below") {
+  Fixture f;
+  auto name = [&](std::string_view method, std::string_view path) -> std::string {
+    const Route* r = f.router.find_route(method, path);
+    return r == nullptr ? "" : r->name;
+  };
+  CHECK(name("GET", "/fhir/metadata") == "fhir-metadata");
+  CHECK(name("POST", "/fhir/metadata") == "fhir");  // FHIR answers 405, after the token check
+  CHECK(name("GET", "/fhir") == "fhir");
+  CHECK(name("GET", "/fhir/Patient/1") == "fhir");
+  CHECK(name("GET", "/fhirx") == "");
+  CHECK(name("GET", "/health") == "health");
+  CHECK(name("POST", "/health") == "");
+}
+
+TEST_CASE("a route registered without a policy refuses every token") {
+  Fixture f;
+  bool ran = false;
+  f.router.add_route({"careless",
+                      {"GET"},
+                      "/careless",
+                      RoutePolicy{},
+                      [&](http::Request&, std::string_view, std::string_view) {
+                        ran = true;
+                        return http::Response{};
+                      }});
+  CHECK(f.call("GET", "/careless", false).status == 401);
+  CHECK(f.call("GET", "/careless", true).status == 403);  // even the static token
+  CHECK_FALSE(ran);
 }
 
 TEST_CASE("with a token, FHIR routes work and unknown paths are 404") {
@@ -81,4 +108,160 @@ TEST_CASE("errors found by the HTTP server itself become OperationOutcomes") {
   CHECK(r.body.find("\"too-costly\"") != std::string::npos);
   CHECK(GatewayRouter::protocol_error(431, "x").status == 431);
   CHECK(GatewayRouter::protocol_error(400, "x").body.find("\"invalid\"") != std::string::npos);
+}
+
+// The route-enumeration proof (issue 5): for every route the server registers — including
+// the OAuth routes — no token is 401, a valid token whose scopes do not cover the request is
+// 403, and the right scope reaches the route. The FHIR route is proved interaction by
+// interaction. A route this table does not know fails the test, so a new route cannot be
+// added without saying what guards it.
+namespace {
+
+struct Example {
+  std::string method;
+  std::string target;
+  std::string body;       // FHIR JSON, or a form for the token endpoint
+  std::string covering;   // a scope that allows it ("" for a public route)
+  std::string uncovered;  // a valid scope that does not
+};
+
+const std::string kPatient = R"({"resourceType":"Patient","name":[{"family":"Otieno"}]})";
+
+std::string batch_of(std::string_view method, std::string_view url) {
+  return R"({"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":")" +
+         std::string(method) + R"(","url":")" + std::string(url) + R"("}}]})";
+}
+
+std::map<std::string, std::vector<Example>> examples(const std::string& client_form) {
+  return {
+      {"health", {{"GET", "/health", "", "", ""}}},
+      {"fhir-metadata", {{"GET", "/fhir/metadata", "", "", ""}}},
+      {"jwks", {{"GET", "/.well-known/jwks.json", "", "", ""}}},
+      {"smart-configuration", {{"GET", "/.well-known/smart-configuration", "", "", ""}}},
+      {"auth-token", {{"POST", "/auth/token", client_form, "", ""}}},
+      {"auth-revoke", {{"POST", "/auth/revoke", "token=unknown", "", ""}}},
+      {"fhir",
+       {
+           {"GET", "/fhir/Patient/p1", "", "system/Patient.r", "system/Patient.s"},
+           {"GET", "/fhir/Patient/p1/_history/1", "", "system/Patient.r", "system/Patient.s"},
+           {"GET", "/fhir/Patient?family=Otieno", "", "system/Patient.s", "system/Patient.r"},
+           {"POST", "/fhir/Patient/_search", "", "system/Patient.s", "system/Observation.s"},
+           {"GET", "/fhir?_type=Patient", "", "system/Patient.s", "system/Observation.s"},
+           {"GET", "/fhir/Patient/p1/Observation", "", "system/Observation.s", "system/Patient.s"},
+           {"GET", "/fhir/Patient/p1/$everything", "", "system/*.rs", "system/Patient.rs"},
+           {"GET", "/fhir/Patient/p1/_history", "", "system/Patient.rs", "system/Patient.r"},
+           {"GET", "/fhir/Patient/_history", "", "system/Patient.rs", "system/Patient.s"},
+           {"GET", "/fhir/_history", "", "system/*.rs", "system/Patient.rs"},
+           {"POST", "/fhir/Patient", kPatient, "system/Patient.c", "system/Patient.u"},
+           {"PUT", "/fhir/Patient/p1", R"({"resourceType":"Patient","id":"p1"})",
+            "system/Patient.u", "system/Patient.c"},
+           {"PUT", "/fhir/Patient?family=Nobody", kPatient, "system/Patient.us",
+            "system/Patient.u"},
+           {"DELETE", "/fhir/Patient/p2", "", "system/Patient.d", "system/Patient.u"},
+           {"DELETE", "/fhir/Patient?family=Nobody", "", "system/Patient.ds", "system/Patient.d"},
+           {"POST", "/fhir", batch_of("GET", "Patient/p1"), "system/Patient.r",
+            "system/Observation.r"},
+           {"POST", "/fhir", batch_of("DELETE", "Patient/p3"), "system/Patient.d",
+            "system/Patient.r"},
+       }},
+  };
+}
+
+struct OAuthFixture : Fixture {
+  storage::testing::TempDir dir;
+  std::unique_ptr<OAuthEndpoints> oauth;
+  std::string client_id, secret;
+
+  OAuthFixture() {
+    GatewayConfig config;
+    config.data_dir = dir.path();
+    auto opened = OAuthEndpoints::open(config);
+    REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().message));
+    oauth = std::move(*opened);
+    router.set_oauth(oauth.get());
+    auto db = SecurityDatabase::open(dir.path());
+    REQUIRE(db.ok());
+    IdentityStore identities(*db, {});
+    auto client = identities.add_client("route test", {"device"}, {"system/*.cruds"});
+    REQUIRE(client.ok());
+    client_id = client->client_id;
+    secret = client->secret;
+  }
+
+  std::string client_form(std::string_view scope) const {
+    return "grant_type=client_credentials&client_id=" + client_id + "&client_secret=" + secret +
+           "&scope=" + std::string(scope);
+  }
+
+  std::string token_for(std::string_view scope) {
+    auto r = send({"POST", "/auth/token", client_form(scope), "", ""}, "");
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    auto body = fhir::parse_json(r.body);
+    REQUIRE(body.ok());
+    return std::string(body->as_object().at("access_token").as_string());
+  }
+
+  http::Response send(const Example& e, const std::string& token) {
+    http::Request r;
+    r.method = e.method;
+    r.target = e.target;
+    r.body = e.body;
+    r.headers.emplace_back("Host", "gw.test:8080");
+    if (e.target.starts_with("/auth/")) {
+      r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    } else if (!e.body.empty()) {
+      r.headers.emplace_back("Content-Type", "application/fhir+json");
+    }
+    if (!token.empty()) r.headers.emplace_back("Authorization", "Bearer " + token);
+    return router.handle(r);
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "every registered route: no token 401, a token without the scope 403, the scope allowed") {
+  OAuthFixture f;
+  for (const char* id : {"p1", "p2", "p3"}) {
+    http::Request put;
+    put.method = "PUT";
+    put.target = std::string("/fhir/Patient/") + id;
+    put.body = R"({"resourceType":"Patient","id":")" + std::string(id) +
+               R"(","name":[{"family":"Otieno"}]})";
+    put.headers.emplace_back("Content-Type", "application/fhir+json");
+    put.headers.emplace_back("Authorization", "Bearer " + f.token);
+    REQUIRE(f.router.handle(put).status < 300);
+  }
+  auto table = examples(f.client_form("system/Patient.r"));
+  std::set<std::string> seen;
+  for (const Route& route : f.router.routes()) {
+    CAPTURE(route.name);
+    REQUIRE_MESSAGE(route.policy.is_set(), "route " << route.name << " has no access policy");
+    REQUIRE_MESSAGE(seen.insert(route.name).second, "two routes named " << route.name);
+    auto it = table.find(route.name);
+    REQUIRE_MESSAGE(it != table.end(),
+                    "route " << route.name << " is not covered by the route-enumeration test");
+    for (const Example& e : it->second) {
+      CAPTURE(e.method);
+      CAPTURE(e.target);
+      REQUIRE(f.router.find_route(e.method, e.target.substr(0, e.target.find('?'))) == &route);
+      if (!route.policy.needs_token()) {
+        auto open = f.send(e, "");
+        CHECK(open.status != 401);
+        CHECK(open.status != 403);
+        CHECK(open.header("WWW-Authenticate").empty());
+        continue;
+      }
+      auto none = f.send(e, "");
+      CHECK(none.status == 401);
+      CHECK(none.header("WWW-Authenticate").starts_with("Bearer"));
+      auto wrong = f.send(e, f.token_for(e.uncovered));
+      CHECK_MESSAGE(wrong.status == 403, wrong.body);
+      auto right = f.send(e, f.token_for(e.covering));
+      CHECK_MESSAGE(right.status != 401, right.body);
+      CHECK_MESSAGE(right.status != 403, right.body);
+      CHECK_MESSAGE(right.status < 500, right.body);
+    }
+  }
+  CHECK(seen.size() == table.size());
 }
