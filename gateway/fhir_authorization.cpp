@@ -150,19 +150,43 @@ AccessRequest access_request_of(const fhir::FhirRequest& r, const http::Request&
   return a;
 }
 
-Status authorize_fhir(const GrantedScopes& granted, const fhir::FhirRequest& request,
-                      const http::Request& http) {
-  if (request.interaction == Interaction::kCapabilities) return ok_status();
-  if (request.interaction == Interaction::kBatch) return authorize_bundle(granted, http);
+std::optional<AccessCondition> merge_conditions(const std::vector<AccessCondition>& alternatives) {
+  if (alternatives.empty()) return std::nullopt;
+  if (alternatives.size() == 1) return alternatives.front();
+  // patient/Observation.rs?category=a and ?category=b: one search with category=a,b (a
+  // granular scope's value is in FHIR search syntax already, so it is joined as written).
+  const AccessCondition& first = alternatives.front();
+  if (first.match.size() != 1) return std::nullopt;
+  AccessCondition merged{first.patient, {{first.match.front().name, {}}}};
+  for (const AccessCondition& c : alternatives) {
+    if (c.patient != first.patient || c.match.size() != 1 ||
+        c.match.front().name != first.match.front().name) {
+      return std::nullopt;
+    }
+    std::string& value = merged.match.front().value;
+    if (!value.empty()) value += ',';
+    value += c.match.front().value;
+  }
+  return merged;
+}
+
+Result<FhirGrant> authorize_fhir(const GrantedScopes& granted, const fhir::FhirRequest& request,
+                                 const http::Request& http) {
+  if (request.interaction == Interaction::kCapabilities) return FhirGrant{};
+  if (request.interaction == Interaction::kBatch) {
+    if (auto s = authorize_bundle(granted, http); !s) return s.take_error();
+    return FhirGrant{};
+  }
   const AccessDecision decision = decide(granted, access_request_of(request, http));
   if (!decision.allowed) return Error::forbidden(decision.reason);
-  if (!decision.unconditional()) {
+  if (decision.unconditional()) return FhirGrant{};
+  auto merged = merge_conditions(decision.any_of);
+  if (!merged) {
     return Error::forbidden(
-        "this token allows the request only within a patient compartment or for matching "
-        "resources, which the gateway does not enforce yet: use a user/ or system/ scope "
-        "without parameters");
+        "the token's scopes allow this request only under several different conditions, "
+        "which one request cannot be confined to: ask for one patient/ or granular scope");
   }
-  return ok_status();
+  return FhirGrant{std::move(merged)};
 }
 
 }  // namespace cg::gateway

@@ -18,6 +18,8 @@ Status apply_option(IdentityWords& words, std::string_view option, std::string_v
     words.roles.emplace_back(value);
   } else if (option == "--scope") {
     words.scopes.emplace_back(value);
+  } else if (option == "--fhir-user") {
+    words.fhir_user = std::string(value);
   } else if (option == "--jwks") {
     words.jwks_file = std::filesystem::path(value);
   } else {
@@ -54,7 +56,7 @@ Result<IdentityWords> split_identity_words(std::span<const std::string_view> wor
 Result<std::string> checked_role(std::string_view name) {
   if (parse_role(name)) return std::string(name);
   return Error::invalid("unknown role '" + std::string(name) +
-                        "': admin, clinician, device or peer");
+                        "': admin, clinician, device, peer or patient");
 }
 
 Result<std::string> checked_scope(std::string_view scope) {

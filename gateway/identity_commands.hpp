@@ -45,6 +45,7 @@ struct IdentityWords {
   std::vector<std::string> roles;
   std::vector<std::string> scopes;
   std::optional<std::filesystem::path> jwks_file;
+  std::optional<std::string> fhir_user;  // --fhir-user Patient/123 (user add)
 };
 
 // kInvalid for an option without a value, an unknown option, or a missing --config.

@@ -203,10 +203,10 @@ http::Response OAuthEndpoints::smart_configuration() const {
        json::array{"client_secret_basic", "client_secret_post", "private_key_jwt"}},
       {"token_endpoint_auth_signing_alg_values_supported", json::array{"ES384", "RS384"}},
       {"scopes_supported", json::array{"openid", "fhirUser", "offline_access", "online_access",
-                                       "user/*.cruds", "system/*.cruds"}},
+                                       "user/*.cruds", "system/*.cruds", "patient/*.rs"}},
       {"capabilities",
        json::array{"client-confidential-symmetric", "client-confidential-asymmetric",
-                   "permission-v2", "permission-user"}}};
+                   "permission-v2", "permission-user", "permission-patient"}}};
   http::Response r = json_response(200, json::serialize(doc));
   r.set_header("Cache-Control", "max-age=300");
   return r;
@@ -260,6 +260,9 @@ Result<Principal> OAuthEndpoints::verify_access_token(std::string_view authoriza
     for (const auto& role : roles->as_array()) {
       if (role.is_string()) p.roles.emplace_back(role.as_string());
     }
+  }
+  if (const auto* patient = claims.if_contains("patient"); patient && patient->is_string()) {
+    p.patient = std::string(patient->as_string());
   }
   return p;
 }

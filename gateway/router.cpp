@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "gateway/fhir_authorization.hpp"
+#include "gateway/fhir_confinement.hpp"
 #include "gateway/log.hpp"
 #include "protocols/fhir/model/json.hpp"
 #include "protocols/fhir/rest/outcome.hpp"
@@ -22,6 +23,11 @@ http::Response outcome_response(const Error& e) {
   r.body = fhir::serialize_json(fhir::operation_outcome(e));
   r.set_header("Content-Type", "application/fhir+json;charset=utf-8");
   return r;
+}
+
+// "Patient/1" of "/fhir/Patient/1"; "" of "/fhir".
+std::string_view fhir_sub_path(std::string_view path) {
+  return path.substr(std::min(path.size(), kFhirPrefix.size() + 1));
 }
 
 void add_security_headers(http::Response& r) {
@@ -67,8 +73,7 @@ GatewayRouter::GatewayRouter(fhir::FhirApi& fhir, const StaticTokenVerifier& tok
   // The CapabilityStatement says what the server supports and holds no data.
   auto fhir_handler = [this](http::Request& request, std::string_view path,
                              std::string_view query) {
-    std::string_view sub = path.substr(std::min(path.size(), kFhirPrefix.size() + 1));
-    return fhir_.handle(request, sub, query, base_url(request));
+    return fhir_.handle(request, fhir_sub_path(path), query, base_url(request));
   };
   add_route({"fhir-metadata",
              {"GET", "HEAD"},
@@ -163,9 +168,11 @@ http::Response GatewayRouter::handle(http::Request& request) {
     response.set_header("WWW-Authenticate", "Bearer realm=\"clinic-gateway\"");
   } else if (route == nullptr) {
     response = outcome_response(Error::not_found("no such endpoint: " + std::string(path)));
-  } else if (auto denied = authorize(*route, *principal, request, path, query); !denied) {
+  } else if (auto grant = authorize(*route, *principal, request, path, query); !grant) {
     forbidden_.fetch_add(1, std::memory_order_relaxed);
-    response = outcome_response(denied.error());
+    response = outcome_response(grant.error());
+  } else if (grant->confine) {
+    response = serve_confined_fhir(request, path, query, *grant->confine);
   } else {
     response = route->handler(request, path, query);
   }
@@ -194,32 +201,35 @@ Result<Principal> GatewayRouter::authenticate(const http::Request& request) cons
   return principal;
 }
 
-Status GatewayRouter::authorize(const Route& route, const Principal& principal,
-                                const http::Request& request, std::string_view path,
-                                std::string_view query) const {
+Result<FhirGrant> GatewayRouter::authorize(const Route& route, const Principal& principal,
+                                           const http::Request& request, std::string_view path,
+                                           std::string_view query) const {
   if (!route.policy.is_set()) return Error::forbidden("the route has no access policy");
-  if (!principal.scoped) return ok_status();  // a static token: the whole API
-  auto granted = parse_scopes(principal.scope);
-  if (!granted) return Error::forbidden("the token's scopes cannot be read");
+  if (!principal.scoped) return FhirGrant{};  // a static token: the whole API
+  auto scopes = parse_scopes(principal.scope);
+  if (!scopes) return Error::forbidden("the token's scopes cannot be read");
+  scopes->granted.patient = principal.patient;
   std::vector<Role> roles;
   for (const auto& name : principal.roles) {
     if (auto role = parse_role(name)) roles.push_back(*role);
   }
-  AccessDecision decision = check_route(route.policy, granted->granted, roles);
+  AccessDecision decision = check_route(route.policy, scopes->granted, roles);
   if (!decision.allowed) return Error::forbidden(decision.reason);
-  if (route.policy.kind() != RoutePolicy::Kind::kFhir) return ok_status();
-  return fhir_scope_check(principal, granted->granted, request, path, query);
-}
-
-Status GatewayRouter::fhir_scope_check(const Principal&, const GrantedScopes& granted,
-                                       const http::Request& request, std::string_view path,
-                                       std::string_view query) const {
-  auto parsed = fhir::parse_fhir_request(
-      request, path.substr(std::min(path.size(), kFhirPrefix.size() + 1)), query);
+  if (route.policy.kind() != RoutePolicy::Kind::kFhir) return FhirGrant{};
+  auto parsed = fhir::parse_fhir_request(request, fhir_sub_path(path), query);
   // A request the FHIR layer cannot parse gets its own error from it (404, 405, 406, 400),
   // and touches no data.
-  if (!parsed) return ok_status();
-  return authorize_fhir(granted, *parsed, request);
+  if (!parsed) return FhirGrant{};
+  return authorize_fhir(scopes->granted, *parsed, request);
+}
+
+http::Response GatewayRouter::serve_confined_fhir(http::Request& request, std::string_view path,
+                                                  std::string_view query,
+                                                  const AccessCondition& condition) {
+  const std::string_view sub = fhir_sub_path(path);
+  auto parsed = fhir::parse_fhir_request(request, sub, query);
+  if (!parsed) return outcome_response(parsed.error());  // parsed in authorize() already
+  return serve_confined(fhir_, request, sub, query, *parsed, condition, base_url(request));
 }
 
 }  // namespace cg::gateway

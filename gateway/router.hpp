@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/fhir_authorization.hpp"
 #include "gateway/oauth_endpoints.hpp"
 #include "gateway/security/access_policy.hpp"
 #include "gateway/security/static_tokens.hpp"
@@ -73,11 +74,13 @@ class GatewayRouter {
   Result<Principal> authenticate(const http::Request& request) const;
   // The route's policy against the principal; for the FHIR API, its scopes against the
   // interaction (fhir_authorization.hpp). kForbidden.
-  Status authorize(const Route& route, const Principal& principal, const http::Request& request,
-                   std::string_view path, std::string_view query) const;
-  Status fhir_scope_check(const Principal& principal, const GrantedScopes& granted,
-                          const http::Request& request, std::string_view path,
-                          std::string_view query) const;
+  // kForbidden, or what the request may do (a FHIR request may be confined to a patient
+  // compartment or a granular scope: fhir_confinement.hpp serves it).
+  Result<FhirGrant> authorize(const Route& route, const Principal& principal,
+                              const http::Request& request, std::string_view path,
+                              std::string_view query) const;
+  http::Response serve_confined_fhir(http::Request& request, std::string_view path,
+                                     std::string_view query, const AccessCondition& condition);
   http::Response health() const;
   std::string base_url(const http::Request& request) const;
 

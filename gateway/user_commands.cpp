@@ -1,5 +1,8 @@
 #include "gateway/user_commands.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 namespace cg::gateway {
 namespace {
 
@@ -23,13 +26,42 @@ Status check_shape(UserCommand::Verb verb, const IdentityWords& words) {
     return Error::invalid("--role is an option of 'user add' only");
   }
   if (verb == UserCommand::Verb::kAdd && words.roles.empty()) {
-    return Error::invalid("a user needs at least one --role (admin, clinician, device, peer)");
+    return Error::invalid(
+        "a user needs at least one --role (admin, clinician, device, peer, patient)");
+  }
+  if (words.fhir_user && verb != UserCommand::Verb::kAdd) {
+    return Error::invalid("--fhir-user is an option of 'user add' only");
+  }
+  const bool patient_role =
+      std::find(words.roles.begin(), words.roles.end(), "patient") != words.roles.end();
+  if (patient_role && (!words.fhir_user || !words.fhir_user->starts_with("Patient/"))) {
+    return Error::invalid("the patient role needs --fhir-user Patient/<id>: the record it reads");
   }
   if (is_list && !words.arguments.empty()) return Error::invalid("'user list' takes no name");
   if (!is_list && words.arguments.size() != 1) {
     return Error::invalid("which user? give one username");
   }
   return ok_status();
+}
+
+// "Type/id" of a type a SMART fhirUser may be, with a valid FHIR id.
+Result<std::string> checked_fhir_user(std::string_view reference) {
+  auto slash = reference.find('/');
+  std::string_view type = reference.substr(0, slash);
+  std::string_view id = slash == std::string_view::npos ? "" : reference.substr(slash + 1);
+  const bool person_type = type == "Patient" || type == "Practitioner" ||
+                           type == "PractitionerRole" || type == "RelatedPerson" ||
+                           type == "Person";
+  const bool valid_id =
+      !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '-' || c == '.';
+      });
+  if (!person_type || !valid_id) {
+    return Error::invalid(
+        "--fhir-user must be Patient/<id>, Practitioner/<id>, "
+        "PractitionerRole/<id>, RelatedPerson/<id> or Person/<id>");
+  }
+  return std::string(reference);
 }
 
 std::vector<std::string> user_row(const User& user) {
@@ -55,6 +87,13 @@ int add(IdentityStore& store, const UserCommand& command, const IdentityCommandE
   if (!user) {
     err << "user not added: " << user.error().message << "\n";
     return 1;
+  }
+  if (command.fhir_user) {
+    if (auto s = store.set_fhir_user(command.username, command.fhir_user); !s) {
+      err << "user added, but its FHIR resource was not set: " << s.error().message << "\n";
+      return 1;
+    }
+    user->fhir_user = command.fhir_user;
   }
   out << "added user " << user->username << "\n";
   print_users(std::span(&*user, 1), out);
@@ -115,6 +154,11 @@ Result<UserCommand> parse_user_command(std::span<const std::string_view> words) 
   command.config_file = std::move(split->config_file);
   if (!split->arguments.empty()) command.username = std::move(split->arguments.front());
   command.roles = std::move(*roles);
+  if (split->fhir_user) {
+    auto reference = checked_fhir_user(*split->fhir_user);
+    if (!reference) return reference.take_error();
+    command.fhir_user = std::move(*reference);
+  }
   return command;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The `user` commands: the operator enrols and manages the people who log in.
-//   user add NAME --role R [--role R…] --config F   a local user; prints it
+//   user add NAME --role R [--role R…] [--fhir-user Patient/ID] --config F
+//                                                   a local user; prints it
 //   user passwd NAME --config F                     a new password
 //   user disable NAME --config F / user enable NAME --config F
 //   user list --config F                            username, roles, disabled, bridged, created
@@ -25,6 +26,9 @@ struct UserCommand {
   std::string config_file;
   std::string username;            // all but list
   std::vector<std::string> roles;  // add: at least one, each a role of access_policy.hpp
+  // add: the FHIR resource the user is ("Practitioner/7", "Patient/123": the SMART fhirUser
+  // claim). The patient role needs a Patient here: it is the patient context of its tokens.
+  std::optional<std::string> fhir_user;
 };
 
 // Parses the words after "user". Errors: kInvalid saying what is wrong or missing.

@@ -241,12 +241,14 @@ std::string_view role_name(Role role) {
       return "device";
     case Role::kPeer:
       return "peer";
+    case Role::kPatient:
+      return "patient";
   }
   return "admin";
 }
 
 std::optional<Role> parse_role(std::string_view name) {
-  for (Role role : {Role::kAdmin, Role::kClinician, Role::kDevice, Role::kPeer}) {
+  for (Role role : {Role::kAdmin, Role::kClinician, Role::kDevice, Role::kPeer, Role::kPatient}) {
     if (role_name(role) == name) return role;
   }
   return std::nullopt;

@@ -68,9 +68,10 @@ struct AccessDecision {
 AccessDecision decide(const GrantedScopes& granted, const AccessRequest& request);
 
 // Roles of a local user, device or peer node (stored with the identity, put in the token).
-enum class Role { kAdmin, kClinician, kDevice, kPeer };
+// kPatient: a person reading their own record (the user's fhirUser is their Patient).
+enum class Role { kAdmin, kClinician, kDevice, kPeer, kPatient };
 std::string_view role_name(Role role);
-// nullopt when `name` ("admin", "clinician", "device", "peer") is not a role.
+// nullopt when `name` ("admin", "clinician", "device", "peer", "patient") is not a role.
 std::optional<Role> parse_role(std::string_view name);
 
 // Who may use a non-FHIR route. Built only through the named factories.

@@ -65,7 +65,7 @@ Result<Principal> StaticTokenVerifier::verify(std::string_view authorization) co
     subject += kHex[digest[i] >> 4];
     subject += kHex[digest[i] & 0xF];
   }
-  return Principal{subject, {}, {}, false};
+  return Principal{subject, {}, {}, {}, false};
 }
 
 }  // namespace cg::gateway

@@ -20,6 +20,7 @@ struct Principal {
                         // safe to log and audit
   std::string scope;    // a JWT access token's granted scopes ("" for a static token)
   std::vector<std::string> roles;
+  std::string patient;  // an access token's patient context (`patient` claim), "" when none
   // An access token from /auth/token, whose scopes the router enforces; a static token
   // (auth.token_sha256) reaches the whole API.
   bool scoped = false;

@@ -62,12 +62,29 @@ struct TokenService::Subject {
   std::optional<std::string> fhir_user;
 };
 
+namespace {
+
+// A user with the patient role reads the record its fhirUser names ("Patient/123" → "123");
+// nobody else has a patient context.
+std::string patient_context(SubjectKind kind, const std::vector<std::string>& roles,
+                            const std::optional<std::string>& fhir_user) {
+  const bool patient_role = std::find(roles.begin(), roles.end(), "patient") != roles.end();
+  if (kind != SubjectKind::kUser || !patient_role || !fhir_user ||
+      !fhir_user->starts_with("Patient/")) {
+    return {};
+  }
+  return fhir_user->substr(8);
+}
+
+}  // namespace
+
 std::string token_response_json(const TokenResponse& tokens) {
   json::object body{{"access_token", tokens.access_token},
                     {"token_type", "Bearer"},
                     {"expires_in", tokens.expires_in},
                     {"scope", tokens.scope}};
   if (!tokens.refresh_token.empty()) body["refresh_token"] = tokens.refresh_token;
+  if (!tokens.patient.empty()) body["patient"] = tokens.patient;
   return json::serialize(body);
 }
 
@@ -90,6 +107,13 @@ GrantedScopes role_ceiling(const std::vector<std::string>& roles) {
       all.permissions = all.permissions.with(p);
     }
     ceiling.resources.push_back(all);
+  }
+  if (std::find(roles.begin(), roles.end(), "patient") != roles.end()) {
+    ResourceScope own;
+    own.context = ScopeContext::kPatient;
+    own.resource_type = "*";
+    own.permissions = own.permissions.with(Permission::kRead).with(Permission::kSearch);
+    ceiling.resources.push_back(own);
   }
   ceiling.openid = ceiling.fhir_user = ceiling.profile = true;
   ceiling.offline_access = ceiling.online_access = true;
@@ -226,6 +250,16 @@ TokenOutcome TokenService::issue(const Subject& subject, const GrantedScopes& ce
     granted = within(parsed->granted, ceiling);
     if (!grants_anything(granted)) return invalid_scope("none of the requested scopes is allowed");
   }
+  // patient/ scopes mean something only with a patient context; without one they are not
+  // granted at all rather than issued as scopes that grant nothing.
+  const std::string patient = patient_context(subject.kind, subject.roles, subject.fhir_user);
+  if (patient.empty()) {
+    std::erase_if(granted.resources,
+                  [](const ResourceScope& r) { return r.context == ScopeContext::kPatient; });
+    if (!requested.empty() && !grants_anything(granted)) {
+      return invalid_scope("patient/ scopes need a patient context, which this login has not");
+    }
+  }
   const TimePoint now = config_.clock();
   const std::string scope = format_scopes(granted);
   json::array roles(subject.roles.begin(), subject.roles.end());
@@ -239,9 +273,10 @@ TokenOutcome TokenService::issue(const Subject& subject, const GrantedScopes& ce
                       {"roles", std::move(roles)}};
   if (subject.kind == SubjectKind::kClient) claims["client_id"] = subject.id;
   if (granted.fhir_user && subject.fhir_user) claims["fhirUser"] = *subject.fhir_user;
+  if (!patient.empty()) claims["patient"] = patient;
   auto access = signer_(claims);
   if (!access) return server_error(access.error());
-  TokenResponse response{std::move(*access), config_.access_token_ttl.count(), scope, {}};
+  TokenResponse response{std::move(*access), config_.access_token_ttl.count(), scope, {}, patient};
   if (with_refresh && (granted.offline_access || granted.online_access)) {
     RefreshGrant next{
         subject.kind,     subject.id, split_tokens(scope), now, now + config_.refresh_token_ttl,

@@ -54,6 +54,7 @@ struct TokenResponse {
   std::int64_t expires_in = 0;  // seconds
   std::string scope;            // what was granted
   std::string refresh_token;    // "" when none is issued
+  std::string patient;          // the patient context (SMART `patient`), "" when none
 };
 
 struct OAuthError {
@@ -69,7 +70,8 @@ std::string token_response_json(const TokenResponse& tokens);
 std::string oauth_error_json(const OAuthError& error);
 
 // The most a user with these roles may be granted (docs/security.md): admin and clinician
-// get user/*.cruds; other roles no clinical scope through a password login.
+// get user/*.cruds; patient gets patient/*.rs (its own record: the patient context is its
+// fhirUser Patient); other roles no clinical scope through a password login.
 GrantedScopes role_ceiling(const std::vector<std::string>& roles);
 
 // The scopes of `requested` that `ceiling` covers (same context, the same type or `*`, a

@@ -5,6 +5,8 @@
 #include <boost/json/array.hpp>
 #include <utility>
 
+#include "protocols/http/percent_encoding.hpp"
+
 namespace cg::hl7v2 {
 namespace {
 
@@ -142,21 +144,7 @@ std::string fhir_code(std::string_view value) {
 }
 
 std::string percent_encoded(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : text) {
-    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '-' ||
-                      c == '.' || c == '_' || c == '~';
-    if (unreserved) {
-      out += c;
-    } else {
-      auto byte = static_cast<unsigned char>(c);
-      out += '%';
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xF];
-    }
-  }
-  return out;
+  return http::percent_encode(text);
 }
 
 std::string plain_text(const Segment& segment, int field, int repetition, int component,

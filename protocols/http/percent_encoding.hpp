@@ -14,4 +14,8 @@ namespace cg::http {
 // refuse the input rather than guess. Bytes are not checked for UTF-8 validity.
 std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
 
+// Escapes every byte but the RFC 3986 unreserved ones (A–Z a–z 0–9 - . _ ~) as %XX
+// (uppercase hex): safe in a path segment, a query name or value, and a form body.
+std::string percent_encode(std::string_view s);
+
 }  // namespace cg::http

@@ -63,7 +63,7 @@ TEST_CASE("client commands refuse bad roles, rejected scopes and the wrong shape
   CHECK(error_of({"add", "t", "--role", "device", "--config", "f"}) ==
         "a client needs at least one --scope (e.g. system/Patient.rs)");
   CHECK(error_of({"add", "t", "--role", "robot", "--scope", "openid", "--config", "f"}) ==
-        "unknown role 'robot': admin, clinician, device or peer");
+        "unknown role 'robot': admin, clinician, device, peer or patient");
   CHECK(error_of({"add", "t", "--scope", "system/Patient.q", "--config", "f"})
             .starts_with("scope 'system/Patient.q' refused: "));
   CHECK(error_of({"add", "--scope", "openid", "--config", "f"}) ==

@@ -16,8 +16,8 @@ GrantedScopes scopes(std::string_view text, std::string patient = {}) {
 }
 
 // Whether `granted` may do `method target` (target after the FHIR base).
-Status allowed(const GrantedScopes& granted, std::string method, std::string target,
-               std::string if_none_exist = {}, std::string body = {}) {
+Result<FhirGrant> allowed(const GrantedScopes& granted, std::string method, std::string target,
+                          std::string if_none_exist = {}, std::string body = {}) {
   http::Request http;
   http.method = std::move(method);
   http.body = std::move(body);
@@ -104,15 +104,42 @@ TEST_CASE("batch and transaction Bundles: every entry is authorized on its own")
   CHECK(allowed(reader, "POST", "", {}, bundle("collection", both)).ok());
 }
 
-TEST_CASE("patient/ and granular scopes are refused until the FHIR layer confines to them") {
+TEST_CASE("patient/ and granular scopes allow a request confined to their condition") {
   auto patient = scopes("patient/Observation.rs", "p1");
-  auto refused = allowed(patient, "GET", "Observation?code=x");
-  CHECK(refused.error().kind == ErrorKind::kForbidden);
-  CHECK(refused.error().message.find("patient compartment") != std::string::npos);
+  auto search = allowed(patient, "GET", "Observation?code=x");
+  REQUIRE(search.ok());
+  REQUIRE(search->confine.has_value());
+  CHECK(search->confine->patient == "p1");
+  CHECK(search->confine->match.empty());
+  CHECK_FALSE(allowed(patient, "POST", "Observation").ok());  // no c in the scope
+
   auto granular = scopes(
       "user/Observation.rs?category=http://terminology.hl7.org/CodeSystem/"
       "observation-category|laboratory");
-  CHECK_FALSE(allowed(granular, "GET", "Observation/1").ok());
+  auto read = allowed(granular, "GET", "Observation/1");
+  REQUIRE(read.ok());
+  REQUIRE(read->confine.has_value());
+  CHECK(read->confine->patient.empty());
+  REQUIRE(read->confine->match.size() == 1);
+  CHECK(read->confine->match.front().name == "category");
   // A patient/ scope without a patient context grants nothing at all.
   CHECK_FALSE(allowed(scopes("patient/Observation.rs"), "GET", "Observation/1").ok());
+  // user/ and system/ scopes without parameters are unconditional.
+  CHECK_FALSE(allowed(scopes("user/Observation.rs"), "GET", "Observation/1")->confine);
+}
+
+TEST_CASE("alternative granular scopes merge into one OR; other mixes are refused") {
+  auto two =
+      scopes("user/Observation.rs?category=laboratory user/Observation.rs?category=vital-signs");
+  auto merged = allowed(two, "GET", "Observation?code=x");
+  REQUIRE(merged.ok());
+  REQUIRE(merged->confine.has_value());
+  REQUIRE(merged->confine->match.size() == 1);
+  const std::string& value = merged->confine->match.front().value;
+  CHECK((value == "laboratory,vital-signs" || value == "vital-signs,laboratory"));
+  auto mixed = scopes("user/Observation.rs?category=laboratory user/Observation.rs?status=final");
+  auto refused = allowed(mixed, "GET", "Observation?code=x");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::kForbidden);
+  CHECK(merge_conditions({}) == std::nullopt);
 }

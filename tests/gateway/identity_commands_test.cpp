@@ -43,7 +43,7 @@ TEST_CASE("roles are access_policy's role names") {
   CHECK(checked_role("peer").ok());
   auto bad = checked_role("root");
   REQUIRE_FALSE(bad.ok());
-  CHECK(bad.error().message == "unknown role 'root': admin, clinician, device or peer");
+  CHECK(bad.error().message == "unknown role 'root': admin, clinician, device, peer or patient");
   CHECK_FALSE(checked_roles({"admin", "Admin"}).ok());
 }
 

@@ -176,7 +176,7 @@ TEST_CASE("refresh tokens rotate, keep or narrow the scopes, and die with a disa
 }
 
 TEST_CASE("the answers' JSON is RFC 6749's") {
-  TokenResponse t{"abc", 300, "user/Patient.rs", ""};
+  TokenResponse t{"abc", 300, "user/Patient.rs", "", ""};
   auto body = boost::json::parse(token_response_json(t)).as_object();
   CHECK(body["token_type"] == "Bearer");
   CHECK(body["expires_in"] == 300);
@@ -184,4 +184,43 @@ TEST_CASE("the answers' JSON is RFC 6749's") {
   auto e = boost::json::parse(oauth_error_json({"invalid_grant", "why", 400})).as_object();
   CHECK(e["error"] == "invalid_grant");
   CHECK(e["error_description"] == "why");
+}
+
+TEST_CASE("a patient's login carries its patient context and reads only through patient/") {
+  Fixture f;
+  REQUIRE(f.identities.add_user("wanjiru", "her own long password", {"patient"}).ok());
+  REQUIRE(f.identities.set_fhir_user("wanjiru", "Patient/p-42").ok());
+  const auto& t = tokens(f.password("wanjiru", "her own long password"));
+  CHECK(t.patient == "p-42");
+  CHECK(t.scope.find("patient/*.rs") != std::string::npos);
+  CHECK(t.scope.find("user/") == std::string::npos);
+  auto c = claims(t);
+  CHECK(c["patient"] == "p-42");
+  CHECK(token_response_json(t).find(R"("patient":"p-42")") != std::string::npos);
+  // Never more than reading its own record.
+  CHECK(error(f.password("wanjiru", "her own long password", "patient/*.cruds")).error ==
+        "invalid_scope");
+  CHECK(error(f.password("wanjiru", "her own long password", "user/Patient.rs")).error ==
+        "invalid_scope");
+  // The refreshed token keeps the context.
+  TokenRequest refresh;
+  refresh.grant_type = GrantType::kRefreshToken;
+  refresh.refresh_token = t.refresh_token;
+  CHECK(tokens(f.service.grant(refresh, "10.0.0.5")).patient == "p-42");
+}
+
+TEST_CASE("patient/ scopes are not granted without a patient context") {
+  Fixture f;
+  // A clinician has no patient context: patient/ scopes are dropped, not issued empty.
+  const auto& t = tokens(
+      f.password("alice", "correct horse battery", "patient/Observation.rs user/Patient.rs"));
+  CHECK(t.scope == "user/Patient.rs");
+  CHECK(t.patient.empty());
+  CHECK(claims(t).if_contains("patient") == nullptr);
+  CHECK(error(f.password("alice", "correct horse battery", "patient/Observation.rs")).error ==
+        "invalid_scope");
+  // The patient role without a Patient fhirUser has no context either.
+  REQUIRE(f.identities.add_user("nobody", "a long enough password", {"patient"}).ok());
+  CHECK(error(f.password("nobody", "a long enough password", "patient/*.rs")).error ==
+        "invalid_scope");
 }

@@ -47,9 +47,9 @@ TEST_CASE("user add parses its name and roles") {
 
 TEST_CASE("user commands refuse the wrong shape with what is wrong") {
   CHECK(error_of({"add", "alice", "--config", "f"}) ==
-        "a user needs at least one --role (admin, clinician, device, peer)");
+        "a user needs at least one --role (admin, clinician, device, peer, patient)");
   CHECK(error_of({"add", "alice", "--role", "nurse", "--config", "f"}) ==
-        "unknown role 'nurse': admin, clinician, device or peer");
+        "unknown role 'nurse': admin, clinician, device, peer or patient");
   CHECK(error_of({"passwd", "--config", "f"}) == "which user? give one username");
   CHECK(error_of({"disable", "a", "b", "--config", "f"}) == "which user? give one username");
   CHECK(error_of({"list", "alice", "--config", "f"}) == "'user list' takes no name");
@@ -60,6 +60,25 @@ TEST_CASE("user commands refuse the wrong shape with what is wrong") {
   CHECK(error_of({"remove", "a", "--config", "f"}) ==
         "unknown command 'user remove': add, passwd, disable, enable or list");
   CHECK(error_of({}) == "which command? add, passwd, disable, enable or list");
+  CHECK(error_of({"add", "w", "--role", "patient", "--config", "f"}) ==
+        "the patient role needs --fhir-user Patient/<id>: the record it reads");
+  CHECK(error_of({"add", "w", "--role", "patient", "--fhir-user", "Practitioner/1", "--config",
+                  "f"}) == "the patient role needs --fhir-user Patient/<id>: the record it reads");
+  CHECK(error_of({"add", "w", "--role", "admin", "--fhir-user", "Observation/1", "--config", "f"})
+            .starts_with("--fhir-user must be Patient/<id>"));
+  CHECK(error_of({"add", "w", "--role", "admin", "--fhir-user", "Patient/a b", "--config", "f"})
+            .starts_with("--fhir-user must be"));
+  CHECK(error_of({"passwd", "w", "--fhir-user", "Patient/1", "--config", "f"}) ==
+        "--fhir-user is an option of 'user add' only");
+}
+
+TEST_CASE("user add --fhir-user stores the user's FHIR resource (a patient's own record)") {
+  Fixture f;
+  CHECK(f.run({"add", "wanjiru", "--role", "patient", "--fhir-user", "Patient/p-42"}) == 0);
+  auto user = f.store().find_user("wanjiru");
+  REQUIRE(user.ok());
+  CHECK(user->fhir_user == "Patient/p-42");
+  CHECK(user->roles == std::vector<std::string>{"patient"});
 }
 
 TEST_CASE("user add creates security.db, stores the user and prints it without a hash") {

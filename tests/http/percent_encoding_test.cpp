@@ -20,3 +20,11 @@ TEST_CASE("a truncated or non-hex escape is refused") {
 }
 
 }  // namespace cg::http
+
+TEST_CASE("percent_encode escapes all but the unreserved bytes, and decodes back") {
+  CHECK(cg::http::percent_encode("aZ09-._~") == "aZ09-._~");
+  CHECK(cg::http::percent_encode("a b/c|d,e") == "a%20b%2Fc%7Cd%2Ce");
+  CHECK(cg::http::percent_encode("\xC3\xA9") == "%C3%A9");
+  const std::string any = "http://loinc.org|1234-5 & ?=+%";
+  CHECK(cg::http::percent_decode(cg::http::percent_encode(any), true) == any);
+}

@@ -37,6 +37,7 @@ from gateway_process import Checks, GatewayProcess, binary_from_argv  # noqa: E4
 
 PASSWORD = "correct horse battery staple"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+FHIR_JSON = {"Content-Type": "application/fhir+json"}
 
 
 def b64url_decode(text: str) -> bytes:
@@ -254,6 +255,50 @@ def main() -> int:
         status, bad = token(dict(form, client_assertion=forged))
         checks.check("an assertion signed by another key is 401 invalid_client",
                      status == 401 and bad.get("error") == "invalid_client", json.dumps(bad))
+
+        # A patient reads their own record, and nothing else: patient/ scopes confined to
+        # the compartment of the token's patient.
+        for pid in ("p-own", "p-other"):
+            gw.request("PUT", f"/fhir/Patient/{pid}",
+                       json.dumps({"resourceType": "Patient", "id": pid}), FHIR_JSON)
+            gw.request("PUT", f"/fhir/Observation/obs-{pid}",
+                       json.dumps({"resourceType": "Observation", "id": f"obs-{pid}",
+                                   "status": "final", "code": {"text": "weight"},
+                                   "subject": {"reference": f"Patient/{pid}"}}), FHIR_JSON)
+        checks.check("user add --role patient --fhir-user",
+                     command("user", "add", "wanjiru", "--role", "patient", "--fhir-user",
+                             "Patient/p-own", stdin=PASSWORD + "\n").returncode == 0)
+        status, pt = token({"grant_type": "password", "username": "wanjiru", "password": PASSWORD})
+        checks.check("a patient's token: patient/*.rs and the patient context",
+                     status == 200 and "patient/*.rs" in pt.get("scope", "").split()
+                     and pt.get("patient") == "p-own", json.dumps(pt)[:300])
+        as_patient = {"Authorization": f"Bearer {pt.get('access_token', '')}"}
+
+        def ids_of(path: str) -> list:
+            status, _, data = gw.request("GET", path, headers=as_patient, auth=False)
+            if status != 200:
+                return [status]
+            return sorted(e["resource"]["id"] for e in json.loads(data).get("entry", []))
+
+        checks.check("a patient's Patient search finds only themselves",
+                     ids_of("/fhir/Patient") == ["p-own"], str(ids_of("/fhir/Patient")))
+        checks.check("and only their own Observations",
+                     ids_of("/fhir/Observation") == ["obs-p-own"], str(ids_of("/fhir/Observation")))
+        status, _, _ = gw.request("GET", "/fhir/Observation/obs-p-other", headers=as_patient,
+                                  auth=False)
+        checks.check("another patient's Observation is 404 to them", status == 404, str(status))
+        status, _, _ = gw.request("GET", "/fhir/Patient/p-own/$everything", headers=as_patient,
+                                  auth=False)
+        checks.check("their own $everything is 200", status == 200, str(status))
+        status, _, _ = gw.request("GET", "/fhir/Patient/p-other/$everything", headers=as_patient,
+                                  auth=False)
+        checks.check("another's $everything is 403", status == 403, str(status))
+        status, _, _ = gw.request("POST", "/fhir/Observation",
+                                  json.dumps({"resourceType": "Observation", "status": "final",
+                                              "code": {"text": "x"},
+                                              "subject": {"reference": "Patient/p-own"}}),
+                                  dict(FHIR_JSON, **as_patient), auth=False)
+        checks.check("and writing is 403 (patient/*.rs reads only)", status == 403, str(status))
 
         # Disabling a user takes effect at once, also on the tokens it already holds.
         status, fresh = token({"grant_type": "password", "username": "alice", "password": PASSWORD,
