@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "protocols/fhir/model/definitions.hpp"
 #include "protocols/fhir/rest/resource_io.hpp"
 
 namespace cg::gateway {
@@ -25,6 +26,120 @@ std::vector<ScopeParam> query_of(const fhir::FhirRequest& request) {
   std::vector<ScopeParam> out;
   for (const auto& p : request.params) out.push_back({p.name, p.value});
   return out;
+}
+
+// A type a search reaches beyond the one it searches, and how: _include and _revinclude
+// return resources of it (read), chained parameters and _has filter on it (search).
+struct Reach {
+  FhirInteraction how = FhirInteraction::kRead;
+  std::string type;  // "*" when it cannot be narrowed
+  std::string parameter;
+};
+
+std::vector<std::string_view> split(std::string_view text, char sep) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  while (true) {
+    auto at = text.find(sep, start);
+    out.push_back(text.substr(start, at == std::string_view::npos ? at : at - start));
+    if (at == std::string_view::npos) return out;
+    start = at + 1;
+  }
+}
+
+// The types a reference parameter of `type` points at; {"*"} when unknown or unrestricted.
+std::vector<std::string> targets_of(std::string_view type, std::string_view param) {
+  const auto* def = type == "*" ? nullptr : fhir::find_search_parameter(type, param);
+  if (def == nullptr || def->target.empty()) return {"*"};
+  return {def->target.begin(), def->target.end()};
+}
+
+// _include=Source:param[:Target] returns the targets; _revinclude=Source:param the sources.
+void reached_by_include(const fhir::QueryParam& p, bool reverse, std::vector<Reach>& out) {
+  auto parts = split(p.value, ':');
+  std::vector<std::string> types;
+  if (parts.size() < 2 || parts[0] == "*" || parts[1] == "*") {
+    types = reverse && parts[0] != "*" ? std::vector<std::string>{std::string(parts[0])}
+                                       : std::vector<std::string>{"*"};
+  } else if (reverse) {
+    types = {std::string(parts[0])};
+  } else if (parts.size() >= 3) {
+    types = {std::string(parts[2])};
+  } else {
+    types = targets_of(parts[0], parts[1]);
+  }
+  for (auto& t : types) out.push_back({FhirInteraction::kRead, std::move(t), p.name});
+}
+
+// subject:Patient.organization.name: every hop but the last names the next type.
+void reached_by_chain(const fhir::QueryParam& p, std::vector<std::string> types,
+                      std::vector<Reach>& out) {
+  auto hops = split(p.name, '.');
+  for (std::size_t i = 0; i + 1 < hops.size(); ++i) {
+    auto param_and_type = split(hops[i], ':');
+    std::vector<std::string> next;
+    if (param_and_type.size() > 1) {
+      next = {std::string(param_and_type[1])};
+    } else {
+      for (const auto& t : types) {
+        for (auto& target : targets_of(t, param_and_type[0])) next.push_back(std::move(target));
+      }
+    }
+    for (const auto& t : next) out.push_back({FhirInteraction::kSearch, t, p.name});
+    types = std::move(next);
+  }
+}
+
+// _has:Observation:patient:_has:AuditEvent:entity:agent=x: each named type is searched.
+void reached_by_has(const fhir::QueryParam& p, std::vector<Reach>& out) {
+  auto parts = split(p.name, ':');
+  for (std::size_t i = 0; i + 1 < parts.size() && parts[i] == "_has"; i += 3) {
+    out.push_back({FhirInteraction::kSearch, std::string(parts[i + 1]), p.name});
+  }
+}
+
+std::vector<Reach> reached_types(const fhir::FhirRequest& r) {
+  std::vector<std::string> searched;
+  if (!r.type.empty()) {
+    searched = {r.type};
+  } else {
+    for (auto list : fhir::param_values(r.params, "_type")) {
+      for (auto t : split(list, ',')) searched.emplace_back(t);
+    }
+    if (searched.empty()) searched = {"*"};
+  }
+  std::vector<Reach> out;
+  for (const auto& p : r.params) {
+    if (p.name.starts_with("_include")) {
+      reached_by_include(p, false, out);
+    } else if (p.name.starts_with("_revinclude")) {
+      reached_by_include(p, true, out);
+    } else if (p.name.starts_with("_has:")) {
+      reached_by_has(p, out);
+    } else if (p.name.find('.') != std::string::npos) {
+      reached_by_chain(p, searched, out);
+    }
+  }
+  return out;
+}
+
+// Each type a search reaches must be allowed outright: what an _include returns or a chain
+// filters on is not confined by the searched type's conditions.
+Status authorize_reach(const GrantedScopes& granted, const fhir::FhirRequest& request) {
+  for (const Reach& reach : reached_types(request)) {
+    AccessRequest a;
+    a.interaction = reach.how;
+    a.resource_type = reach.type;  // "*" needs a scope on every type
+    const AccessDecision d = decide(granted, a);
+    if (!d.unconditional()) {
+      return Error::forbidden("the parameter " + reach.parameter + " reaches " +
+                              (reach.type == "*" ? std::string("every type") : reach.type) +
+                              ", which the token may not " +
+                              (reach.how == FhirInteraction::kRead ? "read" : "search") +
+                              " outright");
+    }
+  }
+  return ok_status();
 }
 
 std::string entry_text(const boost::json::object& request, std::string_view key) {
@@ -179,6 +294,7 @@ Result<FhirGrant> authorize_fhir(const GrantedScopes& granted, const fhir::FhirR
   }
   const AccessDecision decision = decide(granted, access_request_of(request, http));
   if (!decision.allowed) return Error::forbidden(decision.reason);
+  if (auto s = authorize_reach(granted, request); !s) return s.take_error();
   if (decision.unconditional()) return FhirGrant{};
   auto merged = merge_conditions(decision.any_of);
   if (!merged) {

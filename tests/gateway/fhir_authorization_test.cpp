@@ -143,3 +143,34 @@ TEST_CASE("alternative granular scopes merge into one OR; other mixes are refuse
   CHECK(refused.error().kind == ErrorKind::kForbidden);
   CHECK(merge_conditions({}) == std::nullopt);
 }
+
+TEST_CASE("what a search reaches beyond its type needs its own scope: includes, chains, _has") {
+  auto observations = scopes("user/Observation.rs");
+  auto both = scopes("user/Observation.rs user/Patient.rs");
+  // _include returns the targets: Observation:subject reaches Patient, Group, Device, Location.
+  CHECK_FALSE(
+      allowed(observations, "GET", "Observation?_include=Observation:subject:Patient").ok());
+  CHECK(allowed(both, "GET", "Observation?_include=Observation:subject:Patient").ok());
+  CHECK(allowed(both, "GET", "Observation?_include=Observation:patient").ok());  // targets Patient
+  CHECK_FALSE(allowed(both, "GET", "Observation?_include=Observation:subject").ok());
+  CHECK_FALSE(allowed(both, "GET", "Observation?_include=*").ok());
+  CHECK(allowed(scopes("user/*.rs"), "GET", "Observation?_include=*").ok());
+  // _revinclude returns the sources.
+  auto patients = scopes("user/Patient.rs");
+  CHECK_FALSE(allowed(patients, "GET", "Patient?_revinclude=Observation:patient").ok());
+  CHECK(allowed(both, "GET", "Patient?_revinclude=Observation:patient").ok());
+  CHECK_FALSE(allowed(both, "GET", "Patient?_revinclude:iterate=Provenance:target").ok());
+  // A chain filters on the types it passes through.
+  CHECK_FALSE(allowed(observations, "GET", "Observation?patient.name=x").ok());
+  CHECK(allowed(both, "GET", "Observation?patient.name=x").ok());
+  CHECK(allowed(both, "GET", "Observation?subject:Patient.name=x").ok());
+  CHECK_FALSE(allowed(both, "GET", "Observation?patient.organization.name=x").ok());
+  CHECK(allowed(scopes("user/Observation.rs user/Patient.rs user/Organization.s"), "GET",
+                "Observation?patient.organization.name=x")
+            .ok());
+  // _has searches the type it names.
+  CHECK_FALSE(allowed(patients, "GET", "Patient?_has:Observation:patient:code=x").ok());
+  CHECK(allowed(both, "GET", "Patient?_has:Observation:patient:code=x").ok());
+  auto refused = allowed(patients, "GET", "Patient?_has:Observation:patient:code=x");
+  CHECK(refused.error().message.find("reaches Observation") != std::string::npos);
+}
