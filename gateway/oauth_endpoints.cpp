@@ -243,7 +243,6 @@ Result<Principal> OAuthEndpoints::verify_access_token(std::string_view authoriza
     }
   }
   Principal p;
-  p.scoped = true;
   const json::object& claims = jws->payload;
   if (const auto* sub = claims.if_contains("sub"); sub && sub->is_string()) {
     p.subject = std::string(sub->as_string());

@@ -34,6 +34,8 @@ void add_security_headers(http::Response& r) {
   r.set_header("X-Content-Type-Options", "nosniff");
   r.set_header("X-Frame-Options", "DENY");
   r.set_header("Referrer-Policy", "no-referrer");
+  // An API, never a page: nothing in a response may load or run anything in a browser.
+  r.set_header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
   // Responses may carry patient data: never cache them anywhere.
   if (r.header("Cache-Control").empty()) r.set_header("Cache-Control", "no-store");
 }
@@ -177,6 +179,10 @@ http::Response GatewayRouter::handle(http::Request& request) {
     response = route->handler(request, path, query);
   }
   add_security_headers(response);
+  if (request.secure) {
+    // Over TLS, tell browsers (a SMART web app) to keep to TLS for this host.
+    response.set_header("Strict-Transport-Security", "max-age=31536000");
+  }
   if (request.body.size() >= kLargeBody) {
     // A multi-megabyte Bundle leaves a large freed heap behind; hand it back to the OS so
     // RSS returns to its steady level (costs well under a millisecond per large request).
@@ -205,7 +211,6 @@ Result<FhirGrant> GatewayRouter::authorize(const Route& route, const Principal& 
                                            const http::Request& request, std::string_view path,
                                            std::string_view query) const {
   if (!route.policy.is_set()) return Error::forbidden("the route has no access policy");
-  if (!principal.scoped) return FhirGrant{};  // a static token: the whole API
   auto scopes = parse_scopes(principal.scope);
   if (!scopes) return Error::forbidden("the token's scopes cannot be read");
   scopes->granted.patient = principal.patient;

@@ -65,7 +65,9 @@ Result<Principal> StaticTokenVerifier::verify(std::string_view authorization) co
     subject += kHex[digest[i] >> 4];
     subject += kHex[digest[i] & 0xF];
   }
-  return Principal{subject, {}, {}, {}, false};
+  // Scoped like a backend client with every clinical permission: the FHIR API, through the
+  // same authorization point as access tokens, and no route that needs a role.
+  return Principal{subject, std::string(kStaticTokenScope), {}, {}};
 }
 
 }  // namespace cg::gateway

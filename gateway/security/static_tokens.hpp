@@ -2,8 +2,10 @@
 // StaticTokenVerifier: accepts bearer tokens whose SHA-256 is listed in the config
 // (auth.token_sha256). Only hashes are kept, so the config file never holds a usable
 // secret. Comparison is constant-time. Immutable after construction; thread-safe.
-// (OAuth2-issued JWTs replace this in the security issue; the router's authorization
-// point stays the same.)
+// A static token is a bootstrap and migration aid (the demo, scripts written before the
+// token endpoint): it is scoped like a backend client holding system/*.cruds, so it passes
+// the same authorization point as an access token and reaches no route that needs a role.
+// Enrolled clients (client add) are the way for anything that stays.
 
 #include <array>
 #include <string>
@@ -18,13 +20,13 @@ namespace cg::gateway {
 struct Principal {
   std::string subject;  // "token:<first 8 hex digits of its hash>" or the token's `sub`:
                         // safe to log and audit
-  std::string scope;    // a JWT access token's granted scopes ("" for a static token)
+  std::string scope;    // the granted scopes (kStaticTokenScope for a static token)
   std::vector<std::string> roles;
   std::string patient;  // an access token's patient context (`patient` claim), "" when none
-  // An access token from /auth/token, whose scopes the router enforces; a static token
-  // (auth.token_sha256) reaches the whole API.
-  bool scoped = false;
 };
+
+// What a static token (auth.token_sha256) may do.
+inline constexpr std::string_view kStaticTokenScope = "system/*.cruds";
 
 // The token of an Authorization header value in the Bearer scheme (case-insensitive
 // scheme name), "" when there is none. Shared by every verifier of bearer tokens.

@@ -86,6 +86,18 @@ TEST_CASE("a route registered without a policy refuses every token") {
   CHECK_FALSE(ran);
 }
 
+TEST_CASE("a static token is scoped like system/*.cruds: no route that needs a role") {
+  Fixture f;
+  f.router.add_route(
+      {"admin-only",
+       {"GET"},
+       "/admin-only",
+       RoutePolicy::granted("gateway.admin", {Role::kAdmin}),
+       [](http::Request&, std::string_view, std::string_view) { return http::Response{}; }});
+  CHECK(f.call("GET", "/admin-only", true).status == 403);
+  CHECK(f.call("GET", "/fhir/Patient", true).status == 200);
+}
+
 TEST_CASE("with a token, FHIR routes work and unknown paths are 404") {
   Fixture f;
   CHECK(f.call("GET", "/fhir/Patient", true).status == 200);
@@ -97,6 +109,14 @@ TEST_CASE("every response carries the security headers") {
   auto r = f.call("GET", "/fhir/metadata", false);
   CHECK(r.header("X-Content-Type-Options") == "nosniff");
   CHECK(r.header("Cache-Control") == "no-store");
+  CHECK(r.header("Content-Security-Policy") == "default-src 'none'; frame-ancestors 'none'");
+  CHECK(r.header("Strict-Transport-Security").empty());  // not over plain HTTP
+  CHECK(f.call("GET", "/nowhere", false).header("X-Frame-Options") == "DENY");  // errors too
+  http::Request tls;
+  tls.method = "GET";
+  tls.target = "/health";
+  tls.secure = true;
+  CHECK(f.router.handle(tls).header("Strict-Transport-Security") == "max-age=31536000");
   auto body = f.call("GET", "/fhir/metadata", false).body;
   CHECK(body.find("http://gw.test:8080/fhir") != std::string::npos);  // base from Host
 }
