@@ -132,6 +132,24 @@ class TableReader {
   std::set<std::string> seen_;
 };
 
+// [http.tls] or [mllp.tls] of the listener `listener`: certificate and private_key together,
+// client_ca only beside them.
+void read_tls(const toml::table* table, const std::string& listener, TlsSettings& tls,
+              const std::filesystem::path& base, std::vector<ConfigProblem>& problems) {
+  const std::string prefix = listener + ".tls";
+  TableReader r(table, prefix + ".", problems);
+  r.path("certificate", tls.certificate, base);
+  r.path("private_key", tls.private_key, base);
+  r.path("client_ca", tls.client_ca, base);
+  r.reject_unknown();
+  if (tls.certificate.has_value() != tls.private_key.has_value()) {
+    problems.push_back({prefix, "certificate and private_key must be given together"});
+  }
+  if (tls.client_ca && !tls.certificate) {
+    problems.push_back({prefix + ".client_ca", "needs " + prefix + ".certificate and private_key"});
+  }
+}
+
 void read_http(TableReader r, HttpSettings& h, const std::filesystem::path& base,
                std::vector<ConfigProblem>& problems) {
   r.string("address", h.address);
@@ -144,13 +162,7 @@ void read_http(TableReader r, HttpSettings& h, const std::filesystem::path& base
   r.integer("max_connections", h.max_connections, 1, 100'000);
   r.integer("io_threads", h.io_threads, 0, 256);
   r.integer("worker_threads", h.worker_threads, 1, 1024);
-  TableReader tls(r.subtable("tls"), "http.tls.", problems);
-  tls.path("certificate", h.tls_certificate, base);
-  tls.path("private_key", h.tls_private_key, base);
-  tls.reject_unknown();
-  if (h.tls_certificate.has_value() != h.tls_private_key.has_value()) {
-    problems.push_back({"http.tls", "certificate and private_key must be given together"});
-  }
+  read_tls(r.subtable("tls"), "http", h.tls, base, problems);
   if (!h.public_base_url.empty() && h.public_base_url.rfind("http://", 0) != 0 &&
       h.public_base_url.rfind("https://", 0) != 0) {
     problems.push_back({"http.public_base_url", "must start with http:// or https://"});
@@ -189,17 +201,7 @@ void read_mllp(TableReader r, MllpSettings& m, const std::filesystem::path& base
   r.millis("idle_timeout_ms", m.idle_timeout, 100, 86'400'000);
   r.millis("read_timeout_ms", m.read_timeout, 100, 3'600'000);
   r.integer("worker_threads", m.worker_threads, 1, 256);
-  TableReader tls(r.subtable("tls"), "mllp.tls.", problems);
-  tls.path("certificate", m.tls_certificate, base);
-  tls.path("private_key", m.tls_private_key, base);
-  tls.path("client_ca", m.tls_client_ca, base);
-  tls.reject_unknown();
-  if (m.tls_certificate.has_value() != m.tls_private_key.has_value()) {
-    problems.push_back({"mllp.tls", "certificate and private_key must be given together"});
-  }
-  if (m.tls_client_ca && !m.tls_certificate) {
-    problems.push_back({"mllp.tls.client_ca", "needs mllp.tls.certificate and private_key"});
-  }
+  read_tls(r.subtable("tls"), "mllp", m.tls, base, problems);
   int n = 0;
   r.table_array("senders", [&](TableReader sender) {
     m.senders.push_back(

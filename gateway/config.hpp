@@ -16,6 +16,14 @@
 
 namespace cg::gateway {
 
+// [http.tls] / [mllp.tls]: the listener speaks only TLS when certificate and private_key are
+// set; with client_ca every client must present a certificate one of its CAs issued.
+struct TlsSettings {
+  std::optional<std::filesystem::path> certificate;  // PEM chain, server certificate first
+  std::optional<std::filesystem::path> private_key;  // PEM
+  std::optional<std::filesystem::path> client_ca;    // set: client certificates required
+};
+
 struct HttpSettings {
   std::string address = "127.0.0.1";
   std::uint16_t port = 8080;
@@ -27,8 +35,7 @@ struct HttpSettings {
   std::size_t max_connections = 512;
   int io_threads = 0;  // 0: one per core
   int worker_threads = 32;
-  std::optional<std::filesystem::path> tls_certificate;
-  std::optional<std::filesystem::path> tls_private_key;
+  TlsSettings tls;
 };
 
 // The HL7v2 MLLP listener (docs/hl7v2.md, "The MLLP listener").
@@ -41,9 +48,7 @@ struct MllpSettings {
   std::chrono::milliseconds idle_timeout{600'000};
   std::chrono::milliseconds read_timeout{60'000};
   int worker_threads = 8;
-  std::optional<std::filesystem::path> tls_certificate;
-  std::optional<std::filesystem::path> tls_private_key;
-  std::optional<std::filesystem::path> tls_client_ca;  // set: client certificates required
+  TlsSettings tls;
   // [[mllp.senders]]: who may send (empty: anyone who can connect). docs/hl7v2.md.
   std::vector<hl7v2::SenderRule> senders;
 };

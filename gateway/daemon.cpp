@@ -33,6 +33,13 @@ void notify(const std::string& state) {
   sd_notify(0, state.c_str());
 }
 
+// The listener's TLS files; nullopt for a plain listener.
+std::optional<http::TlsConfig> tls_config(const TlsSettings& tls) {
+  if (!tls.certificate || !tls.private_key) return std::nullopt;
+  return http::TlsConfig{*tls.certificate, *tls.private_key,
+                         tls.client_ca.value_or(std::filesystem::path())};
+}
+
 http::ServerConfig server_config(const GatewayConfig& c) {
   http::ServerConfig s;
   s.address = c.http.address;
@@ -46,8 +53,7 @@ http::ServerConfig server_config(const GatewayConfig& c) {
                      ? c.http.io_threads
                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   s.worker_threads = c.http.worker_threads;
-  if (c.http.tls_certificate)
-    s.tls = http::TlsConfig{*c.http.tls_certificate, *c.http.tls_private_key};
+  s.tls = tls_config(c.http.tls);
   s.log = [](int p, std::string_view m) { log(p, m); };
   s.error_response = &GatewayRouter::protocol_error;
   return s;
@@ -63,9 +69,8 @@ hl7v2::MllpConfig mllp_config(const GatewayConfig& c) {
   m.read_timeout = c.mllp.read_timeout;
   m.io_threads = static_cast<int>(std::max(1u, std::min(2u, std::thread::hardware_concurrency())));
   m.worker_threads = c.mllp.worker_threads;
-  if (c.mllp.tls_certificate) {
-    m.tls = hl7v2::MllpTlsConfig{*c.mllp.tls_certificate, *c.mllp.tls_private_key,
-                                 c.mllp.tls_client_ca.value_or(std::filesystem::path())};
+  if (auto tls = tls_config(c.mllp.tls)) {
+    m.tls = hl7v2::MllpTlsConfig{tls->certificate_chain, tls->private_key, tls->client_ca};
   }
   m.log = [](int p, std::string_view message) { log(p, message); };
   return m;
@@ -217,11 +222,11 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
     return 1;
   }
   if (hl7->server) {
-    log_lifecycle(std::string("HL7v2 MLLP") + (config.mllp.tls_certificate ? " over TLS" : "") +
+    log_lifecycle(std::string("HL7v2 MLLP") + (config.mllp.tls.certificate ? " over TLS" : "") +
                   " listening on " + config.mllp.address + ":" +
                   std::to_string(hl7->server->port()));
   }
-  std::string scheme = config.http.tls_certificate ? "https" : "http";
+  std::string scheme = config.http.tls.certificate ? "https" : "http";
   std::string url =
       scheme + "://" + config.http.address + ":" + std::to_string((*server)->port()) + "/fhir";
   log_lifecycle("clinic-gateway " CG_VERSION " listening on " + url);

@@ -359,12 +359,8 @@ void MllpServerImpl::close_acceptor() {
 Result<std::shared_ptr<ssl::context>> MllpServerImpl::load_tls() const {
   const MllpTlsConfig& tls = *config_.tls;
   Result<http::TlsContextPtr> native =
-      http::make_server_tls_context({tls.certificate_chain, tls.private_key});
+      http::make_server_tls_context({tls.certificate_chain, tls.private_key, tls.client_ca});
   if (!native) return native.take_error();
-  if (!tls.client_ca.empty()) {
-    Status required = http::require_client_certificates(native->get(), tls.client_ca);
-    if (!required) return required.take_error();
-  }
   // asio's context takes ownership of the SSL_CTX.
   return std::make_shared<ssl::context>(native.value().release());
 }

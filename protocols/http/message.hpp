@@ -24,6 +24,9 @@ struct Request {
   std::string body;  // already decoded when the client sent Content-Encoding: gzip
   std::string remote_address;
   bool secure = false;  // arrived over TLS
+  // Subject (RFC 2253, "CN=tablet-3,O=Clinic") of the client certificate verified in the TLS
+  // handshake, when the listener asks for client certificates; empty otherwise.
+  std::string client_subject;
 
   std::string_view header(std::string_view name) const { return find_header(headers, name); }
 };

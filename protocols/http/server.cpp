@@ -138,7 +138,14 @@ bool handler_may_set(std::string_view name, std::string_view value) {
   return !name.empty() && !unsafe(name) && !unsafe(value);
 }
 
-Request to_request(BeastRequest&& message, const std::string& remote_address, bool secure) {
+// Who is at the other end of a connection, as the handler is told.
+struct Peer {
+  std::string address;
+  bool secure = false;
+  std::string client_subject;  // verified client certificate (RFC 2253), when one was asked for
+};
+
+Request to_request(BeastRequest&& message, const Peer& peer) {
   Request request;
   request.method = std::string(message.method_string());
   request.target = std::string(message.target());
@@ -146,8 +153,9 @@ Request to_request(BeastRequest&& message, const std::string& remote_address, bo
     request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
   request.body = std::move(message.body());
-  request.remote_address = remote_address;
-  request.secure = secure;
+  request.remote_address = peer.address;
+  request.secure = peer.secure;
+  request.client_subject = peer.client_subject;
   return request;
 }
 
@@ -240,11 +248,6 @@ class ServerImpl final : public HttpServer {
 
    private:
     ServerImpl* server_;
-  };
-
-  struct Peer {
-    std::string address;
-    bool secure = false;
   };
 
   struct SessionEntry {
@@ -378,8 +381,10 @@ Status ServerImpl::listen() {
     std::lock_guard lock(stop_mutex_);
     state_ = State::kRunning;
   }
+  const bool client_certificates = config_.tls && !config_.tls->client_ca.empty();
   log(kLogInfo, std::string("HTTP") + (tls_ ? "S" : "") + " listening on " + config_.address + ":" +
-                    std::to_string(port_));
+                    std::to_string(port_) +
+                    (client_certificates ? " (client certificates required)" : ""));
   return ok_status();
 }
 
@@ -559,7 +564,7 @@ asio::awaitable<void> ServerImpl::run_plain(tcp::socket socket,
   beast::tcp_stream stream(std::move(socket));
   const SessionRegistration registration = register_session(stream);
   if (!registration.active()) co_return;
-  const Peer peer{std::move(remote), false};
+  const Peer peer{std::move(remote), false, {}};
   const Ending ending = co_await serve(stream, peer);
   if (ending == Ending::kClose) co_await linger_close(stream);
 }
@@ -579,7 +584,7 @@ asio::awaitable<void> ServerImpl::run_tls(tcp::socket socket, std::shared_ptr<ss
     log(kLogDebug, "TLS handshake with " + remote + " failed: " + ec.message());
     co_return;
   }
-  const Peer peer{std::move(remote), true};
+  const Peer peer{std::move(remote), true, verified_peer_subject(stream.native_handle())};
   const Ending ending = co_await serve(stream, peer);
   if (ending == Ending::kClose) {
     tcp_layer.expires_after(kTlsShutdownTimeout);
@@ -617,7 +622,7 @@ asio::awaitable<Ending> ServerImpl::serve(Stream& stream, const Peer& peer) {
     const unsigned version = parser.get().version();
     const bool head = parser.get().method() == bhttp::verb::head;
     const bool client_keeps_alive = parser.get().keep_alive();
-    Request request = to_request(parser.release(), peer.address, peer.secure);
+    Request request = to_request(parser.release(), peer);
     Response response = co_await respond(request, version);
     const bool keep_alive = client_keeps_alive && !stopping_.load();
     BeastResponse message = to_beast(std::move(response), version, head, keep_alive);

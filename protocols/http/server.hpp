@@ -35,6 +35,10 @@ using Handler = std::function<Response(Request&)>;
 struct TlsConfig {
   std::filesystem::path certificate_chain;  // PEM
   std::filesystem::path private_key;        // PEM
+  // PEM file of the CAs that issue client certificates. Set: every client must present a
+  // certificate that verifies against them or the handshake fails (mutual TLS), and its
+  // subject reaches the handler as Request::client_subject. Empty: none is asked for.
+  std::filesystem::path client_ca;
 };
 
 struct ServerConfig {
@@ -79,7 +83,8 @@ class HttpServer {
   virtual std::uint16_t port() const = 0;
   virtual const ServerCounters& counters() const = 0;
   virtual std::size_t open_connections() const = 0;
-  // Re-reads the TLS certificate and key (SIGHUP); new connections use them.
+  // Re-reads the TLS certificate, key and client CA file (SIGHUP); new connections use them,
+  // connections already open keep theirs. On an error the previous ones stay in use.
   virtual Status reload_tls() = 0;
   virtual void stop(std::chrono::milliseconds drain) = 0;
 };

@@ -75,6 +75,11 @@ Result<TlsContextPtr> make_server_tls_context(const TlsConfig& config) {
   SSL_CTX_set_options(
       ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (Status s = load_files(ctx.get(), config); !s) return s.take_error();
+  if (!config.client_ca.empty()) {
+    if (Status s = require_client_certificates(ctx.get(), config.client_ca); !s) {
+      return s.take_error();
+    }
+  }
   return ctx;
 }
 

@@ -2,8 +2,9 @@
 // Builds the OpenSSL server context for the HTTPS listener from a certificate chain and a
 // private key (PEM files): TLS 1.2 minimum, forward-secret AEAD ciphers only (ECDHE with
 // AES-GCM or ChaCha20-Poly1305; TLS 1.3 suites are all AEAD), no compression, no
-// renegotiation; optionally requiring client certificates (mutual TLS, used by the MLLP
-// listener). Kept apart from the servers so it is tested without sockets or Asio.
+// renegotiation; optionally requiring client certificates (mutual TLS, TlsConfig::client_ca).
+// Shared by the HTTPS and the MLLP listeners; kept apart from them so it is tested without
+// sockets or Asio.
 // Thread-safety: stateless; a finished context is shared read-only by many connections.
 
 #include <openssl/ssl.h>
@@ -22,8 +23,9 @@ struct SslCtxFree {
 };
 using TlsContextPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
 
-// kInvalid, naming the file, when the chain or key is missing, unreadable, malformed or
-// the key does not match the certificate; kInternal when OpenSSL itself fails.
+// kInvalid, naming the file, when the chain, key or client CA file is missing, unreadable,
+// malformed or the key does not match the certificate; kInternal when OpenSSL itself fails.
+// With a client_ca the context requires client certificates (require_client_certificates).
 Result<TlsContextPtr> make_server_tls_context(const TlsConfig& config);
 
 // Makes `ctx` demand a certificate from every client and fail the handshake unless the

@@ -41,9 +41,31 @@ TEST_CASE("values are read and relative paths resolve against the config's direc
   CHECK(load.config.data_dir == "/srv/gw/data");
   CHECK(load.config.http.port == 0);
   CHECK(load.config.http.body_limit_bytes == 2048);
-  CHECK(*load.config.http.tls_certificate == "/srv/gw/tls/cert.pem");
-  CHECK(*load.config.http.tls_private_key == "/secure/key.pem");
+  CHECK(*load.config.http.tls.certificate == "/srv/gw/tls/cert.pem");
+  CHECK(*load.config.http.tls.private_key == "/secure/key.pem");
   CHECK(load.config.auth.token_sha256.size() == 1);
+}
+
+TEST_CASE("http.tls.client_ca asks HTTPS clients for certificates, and needs the server's own") {
+  auto load = parse_config(R"(
+    [http.tls]
+    certificate = "tls/gateway.crt"
+    private_key = "tls/gateway.key"
+    client_ca = "tls/clients-ca.crt"
+  )",
+                           "/etc/clinic-gateway");
+  REQUIRE(load.problems.empty());
+  CHECK(*load.config.http.tls.client_ca == "/etc/clinic-gateway/tls/clients-ca.crt");
+  CHECK_FALSE(load.config.mllp.tls.client_ca);
+
+  auto alone = parse_config(R"(
+    [http.tls]
+    client_ca = "tls/clients-ca.crt"
+  )",
+                            "/etc/clinic-gateway");
+  REQUIRE(alone.problems.size() == 1);
+  CHECK(describe(alone.problems[0]) ==
+        "http.tls.client_ca: needs http.tls.certificate and private_key");
 }
 
 TEST_CASE("every problem names its key") {
@@ -142,7 +164,7 @@ TEST_CASE("the MLLP listener and HL7 settings: off by default, read and checked 
   CHECK(load.config.mllp.port == 0);
   CHECK(load.config.mllp.max_message_bytes == 65536);
   CHECK(load.config.mllp.idle_timeout == std::chrono::milliseconds(1000));
-  CHECK(*load.config.mllp.tls_client_ca == "/srv/gw/tls/emr-ca.pem");
+  CHECK(*load.config.mllp.tls.client_ca == "/srv/gw/tls/emr-ca.pem");
   CHECK(load.config.hl7.application_name == "KISUMU-GW");
   CHECK(load.config.hl7.identifier_systems.at("KISUMU") == "http://kisumu.example/mrn");
 

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <stdexcept>
@@ -34,6 +35,7 @@ Response echo(Request& request) {
   response.set_header("X-Target", request.target);
   response.set_header("X-Secure", request.secure ? "yes" : "no");
   response.set_header("X-Remote", request.remote_address);
+  response.set_header("X-Client-Subject", request.client_subject);
   if (request.target == "/big") {
     response.body = kBigBody;
   } else {
@@ -501,7 +503,7 @@ TEST_CASE("TLS: requests work, broken handshakes are counted, certificates reloa
   auto files = testing::make_self_signed(dir.path());
   REQUIRE_FALSE(files.chain.empty());
   ServerConfig config = test_config();
-  config.tls = TlsConfig{files.chain, files.key};
+  config.tls = TlsConfig{files.chain, files.key, {}};
   LogCapture logs;
   config.log = logs.sink();
   auto server = start_server(config);
@@ -544,10 +546,100 @@ TEST_CASE("TLS: requests work, broken handshakes are counted, certificates reloa
   }
 }
 
+TEST_CASE("TLS with a client CA: only clients with a certificate it issued get an answer") {
+  testing::TempDir dir;
+  auto server_files = testing::make_self_signed(dir.path());
+  auto ca = testing::make_certificate_authority(dir.path(), "ca", "Clinic Devices CA");
+  auto other_ca = testing::make_certificate_authority(dir.path(), "other-ca", "Other CA");
+  REQUIRE_FALSE(server_files.chain.empty());
+  REQUIRE_FALSE(ca.chain.empty());
+  REQUIRE_FALSE(other_ca.chain.empty());
+  const auto tablet = testing::make_issued(dir.path(), "tablet", "tablet-3", ca);
+  const auto stranger = testing::make_issued(dir.path(), "stranger", "tablet-3", other_ca);
+  REQUIRE_FALSE(tablet.chain.empty());
+  REQUIRE_FALSE(stranger.chain.empty());
+  const auto client_ca = dir.path() / "client-ca.pem";
+  std::filesystem::copy_file(ca.chain, client_ca);
+
+  ServerConfig config = test_config();
+  config.tls = TlsConfig{server_files.chain, server_files.key, client_ca};
+  LogCapture logs;
+  config.log = logs.sink();
+  std::atomic<int> calls{0};
+  auto server = start_server(config, [&](Request& request) {
+    ++calls;
+    return echo(request);
+  });
+  CHECK(logs.contains("HTTPS listening"));
+  CHECK(logs.contains("(client certificates required)"));
+
+  {
+    TestClient client(server->port(), /*tls=*/true, &tablet);
+    REQUIRE(client.ok());
+    auto response = client.exchange(get_request("/Patient"));
+    REQUIRE(response);
+    CHECK(response->status == 200);
+    CHECK(response->header("X-Client-Subject") == "CN=tablet-3");
+  }
+  // With TLS 1.3 the client's side of the handshake may complete before the server has
+  // refused its certificate; either way no request gets through.
+  const auto refused = [&](const testing::CertificateFiles* presented) {
+    TestClient client(server->port(), true, presented);
+    return !client.ok() || !client.exchange(get_request("/Patient"), 5s);
+  };
+  CHECK(refused(nullptr));
+  CHECK(refused(&stranger));
+  CHECK(eventually([&] { return server->counters().tls_handshake_failures == 2; }));
+  CHECK(calls == 1);
+
+  // A reload re-reads the client CA file too: the other CA's devices get in, ours no longer.
+  std::filesystem::copy_file(other_ca.chain, client_ca,
+                             std::filesystem::copy_options::overwrite_existing);
+  REQUIRE(server->reload_tls().ok());
+  CHECK(refused(&tablet));
+  {
+    TestClient client(server->port(), true, &stranger);
+    REQUIRE(client.ok());
+    auto response = client.exchange(get_request("/"));
+    REQUIRE(response);
+    CHECK(response->status == 200);
+  }
+  CHECK(calls == 2);
+}
+
+TEST_CASE("TLS: TLS 1.1 and ciphers without AEAD are refused, TLS 1.2 with AEAD works") {
+  testing::TempDir dir;
+  auto files = testing::make_self_signed(dir.path());  // an ECDSA P-256 certificate
+  REQUIRE_FALSE(files.chain.empty());
+  ServerConfig config = test_config();
+  config.tls = TlsConfig{files.chain, files.key, {}};
+  auto server = start_server(config);
+  const auto handshake = [&](int max_version, const char* ciphers) {
+    TestClient client(server->port(), testing::TlsClientOptions{nullptr, max_version, ciphers});
+    return client.ok() && client.exchange(get_request("/")).has_value();
+  };
+
+  CHECK(handshake(TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256"));
+  CHECK(handshake(TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305"));
+  CHECK(handshake(0, ""));  // TLS 1.3 (AEAD suites only)
+  CHECK(server->counters().tls_handshake_failures == 0);
+
+  // Each refusal is the server's: the client offered it and the handshake failure is counted.
+  CHECK_FALSE(handshake(TLS1_1_VERSION, "DEFAULT"));
+  CHECK(eventually([&] { return server->counters().tls_handshake_failures == 1; }));
+  CHECK_FALSE(handshake(TLS1_VERSION, "DEFAULT"));
+  CHECK(eventually([&] { return server->counters().tls_handshake_failures == 2; }));
+  // CBC with HMAC (forward-secret, but not AEAD), then static RSA key exchange.
+  CHECK_FALSE(handshake(TLS1_2_VERSION, "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA"));
+  CHECK(eventually([&] { return server->counters().tls_handshake_failures == 3; }));
+  CHECK_FALSE(handshake(TLS1_2_VERSION, "AES128-GCM-SHA256:AES256-SHA"));
+  CHECK(eventually([&] { return server->counters().tls_handshake_failures == 4; }));
+}
+
 TEST_CASE("TLS: start fails with an error naming an unreadable certificate") {
   testing::TempDir dir;
   ServerConfig config = test_config();
-  config.tls = TlsConfig{dir.path() / "missing-chain.pem", dir.path() / "missing-key.pem"};
+  config.tls = TlsConfig{dir.path() / "missing-chain.pem", dir.path() / "missing-key.pem", {}};
   auto server = HttpServer::start(config, echo);
   REQUIRE_FALSE(server.ok());
   CHECK(server.error().message.find("missing-chain.pem") != std::string::npos);

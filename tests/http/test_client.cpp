@@ -52,6 +52,16 @@ std::optional<RawResponse> parse_head(std::string_view head) {
 
 TestClient::TestClient(std::uint16_t port, bool tls, const CertificateFiles* client_certificate)
     : tls_(tls) {
+  TlsClientOptions options;
+  options.certificate = client_certificate;
+  if (connect_to(port) && tls_) start_tls(options);
+}
+
+TestClient::TestClient(std::uint16_t port, const TlsClientOptions& options) : tls_(true) {
+  if (connect_to(port)) start_tls(options);
+}
+
+bool TestClient::connect_to(std::uint16_t port) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -60,16 +70,15 @@ TestClient::TestClient(std::uint16_t port, bool tls, const CertificateFiles* cli
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ::close(fd_);
     fd_ = -1;
-    return;
+    return false;
   }
-  if (!tls_) return;
+  return true;
+}
+
+void TestClient::start_tls(const TlsClientOptions& options) {
   set_receive_timeout(fd_, 5s);
   ctx_ = SSL_CTX_new(TLS_client_method());
-  if (client_certificate != nullptr &&
-      (SSL_CTX_use_certificate_chain_file(ctx_, client_certificate->chain.c_str()) != 1 ||
-       SSL_CTX_use_PrivateKey_file(ctx_, client_certificate->key.c_str(), SSL_FILETYPE_PEM) != 1)) {
-    return;
-  }
+  if (!configure(options)) return;
   SSL* ssl = SSL_new(ctx_);
   SSL_set_fd(ssl, fd_);
   if (SSL_connect(ssl) == 1) {
@@ -77,6 +86,25 @@ TestClient::TestClient(std::uint16_t port, bool tls, const CertificateFiles* cli
   } else {
     SSL_free(ssl);
   }
+}
+
+bool TestClient::configure(const TlsClientOptions& options) {
+  const CertificateFiles* certificate = options.certificate;
+  if (certificate != nullptr &&
+      (SSL_CTX_use_certificate_chain_file(ctx_, certificate->chain.c_str()) != 1 ||
+       SSL_CTX_use_PrivateKey_file(ctx_, certificate->key.c_str(), SSL_FILETYPE_PEM) != 1)) {
+    return false;
+  }
+  if (options.max_version != 0) {
+    // OpenSSL 3 refuses to speak TLS 1.0/1.1 at its default security level; the outdated
+    // client must really offer it for the test to show that the server refuses.
+    if (options.max_version < TLS1_2_VERSION) {
+      SSL_CTX_set_security_level(ctx_, 0);
+      if (SSL_CTX_set_min_proto_version(ctx_, 0) != 1) return false;
+    }
+    if (SSL_CTX_set_max_proto_version(ctx_, options.max_version) != 1) return false;
+  }
+  return *options.ciphers == '\0' || SSL_CTX_set_cipher_list(ctx_, options.ciphers) == 1;
 }
 
 TestClient::~TestClient() {

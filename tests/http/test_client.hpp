@@ -27,6 +27,13 @@ struct RawResponse {
   std::string_view header(std::string_view name) const { return find_header(headers, name); }
 };
 
+// How a TLS TestClient shakes hands; the defaults are OpenSSL's (TLS 1.2 and 1.3).
+struct TlsClientOptions {
+  const CertificateFiles* certificate = nullptr;  // presented when the server asks
+  int max_version = 0;       // e.g. TLS1_1_VERSION to play an outdated client; 0: no cap
+  const char* ciphers = "";  // TLS 1.2 cipher list (OpenSSL syntax); "": OpenSSL's default
+};
+
 class TestClient {
  public:
   // Connects to 127.0.0.1:port; with `tls`, also runs the TLS handshake (no verification:
@@ -34,6 +41,8 @@ class TestClient {
   // ok() is false when either step failed.
   explicit TestClient(std::uint16_t port, bool tls = false,
                       const CertificateFiles* client_certificate = nullptr);
+  // A TLS client shaped by `options`.
+  TestClient(std::uint16_t port, const TlsClientOptions& options);
   ~TestClient();
   TestClient(const TestClient&) = delete;
   TestClient& operator=(const TestClient&) = delete;
@@ -56,6 +65,9 @@ class TestClient {
   bool wait_closed(std::chrono::milliseconds timeout);
 
  private:
+  bool connect_to(std::uint16_t port);
+  void start_tls(const TlsClientOptions& options);
+  bool configure(const TlsClientOptions& options);
   // recv/SSL_read into buf_; false on EOF, error or deadline.
   bool fill(std::chrono::steady_clock::time_point deadline);
 

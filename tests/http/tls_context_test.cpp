@@ -15,7 +15,7 @@ TEST_CASE("a matching certificate and key make a TLS 1.2+ context") {
   TempDir dir;
   auto files = make_self_signed(dir.path());
   REQUIRE_FALSE(files.chain.empty());
-  auto ctx = make_server_tls_context({files.chain, files.key});
+  auto ctx = make_server_tls_context({files.chain, files.key, {}});
   REQUIRE(ctx.ok());
   CHECK(SSL_CTX_get_min_proto_version(ctx->get()) == TLS1_2_VERSION);
 }
@@ -26,26 +26,26 @@ TEST_CASE("loading failures name the file") {
   REQUIRE_FALSE(files.chain.empty());
 
   SUBCASE("missing certificate") {
-    auto ctx = make_server_tls_context({dir.path() / "nope.crt", files.key});
+    auto ctx = make_server_tls_context({dir.path() / "nope.crt", files.key, {}});
     REQUIRE_FALSE(ctx.ok());
     CHECK(ctx.error().kind == ErrorKind::kInvalid);
     CHECK(ctx.error().message.find("nope.crt") != std::string::npos);
   }
   SUBCASE("missing key") {
-    auto ctx = make_server_tls_context({files.chain, dir.path() / "nope.key"});
+    auto ctx = make_server_tls_context({files.chain, dir.path() / "nope.key", {}});
     REQUIRE_FALSE(ctx.ok());
     CHECK(ctx.error().message.find("nope.key") != std::string::npos);
   }
   SUBCASE("garbage certificate") {
     const auto garbage = dir.path() / "garbage.pem";
     std::ofstream(garbage) << "not a certificate\n";
-    auto ctx = make_server_tls_context({garbage, files.key});
+    auto ctx = make_server_tls_context({garbage, files.key, {}});
     REQUIRE_FALSE(ctx.ok());
     CHECK(ctx.error().message.find("garbage.pem") != std::string::npos);
   }
   SUBCASE("key of another certificate") {
     auto other = make_self_signed(dir.path(), "other");
-    auto ctx = make_server_tls_context({files.chain, other.key});
+    auto ctx = make_server_tls_context({files.chain, other.key, {}});
     REQUIRE_FALSE(ctx.ok());
     // OpenSSL refuses the key while loading it ("key values mismatch").
     CHECK(ctx.error().message.find("other.key") != std::string::npos);
@@ -59,7 +59,7 @@ TEST_CASE("client certificates: a CA file makes the context demand and verify th
   auto ca = testing::make_certificate_authority(dir.path(), "ca", "Clinic Test CA");
   REQUIRE_FALSE(files.chain.empty());
   REQUIRE_FALSE(ca.chain.empty());
-  auto ctx = make_server_tls_context({files.chain, files.key});
+  auto ctx = make_server_tls_context({files.chain, files.key, {}});
   REQUIRE(ctx.ok());
   CHECK(SSL_CTX_get_verify_mode(ctx->get()) == SSL_VERIFY_NONE);
   REQUIRE(require_client_certificates(ctx->get(), ca.chain).ok());
@@ -69,11 +69,27 @@ TEST_CASE("client certificates: a CA file makes the context demand and verify th
   CHECK(sk_X509_NAME_num(issuers) == 1);
 }
 
+TEST_CASE("client certificates: a client_ca in the TlsConfig makes the context demand them") {
+  TempDir dir;
+  auto files = make_self_signed(dir.path());
+  auto ca = testing::make_certificate_authority(dir.path(), "ca", "Clinic Test CA");
+  REQUIRE_FALSE(files.chain.empty());
+  REQUIRE_FALSE(ca.chain.empty());
+  auto ctx = make_server_tls_context({files.chain, files.key, ca.chain});
+  REQUIRE(ctx.ok());
+  CHECK(SSL_CTX_get_verify_mode(ctx->get()) == (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT));
+  CHECK(SSL_CTX_get_min_proto_version(ctx->get()) == TLS1_2_VERSION);
+
+  auto missing = make_server_tls_context({files.chain, files.key, dir.path() / "no-ca.pem"});
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message.find("no-ca.pem") != std::string::npos);
+}
+
 TEST_CASE("client certificates: an unusable CA file is named in the error") {
   TempDir dir;
   auto files = make_self_signed(dir.path());
   REQUIRE_FALSE(files.chain.empty());
-  auto ctx = make_server_tls_context({files.chain, files.key});
+  auto ctx = make_server_tls_context({files.chain, files.key, {}});
   REQUIRE(ctx.ok());
 
   SUBCASE("missing") {
@@ -95,7 +111,7 @@ TEST_CASE("verified_peer_subject is empty without a handshake") {
   TempDir dir;
   auto files = make_self_signed(dir.path());
   REQUIRE_FALSE(files.chain.empty());
-  auto ctx = make_server_tls_context({files.chain, files.key});
+  auto ctx = make_server_tls_context({files.chain, files.key, {}});
   REQUIRE(ctx.ok());
   std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx->get()), &SSL_free);
   REQUIRE(ssl);
