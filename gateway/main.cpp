@@ -14,6 +14,7 @@
 #include "gateway/config.hpp"
 #include "gateway/daemon.hpp"
 #include "gateway/hl7_commands.hpp"
+#include "gateway/init_command.hpp"
 #include "gateway/log.hpp"
 #include "gateway/password_entry.hpp"
 #include "gateway/reindex.hpp"
@@ -26,6 +27,13 @@ constexpr const char* kUsage =
     "usage: clinic-gateway <command> [options]\n"
     "\n"
     "commands:\n"
+    "  init [--config FILE] [--data-dir DIR] [--admin NAME] [--password-stdin]\n"
+    "       [--http-address ADDRESS] [--http-port PORT] [--force]\n"
+    "                          set up a new gateway: a commented config (default\n"
+    "                          /etc/clinic-gateway/gateway.toml; kept if it exists unless\n"
+    "                          --force), the data directory, security.db, the token signing\n"
+    "                          key and a first admin (default 'admin') with a generated\n"
+    "                          password printed once; safe to run again\n"
     "  serve --config FILE     run the gateway in the foreground (systemd: Type=notify)\n"
     "  check-config FILE       validate a configuration file and exit\n"
     "  reindex --config FILE   rebuild the search index of every resource (online)\n"
@@ -123,6 +131,25 @@ int hl7(int argc, char** argv) {
   return cg::gateway::run_hl7_command(*command, *config, std::cout, std::cerr);
 }
 
+// The real Argon2 cost, and new passwords from the terminal (or stdin's first line).
+cg::gateway::IdentityCommandEnv terminal_env() {
+  cg::gateway::IdentityCommandEnv env;
+  env.new_password = [] {
+    return cg::gateway::read_new_password(STDIN_FILENO, std::cin, std::cerr);
+  };
+  return env;
+}
+
+int init(int argc, char** argv) {
+  const std::vector<std::string_view> words(argv + 2, argv + argc);
+  auto command = cg::gateway::parse_init_command(words);
+  if (!command) {
+    std::cerr << "init: " << command.error().message << "\n" << kUsage;
+    return 2;
+  }
+  return cg::gateway::run_init_command(*command, terminal_env(), std::cout, std::cerr);
+}
+
 // "user …" and "client …": parse with `parse`, run with `run` on the config's security.db.
 template <class Parse, class Run>
 int identity(std::string_view what, int argc, char** argv, Parse parse, Run run) {
@@ -135,11 +162,7 @@ int identity(std::string_view what, int argc, char** argv, Parse parse, Run run)
   auto config = load_or_report(command->config_file);
   if (!config) return 1;
   cg::gateway::set_log_level(config->log_level);
-  cg::gateway::IdentityCommandEnv env;
-  env.new_password = [] {
-    return cg::gateway::read_new_password(STDIN_FILENO, std::cin, std::cerr);
-  };
-  return run(*command, *config, env, std::cout, std::cerr);
+  return run(*command, *config, terminal_env(), std::cout, std::cerr);
 }
 
 }  // namespace
@@ -147,6 +170,7 @@ int identity(std::string_view what, int argc, char** argv, Parse parse, Run run)
 int main(int argc, char** argv) {
   std::string_view cmd = argc > 1 ? argv[1] : "";
   if (cmd == "serve") return serve(argc, argv);
+  if (cmd == "init") return init(argc, argv);
   if (cmd == "check-config" && argc == 3) return check_config(argv[2]);
   if (cmd == "reindex") return reindex(argc, argv);
   if (cmd == "hl7") return hl7(argc, argv);

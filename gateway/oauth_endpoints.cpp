@@ -45,15 +45,24 @@ std::string issuer_of(const GatewayConfig& config) {
 
 }  // namespace
 
-Result<std::unique_ptr<OAuthEndpoints>> OAuthEndpoints::open(const GatewayConfig& config) {
-  auto db = SecurityDatabase::open(config.data_dir);
-  if (!db) return db.take_error();
-  const auto keys = config.data_dir / "keys";
+std::filesystem::path token_signing_key_file(const std::filesystem::path& data_dir) {
+  return data_dir / "keys" / "token-signing-key.pem";
+}
+
+Result<SigningKey> open_token_signing_key(const std::filesystem::path& data_dir) {
+  const auto file = token_signing_key_file(data_dir);
+  const auto keys = file.parent_path();
   std::error_code ec;
   std::filesystem::create_directories(keys, ec);
   if (ec) return Error::unavailable("cannot create " + keys.string() + ": " + ec.message());
   ::chmod(keys.c_str(), 0700);  // the key file is 0600 anyway; the directory hides its name
-  auto key = SigningKey::load_or_generate(keys / "token-signing-key.pem");
+  return SigningKey::load_or_generate(file);
+}
+
+Result<std::unique_ptr<OAuthEndpoints>> OAuthEndpoints::open(const GatewayConfig& config) {
+  auto db = SecurityDatabase::open(config.data_dir);
+  if (!db) return db.take_error();
+  auto key = open_token_signing_key(config.data_dir);
   if (!key) return key.take_error();
   return std::unique_ptr<OAuthEndpoints>(new OAuthEndpoints(
       std::move(*db), std::move(*key), issuer_of(config), config.http.public_base_url));

@@ -11,6 +11,7 @@
 // Thread-safety: every method may be called from the HTTP worker threads at once. token()
 // blocks on Argon2 and SQLite (tens of ms): the router calls it on a worker, never on I/O.
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,6 +28,13 @@
 #include "protocols/http/message.hpp"
 
 namespace cg::gateway {
+
+// data_dir/keys/token-signing-key.pem: the key that signs the gateway's access tokens.
+std::filesystem::path token_signing_key_file(const std::filesystem::path& data_dir);
+// Loads that key, or makes it the first time: keys/ is created (mode 0700) when missing, the
+// key file with mode 0600 (SigningKey::load_or_generate). `serve` and `init` both call this.
+// Errors: the file system's; a key file others can read or OpenSSL cannot use (kInvalid).
+Result<SigningKey> open_token_signing_key(const std::filesystem::path& data_dir);
 
 class OAuthEndpoints {
  public:
