@@ -37,7 +37,7 @@ START_TIMEOUT_S = float(os.environ.get("CG_TEST_START_TIMEOUT", "60"))
 STOP_TIMEOUT_S = float(os.environ.get("CG_TEST_STOP_TIMEOUT", "60"))
 REQUEST_TIMEOUT_S = float(os.environ.get("CG_TEST_REQUEST_TIMEOUT", "120"))
 
-_LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)/fhir")
+_LISTENING = re.compile(r"listening on (https?)://127\.0\.0\.1:(\d+)/fhir")
 _MLLP_LISTENING = re.compile(r"HL7v2 MLLP(?: over TLS)? listening on [0-9.]+:(\d+)")
 
 
@@ -78,12 +78,16 @@ class GatewayProcess:
     """One daemon instance with its own temp directory, config, data dir and token.
 
     `overrides` maps a TOML section to keys that replace or extend the defaults, e.g.
-    {"http": {"request_timeout_ms": 500}}. The data dir survives restarts of the same
-    instance (start() after stop()/kill()); the whole temp dir is removed by cleanup()
-    unless CG_TEST_KEEP=1.
+    {"http": {"request_timeout_ms": 500}} or {"http.tls": {"certificate": "..."}}. The data
+    dir survives restarts of the same instance (start() after stop()/kill()); the whole temp
+    dir is removed by cleanup() unless CG_TEST_KEEP=1.
+
+    `config_file` runs the daemon with that file as it is (e.g. one `clinic-gateway init`
+    wrote) instead of writing one: then `token` and `data_dir` mean nothing.
     """
 
-    def __init__(self, binary: str, overrides: dict | None = None, name: str = "integ"):
+    def __init__(self, binary: str, overrides: dict | None = None, name: str = "integ",
+                 config_file: Path | None = None):
         self.binary = binary
         self.dir = Path(tempfile.mkdtemp(prefix=f"cg-{name}-"))
         self.data_dir = self.dir / "data"
@@ -92,9 +96,16 @@ class GatewayProcess:
         self.token = secrets.token_urlsafe(24)
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
+        self.scheme = "http"
         self.mllp_port: int | None = None  # when the config enables [mllp]
         self._log_lines: list[str] = []
         self._log_lock = threading.Lock()
+        self._log_grew = threading.Condition(self._log_lock)
+        if config_file is not None:
+            self.config_path = Path(config_file)
+            self._listening = threading.Event()
+            self._reader = None
+            return
         self._reader: threading.Thread | None = None
         self._listening = threading.Event()
         config = {
@@ -148,6 +159,7 @@ class GatewayProcess:
             line = raw.decode("utf-8", errors="replace")
             with self._log_lock:
                 self._log_lines.append(line)
+                self._log_grew.notify_all()
             self._log_file.write(line)
             self._log_file.flush()
             m = _MLLP_LISTENING.search(line)
@@ -156,7 +168,8 @@ class GatewayProcess:
             if not self._listening.is_set():
                 m = _LISTENING.search(line)
                 if m:
-                    self.port = int(m.group(1))
+                    self.scheme = m.group(1)
+                    self.port = int(m.group(2))
                     self._listening.set()
         proc.stderr.close()
 
@@ -214,6 +227,23 @@ class GatewayProcess:
         with self._log_lock:
             return "".join(self._log_lines)
 
+    def wait_for_log(self, pattern: str, after: int = 0, timeout: float = START_TIMEOUT_S) -> bool:
+        """Waits (bounded) until a log line from line number `after` on matches `pattern`
+        (a regex); pass log_line_count() taken before an action to wait for what it logs."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._log_grew:
+            while not any(regex.search(line) for line in self._log_lines[after:]):
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.alive():
+                    return False
+                self._log_grew.wait(min(left, 1.0))
+            return True
+
+    def log_line_count(self) -> int:
+        with self._log_lock:
+            return len(self._log_lines)
+
     def log_tail(self, n: int = 40) -> str:
         with self._log_lock:
             return "".join(self._log_lines[-n:])
@@ -230,7 +260,7 @@ class GatewayProcess:
     # ---- HTTP ------------------------------------------------------------------------
 
     def url(self, path: str = "/fhir") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def connection(self, timeout: float = REQUEST_TIMEOUT_S) -> "Connection":
         return Connection(self, timeout)
