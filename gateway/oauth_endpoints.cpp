@@ -201,12 +201,13 @@ http::Response OAuthEndpoints::jwks() const {
   return r;
 }
 
-http::Response OAuthEndpoints::smart_configuration() const {
+http::Response OAuthEndpoints::smart_configuration(std::string_view origin) const {
+  const std::string base(origin);
   json::object doc{
       {"issuer", issuer_},
-      {"jwks_uri", base_url_ + "/.well-known/jwks.json"},
-      {"token_endpoint", base_url_ + "/auth/token"},
-      {"revocation_endpoint", base_url_ + "/auth/revoke"},
+      {"jwks_uri", base + "/.well-known/jwks.json"},
+      {"token_endpoint", base + "/auth/token"},
+      {"revocation_endpoint", base + "/auth/revoke"},
       {"grant_types_supported", json::array{"password", "client_credentials", "refresh_token"}},
       {"token_endpoint_auth_methods_supported",
        json::array{"client_secret_basic", "client_secret_post", "private_key_jwt"}},
@@ -217,7 +218,8 @@ http::Response OAuthEndpoints::smart_configuration() const {
        json::array{"client-confidential-symmetric", "client-confidential-asymmetric",
                    "permission-v2", "permission-user", "permission-patient"}}};
   http::Response r = json_response(200, json::serialize(doc));
-  r.set_header("Cache-Control", "max-age=300");
+  // URLs taken from the Host header are the asker's own; no cache may hand them to others.
+  if (!base_url_.empty()) r.set_header("Cache-Control", "max-age=300");
   return r;
 }
 

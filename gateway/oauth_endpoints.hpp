@@ -3,7 +3,7 @@
 //   POST /auth/token                    the token endpoint (security/token_service.hpp)
 //   POST /auth/revoke                   RFC 7009 revocation of a refresh or access token
 //   GET  /.well-known/jwks.json         the public key access tokens are signed with
-//   GET  /.well-known/smart-configuration  SMART App Launch 2.0 discovery
+//   GET  [/fhir]/.well-known/smart-configuration  SMART App Launch 2.0 discovery
 // and the check of the access tokens it issued (signature, issuer, audience, expiry).
 // Owns security.db's stores and the signing key (data_dir/keys/token-signing-key.pem,
 // created at first start, mode 0600 in a 0700 directory).
@@ -48,7 +48,10 @@ class OAuthEndpoints {
   // until it expires (kept in memory: a restart forgets it, and it expires within minutes).
   http::Response revoke(const http::Request& request);
   http::Response jwks() const;
-  http::Response smart_configuration() const;
+  // The discovery document, its endpoint URLs absolute under `origin` ("https://host:port",
+  // the router's: http.public_base_url, else the request's scheme and Host). Cached by
+  // clients for 5 minutes only when public_base_url pins the origin.
+  http::Response smart_configuration(std::string_view origin) const;
 
   // An access token this gateway issued ("Bearer <jwt>"), still valid: its subject, scope
   // and roles. kUnauthorized otherwise.

@@ -107,13 +107,21 @@ void GatewayRouter::set_oauth(OAuthEndpoints* oauth) {
        "/.well-known/jwks.json",
        RoutePolicy::public_route(),
        [oauth](http::Request&, std::string_view, std::string_view) { return oauth->jwks(); }});
+  // SMART App Launch discovery: "[FHIR base]/.well-known/smart-configuration", where SMART
+  // clients look, and the same document at the server's root.
+  auto smart = [this, oauth](http::Request& r, std::string_view, std::string_view) {
+    return oauth->smart_configuration(origin(r));
+  };
   add_route({"smart-configuration",
              {"GET", "HEAD"},
              "/.well-known/smart-configuration",
              RoutePolicy::public_route(),
-             [oauth](http::Request&, std::string_view, std::string_view) {
-               return oauth->smart_configuration();
-             }});
+             smart});
+  add_route({"fhir-smart-configuration",
+             {"GET", "HEAD"},
+             "/fhir/.well-known/smart-configuration",
+             RoutePolicy::public_route(),
+             smart});
 }
 
 bool Route::matches(std::string_view method, std::string_view request_path) const {
@@ -137,11 +145,15 @@ const Route* GatewayRouter::find_route(std::string_view method, std::string_view
   return prefix;
 }
 
-std::string GatewayRouter::base_url(const http::Request& request) const {
-  if (!config_.public_base_url.empty()) return config_.public_base_url + std::string(kFhirPrefix);
+std::string GatewayRouter::origin(const http::Request& request) const {
+  if (!config_.public_base_url.empty()) return config_.public_base_url;
   std::string host(request.header("Host"));
   if (host.empty()) host = "localhost";
-  return (request.secure ? "https://" : "http://") + host + std::string(kFhirPrefix);
+  return (request.secure ? "https://" : "http://") + host;
+}
+
+std::string GatewayRouter::base_url(const http::Request& request) const {
+  return origin(request) + std::string(kFhirPrefix);
 }
 
 http::Response GatewayRouter::health() const {

@@ -82,7 +82,9 @@ class GatewayRouter {
   http::Response serve_confined_fhir(http::Request& request, std::string_view path,
                                      std::string_view query, const AccessCondition& condition);
   http::Response health() const;
-  std::string base_url(const http::Request& request) const;
+  // "https://gw.clinic.lan:8080": public_base_url, or the scheme and Host of `request`.
+  std::string origin(const http::Request& request) const;
+  std::string base_url(const http::Request& request) const;  // origin + "/fhir"
 
   fhir::FhirApi& fhir_;
   const StaticTokenVerifier& tokens_;

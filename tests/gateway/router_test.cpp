@@ -158,6 +158,8 @@ std::map<std::string, std::vector<Example>> examples(const std::string& client_f
       {"fhir-metadata", {{"GET", "/fhir/metadata", "", "", ""}}},
       {"jwks", {{"GET", "/.well-known/jwks.json", "", "", ""}}},
       {"smart-configuration", {{"GET", "/.well-known/smart-configuration", "", "", ""}}},
+      {"fhir-smart-configuration",
+       {{"GET", "/fhir/.well-known/smart-configuration", "", "", ""}}},
       {"auth-token", {{"POST", "/auth/token", client_form, "", ""}}},
       {"auth-revoke", {{"POST", "/auth/revoke", "token=unknown", "", ""}}},
       {"fhir",

@@ -204,12 +204,13 @@ def main() -> int:
         checks.check("a wrong client secret is 401 invalid_client",
                      status == 401 and err.get("error") == "invalid_client", json.dumps(err))
 
-        status, _, data = gw.request("GET", "/.well-known/smart-configuration", auth=False)
-        smart = json.loads(data) if status == 200 else {}
-        checks.check("smart-configuration names the token endpoint and the grants",
-                     smart.get("token_endpoint", "").endswith("/auth/token")
-                     and "client_credentials" in smart.get("grant_types_supported", []),
-                     data[:300].decode(errors="replace"))
+        for where in ("/.well-known/smart-configuration", "/fhir/.well-known/smart-configuration"):
+            status, _, data = gw.request("GET", where, auth=False)
+            smart = json.loads(data) if status == 200 else {}
+            checks.check(f"{where} names the token endpoint (absolute) and the grants",
+                         smart.get("token_endpoint") == gw.url("/auth/token")
+                         and "client_credentials" in smart.get("grant_types_supported", []),
+                         data[:300].decode(errors="replace"))
 
         # RFC 7009: revoke the client's access token, and a fresh refresh token.
         def revoke(value: str) -> int:
