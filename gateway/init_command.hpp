@@ -3,7 +3,8 @@
 // the package's postinst:
 //   init --config FILE [--data-dir DIR] [--admin NAME] [--password-stdin]
 //        [--http-address ADDRESS] [--http-port PORT] [--force]
-// 1. FILE: a commented gateway.toml with the defaults (initial_config_text), mode 0640.
+// 1. FILE (default /etc/clinic-gateway/gateway.toml): a commented gateway.toml with the
+//    defaults (initial_config_text), mode 0640.
 //    An existing FILE is kept and used (--force replaces it); its data_dir wins over
 //    --data-dir.
 // 2. The data directory (made with mode 0700), security.db (0600) and the token signing key
@@ -41,8 +42,9 @@ struct InitCommand {
   bool force = false;  // replace an existing config file
 };
 
-// Parses the words after "init". Errors: kInvalid saying what is wrong (unknown option, a
-// value missing, a port out of range, --config missing).
+// Parses the words after "init"; --config and --data-dir default to the packaged paths.
+// Errors: kInvalid saying what is wrong (an unknown option or a word that is none, a value
+// missing, a port out of range).
 Result<InitCommand> parse_init_command(std::span<const std::string_view> words);
 
 // What initial_config_text writes; data_dir should be absolute.
