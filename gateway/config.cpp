@@ -2,9 +2,12 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "protocols/http/http_url.hpp"
 
 namespace cg::gateway {
 namespace {
@@ -254,6 +257,9 @@ bool is_sha256_hex(const std::string& s) {
 
 void read_auth(TableReader r, AuthSettings& a, std::vector<ConfigProblem>& problems) {
   r.string_list("token_sha256", a.token_sha256);
+  std::int64_t ttl_hours = a.cached_login_ttl.count();
+  r.integer("cached_login_ttl_hours", ttl_hours, 0, 24 * 366);
+  a.cached_login_ttl = std::chrono::hours(ttl_hours);
   for (std::size_t i = 0; i < a.token_sha256.size(); ++i) {
     if (!is_sha256_hex(a.token_sha256[i])) {
       problems.push_back({"auth.token_sha256[" + std::to_string(i) + "]",
@@ -261,6 +267,46 @@ void read_auth(TableReader r, AuthSettings& a, std::vector<ConfigProblem>& probl
     }
   }
   r.reject_unknown();
+}
+
+// OAuth scope tokens: visible ASCII but '"' and '\', separated by single spaces; or none.
+bool is_scope_list(const std::string& s) {
+  if (s.empty()) return true;
+  return s.front() != ' ' && s.back() != ' ' && s.find("  ") == std::string::npos &&
+         std::all_of(s.begin(), s.end(), [](char c) {
+           return c == ' ' || (c >= 0x21 && c <= 0x7e && c != '"' && c != '\\');
+         });
+}
+
+void read_upstream(TableReader r, UpstreamSettings& u, const std::filesystem::path& base,
+                   std::vector<ConfigProblem>& problems) {
+  r.string("token_url", u.token_url);
+  r.string("client_id", u.client_id);
+  r.path("client_secret_file", u.client_secret_file, base);
+  r.string("scope", u.scope);
+  r.millis("timeout_ms", u.timeout, 100, 60'000);
+  r.path("tls_ca", u.tls_ca, base);
+  r.reject_unknown();
+  auto url = u.token_url.empty() ? std::nullopt : http::parse_http_url(u.token_url);
+  if (!u.token_url.empty() && !url) {
+    problems.push_back({"upstream.token_url", std::string(http::kHttpUrlForm)});
+  }
+  const bool configured = !u.token_url.empty();
+  if (!configured && (!u.client_id.empty() || u.client_secret_file || u.tls_ca)) {
+    problems.push_back({"upstream.token_url", "is needed by the other upstream settings"});
+  }
+  if (u.client_secret_file && u.client_id.empty()) {
+    problems.push_back({"upstream.client_secret_file", "needs upstream.client_id"});
+  }
+  if (u.tls_ca && url && !url->tls) {
+    problems.push_back({"upstream.tls_ca", "needs an https:// upstream.token_url"});
+  }
+  if (u.client_id.find_first_of(":\r\n") != std::string::npos) {
+    problems.push_back({"upstream.client_id", "must not contain ':' or line breaks"});
+  }
+  if (!is_scope_list(u.scope)) {
+    problems.push_back({"upstream.scope", "must be OAuth scopes separated by single spaces"});
+  }
 }
 
 void read_root(const toml::table& root, GatewayConfig& c, const std::filesystem::path& base,
@@ -288,6 +334,8 @@ void read_root(const toml::table& root, GatewayConfig& c, const std::filesystem:
   read_storage(TableReader(r.subtable("storage"), "storage.", problems), c.storage);
   read_fhir(TableReader(r.subtable("fhir"), "fhir.", problems), c.fhir, problems);
   read_auth(TableReader(r.subtable("auth"), "auth.", problems), c.auth, problems);
+  read_upstream(TableReader(r.subtable("upstream"), "upstream.", problems), c.upstream, base,
+                problems);
   r.reject_unknown();
 }
 

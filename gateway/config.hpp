@@ -74,6 +74,20 @@ struct FhirSettings {
 
 struct AuthSettings {
   std::vector<std::string> token_sha256;  // lowercase hex SHA-256 of accepted bearer tokens
+  // How long after its last upstream login a bridged user may log in offline with the cached
+  // verifier (docs/security.md, "Bridged login"). 0: never offline.
+  std::chrono::hours cached_login_ttl{24 * 7};
+};
+
+// [upstream]: the gateway (or other OAuth server) this one answers to, typically the
+// district's clinic-gateway. With token_url set, users who are not local log in through it.
+struct UpstreamSettings {
+  std::string token_url;  // its OAuth token endpoint (password grant); "": no upstream logins
+  std::string client_id;  // when the upstream wants this gateway to authenticate as a client
+  std::optional<std::filesystem::path> client_secret_file;  // first line: the secret
+  std::string scope = "openid";  // asked for with each login: roles come from the token
+  std::chrono::milliseconds timeout{3000};
+  std::optional<std::filesystem::path> tls_ca;  // PEM CAs for https; default: the system's
 };
 
 struct GatewayConfig {
@@ -87,6 +101,7 @@ struct GatewayConfig {
   StorageSettings storage;
   FhirSettings fhir;
   AuthSettings auth;
+  UpstreamSettings upstream;
 };
 
 struct ConfigProblem {

@@ -31,23 +31,43 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space
   return out;
 }
 
-std::string percent_encode(std::string_view s) {
+namespace {
+
+// %XX-escapes every byte `kept` refuses; a space is '+' when `space_as_plus`.
+template <typename Kept>
+std::string escape(std::string_view s, Kept kept, bool space_as_plus) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
-    if (unreserved) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (kept(c)) {
       out += c;
+    } else if (space_as_plus && c == ' ') {
+      out += '+';
     } else {
-      const auto byte = static_cast<unsigned char>(c);
       out += '%';
       out += kHex[byte >> 4];
-      out += kHex[byte & 0xF];
+      out += kHex[byte & 0x0F];
     }
   }
   return out;
+}
+
+bool alnum(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+}  // namespace
+
+std::string percent_encode(std::string_view s) {
+  return escape(
+      s, [](char c) { return alnum(c) || c == '-' || c == '.' || c == '_' || c == '~'; }, false);
+}
+
+std::string form_encode(std::string_view s) {
+  return escape(
+      s, [](char c) { return alnum(c) || c == '*' || c == '-' || c == '.' || c == '_'; }, true);
 }
 
 }  // namespace cg::http

@@ -1,6 +1,7 @@
 #pragma once
 // Percent-decoding (RFC 3986 §2.1) shared by the FHIR query parser and the OAuth2 token
-// request parser, so both read an application/x-www-form-urlencoded string the same way.
+// request parser, so both read an application/x-www-form-urlencoded string the same way;
+// and the matching encoder for the form bodies the gateway sends (form_client.hpp).
 // Pure functions; thread-safe.
 
 #include <optional>
@@ -17,5 +18,9 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space
 // Escapes every byte but the RFC 3986 unreserved ones (A–Z a–z 0–9 - . _ ~) as %XX
 // (uppercase hex): safe in a path segment, a query name or value, and a form body.
 std::string percent_encode(std::string_view s);
+
+// application/x-www-form-urlencoded (WHATWG URL §5.2): A-Z a-z 0-9 * - . _ stay, a space
+// becomes '+', every other byte %XX (upper case). percent_decode(…, true) reverses it.
+std::string form_encode(std::string_view s);
 
 }  // namespace cg::http

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <set>
 
 using namespace cg::gateway;
@@ -185,4 +186,73 @@ TEST_CASE("the MLLP listener and HL7 settings: off by default, read and checked 
   CHECK(keys.count("mllp.tls.client_ca") == 1);
   CHECK(keys.count("hl7.application_name") == 1);
   CHECK(keys.count("hl7.identifier_systems.X") == 1);
+}
+
+TEST_CASE("no upstream by default; cached logins hold a week") {
+  auto load = parse_config("", "/etc/clinic-gateway");
+  CHECK(load.config.upstream.token_url.empty());
+  CHECK(load.config.upstream.timeout == std::chrono::milliseconds(3000));
+  CHECK(load.config.upstream.scope == "openid");
+  CHECK(load.config.auth.cached_login_ttl == std::chrono::hours(168));
+}
+
+TEST_CASE("[upstream] is read, with paths resolved against the config's directory") {
+  auto load = parse_config(R"(
+    [auth]
+    cached_login_ttl_hours = 0
+    [upstream]
+    token_url = "https://district.example:8443/auth/token"
+    client_id = "clinic-7"
+    client_secret_file = "secrets/upstream"
+    scope = "openid fhirUser"
+    timeout_ms = 1500
+    tls_ca = "/etc/ssl/district-ca.pem"
+  )",
+                           "/srv/gw");
+  REQUIRE(load.problems.empty());
+  const auto& u = load.config.upstream;
+  CHECK(u.token_url == "https://district.example:8443/auth/token");
+  CHECK(u.client_id == "clinic-7");
+  CHECK(*u.client_secret_file == "/srv/gw/secrets/upstream");
+  CHECK(u.scope == "openid fhirUser");
+  CHECK(u.timeout == std::chrono::milliseconds(1500));
+  CHECK(*u.tls_ca == "/etc/ssl/district-ca.pem");
+  CHECK(load.config.auth.cached_login_ttl == std::chrono::hours(0));
+}
+
+TEST_CASE("[upstream] problems name their keys") {
+  auto bad_url = parse_config(R"(
+    [upstream]
+    token_url = "https://user:pw@district.example/auth/token"
+    timeout_ms = 10
+    scope = "openid  \"x\""
+    colour = "blue"
+  )",
+                              "/x");
+  CHECK(has_problem(bad_url, "upstream.token_url", "without user info"));
+  CHECK(has_problem(bad_url, "upstream.timeout_ms", "between 100 and 60000"));
+  CHECK(has_problem(bad_url, "upstream.scope", "single spaces"));
+  CHECK(has_problem(bad_url, "upstream.colour", "unknown setting"));
+
+  auto orphans = parse_config(R"(
+    [upstream]
+    client_secret_file = "s"
+    tls_ca = "ca.pem"
+  )",
+                              "/x");
+  CHECK(has_problem(orphans, "upstream.token_url", "needed"));
+  CHECK(has_problem(orphans, "upstream.client_secret_file", "needs upstream.client_id"));
+
+  auto plain_with_ca = parse_config(R"(
+    [auth]
+    cached_login_ttl_hours = -1
+    [upstream]
+    token_url = "http://127.0.0.1:8080/auth/token"
+    tls_ca = "ca.pem"
+    client_id = "a:b"
+  )",
+                                    "/x");
+  CHECK(has_problem(plain_with_ca, "upstream.tls_ca", "https://"));
+  CHECK(has_problem(plain_with_ca, "upstream.client_id", "':'"));
+  CHECK(has_problem(plain_with_ca, "auth.cached_login_ttl_hours", "between 0 and 8784"));
 }

@@ -19,6 +19,20 @@ TEST_CASE("a truncated or non-hex escape is refused") {
   CHECK_FALSE(percent_decode("%4g", false));
 }
 
+TEST_CASE("form encoding keeps the safe characters, turns spaces into '+' and escapes the rest") {
+  CHECK(form_encode("user/*.rs openid") == "user%2F*.rs+openid");
+  CHECK(form_encode("a+b&c=d%") == "a%2Bb%26c%3Dd%25");
+  CHECK(form_encode("Az09-._~") == "Az09-._%7E");
+  CHECK(form_encode("\xc3\xa4") == "%C3%A4");
+  CHECK(form_encode("") == "");
+}
+
+TEST_CASE("decoding a form-encoded value gives back every byte") {
+  std::string all;
+  for (int b = 0; b < 256; ++b) all += static_cast<char>(b);
+  CHECK(percent_decode(form_encode(all), true) == all);
+}
+
 }  // namespace cg::http
 
 TEST_CASE("percent_encode escapes all but the unreserved bytes, and decodes back") {
