@@ -11,7 +11,7 @@ using storage::Connection;
 using storage::Statement;
 
 const std::string kUserColumns =
-    "username, roles, disabled, created_at, updated_at, fhir_user, bridged, cached_until";
+    "username, roles, disabled, created_at, updated_at, fhir_user, bridged, verified_at";
 const std::string kClientColumns =
     "client_id, name, roles, scopes, disabled, secret_hash IS NOT NULL, jwks, created_at, "
     "updated_at";
@@ -31,7 +31,7 @@ User read_user(const Statement& s) {
   u.updated_at = from_ms(s.column_int64(4));
   u.fhir_user = optional_text(s, 5);
   u.bridged = s.column_int64(6) != 0;
-  if (!s.column_is_null(7)) u.cached_until = from_ms(s.column_int64(7));
+  if (!s.column_is_null(7)) u.verified_at = from_ms(s.column_int64(7));
   return u;
 }
 
@@ -104,6 +104,8 @@ Status update_one(SecurityDatabase& db, const std::string& sql, Bind bind, std::
   return ok_status();
 }
 
+}  // namespace
+
 Status check_username(std::string_view name) {
   const bool valid =
       !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
@@ -113,6 +115,8 @@ Status check_username(std::string_view name) {
   if (!valid) return Error::invalid("a username is 1 to 64 of A-Z a-z 0-9 . _ @ -");
   return ok_status();
 }
+
+namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
@@ -141,10 +145,9 @@ Result<std::optional<Credentials>> load_credentials(SecurityDatabase& db,
 
 // The hash a login is checked against now: a local user's password hash, or a bridged
 // user's cached verifier while it holds. Null when there is none.
-const std::string* usable_verifier(const Credentials& c, TimePoint now) {
+const std::string* usable_verifier(const Credentials& c, const IdentityStore& store) {
   if (!c.user.bridged) return c.password_hash ? &*c.password_hash : nullptr;
-  const bool current = c.user.cached_until && *c.user.cached_until > now;
-  return current && c.verifier_hash ? &*c.verifier_hash : nullptr;
+  return store.cached_login_holds(c.user) && c.verifier_hash ? &*c.verifier_hash : nullptr;
 }
 
 Error invalid_credentials() {
@@ -318,7 +321,7 @@ Result<std::vector<User>> IdentityStore::list_users() {
 Result<User> IdentityStore::verify_password(std::string_view username, std::string_view password) {
   auto found = load_credentials(*db_, username);
   if (!found) return found.take_error();
-  const std::string* verifier = *found ? usable_verifier(**found, config_.clock()) : nullptr;
+  const std::string* verifier = *found ? usable_verifier(**found, *this) : nullptr;
   auto matched = matches(verifier ? *verifier : dummy_hash(), password);
   // Out of memory is the gateway's trouble, not the caller's credentials; a damaged stored
   // hash counts as a mismatch.
@@ -330,10 +333,14 @@ Result<User> IdentityStore::verify_password(std::string_view username, std::stri
   return std::move((*found)->user);
 }
 
+bool IdentityStore::cached_login_holds(const User& user) const {
+  return user.bridged && user.verified_at &&
+         config_.clock() < *user.verified_at + config_.cached_login_ttl;
+}
+
 Result<User> IdentityStore::cache_upstream_login(std::string_view username,
                                                  std::string_view password,
-                                                 const std::vector<std::string>& roles,
-                                                 TimePoint cached_until) {
+                                                 const std::vector<std::string>& roles) {
   if (auto valid = check_username(username); !valid) return valid.take_error();
   auto joined = join_tokens(roles, "role");
   if (!joined) return joined.take_error();
@@ -342,9 +349,9 @@ Result<User> IdentityStore::cache_upstream_login(std::string_view username,
   auto cached = query_one(
       *db_,
       "INSERT INTO users (username, roles, created_at, updated_at, bridged, verifier_hash, "
-      "cached_until) VALUES (?1, ?2, ?3, ?3, 1, ?4, ?5) ON CONFLICT (username) DO UPDATE SET "
+      "verified_at) VALUES (?1, ?2, ?3, ?3, 1, ?4, ?3) ON CONFLICT (username) DO UPDATE SET "
       "roles = excluded.roles, updated_at = excluded.updated_at, verifier_hash = "
-      "excluded.verifier_hash, cached_until = excluded.cached_until WHERE users.bridged = 1 "
+      "excluded.verifier_hash, verified_at = excluded.verified_at WHERE users.bridged = 1 "
       "RETURNING " +
           kUserColumns,
       [&](Statement& s) {
@@ -352,12 +359,23 @@ Result<User> IdentityStore::cache_upstream_login(std::string_view username,
         s.bind(2, *joined);
         s.bind(3, to_ms(config_.clock()));
         s.bind(4, *encoded);
-        s.bind(5, to_ms(cached_until));
       },
       read_user);
   if (!cached) return cached.take_error();
   if (!*cached) return Error::conflict("user '" + std::string(username) + "' is a local user");
   return std::move(**cached);
+}
+
+Status IdentityStore::forget_upstream_login(std::string_view username) {
+  return db_->with([&](Connection& conn) -> Status {
+    auto stmt = conn.statement(
+        "UPDATE users SET verifier_hash = NULL, verified_at = NULL, updated_at = ?1 "
+        "WHERE username = ?2 AND bridged = 1");
+    if (!stmt) return stmt.take_error();
+    (*stmt)->bind(1, to_ms(config_.clock()));
+    (*stmt)->bind(2, username);
+    return (*stmt)->run();
+  });
 }
 
 Result<NewClient> IdentityStore::add_client(std::string_view name,

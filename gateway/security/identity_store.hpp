@@ -31,7 +31,13 @@ struct IdentityConfig {
   Argon2Parameters argon2;  // for new hashes; older ones are upgraded at the next login
   Clock clock = system_now;
   int max_concurrent_hashes = 2;  // 2 × 19 MiB fits the daemon's 64 MB budget (≤ 16)
+  // How long after the upstream last accepted a bridged user's password the cached verifier
+  // lets them log in (auth.cached_login_ttl_hours). Zero: never without the upstream.
+  std::chrono::seconds cached_login_ttl = std::chrono::hours(24 * 7);
 };
+
+// kInvalid unless `name` is 1–64 of [A-Za-z0-9._@-], what a username may be.
+Status check_username(std::string_view name);
 
 // The minimal password policy (NIST SP 800-63B style: length, not composition rules):
 // at least kMinPasswordLength Unicode code points, at most kMaxPasswordBytes bytes, and not
@@ -56,18 +62,25 @@ class IdentityStore {
   Result<std::vector<User>> list_users();  // by username
 
   // The user when `password` is theirs and the user may log in now (not disabled; for a
-  // bridged user, its cached verifier has not expired). Otherwise kUnauthorized "invalid
-  // credentials", the same error after the same Argon2 work whether the name is unknown,
-  // disabled or the password wrong, so neither message nor timing tells which. A hash made
-  // with other parameters than the config's is replaced on success.
+  // bridged user, cached_login_holds()). Otherwise kUnauthorized "invalid credentials", the
+  // same error after the same Argon2 work whether the name is unknown, disabled or the
+  // password wrong, so neither message nor timing tells which. A hash made with other
+  // parameters than the config's is replaced on success.
   Result<User> verify_password(std::string_view username, std::string_view password);
 
   // After the upstream accepted `password` for `username`: creates or refreshes the bridged
-  // user with a verifier of the password and the upstream's `roles`, valid for offline
-  // logins until `cached_until`. A disabled bridged user stays disabled. kConflict for a
-  // local user of that name: local users never become bridged.
+  // user with a verifier of the password and the upstream's `roles`, verified now. A
+  // disabled bridged user stays disabled. kConflict for a local user of that name: local
+  // users never become bridged.
   Result<User> cache_upstream_login(std::string_view username, std::string_view password,
-                                    const std::vector<std::string>& roles, TimePoint cached_until);
+                                    const std::vector<std::string>& roles);
+  // After the upstream refused `username`'s password (changed, or the user disabled there):
+  // drops the cached verifier, so offline logins stop too. Nothing for a local or unknown
+  // user.
+  Status forget_upstream_login(std::string_view username);
+  // Whether a bridged user's last upstream login is recent enough (cached_login_ttl) for
+  // offline logins and refresh tokens. False for local users.
+  bool cached_login_holds(const User& user) const;
 
   // Clients. With `jwks` (a public JWK Set for private_key_jwt) the client gets no secret
   // and NewClient::secret is empty. Errors as for users.

@@ -14,14 +14,16 @@ namespace cg::gateway {
 struct User {
   std::string username;
   // For a bridged user: the roles the upstream gave at its last accepted login, which hold
-  // offline until cached_until like the verifier.
+  // offline as long as the verifier does.
   std::vector<std::string> roles;
   bool disabled = false;
   TimePoint created_at;
   TimePoint updated_at;
-  std::optional<std::string> fhir_user;   // e.g. "Practitioner/123", the SMART fhirUser claim
-  bool bridged = false;                   // logs in through the upstream (issue 5)
-  std::optional<TimePoint> cached_until;  // bridged users only
+  std::optional<std::string> fhir_user;  // e.g. "Practitioner/123", the SMART fhirUser claim
+  bool bridged = false;  // origin "upstream": logs in through the upstream's token endpoint
+  // Bridged users: when the upstream last accepted their password (unset once the upstream
+  // refused it). The cached verifier holds until this plus the configured cached_login_ttl.
+  std::optional<TimePoint> verified_at;
 };
 
 // An OAuth client: a device or an application.

@@ -85,7 +85,30 @@ CREATE TABLE login_failures (
 );
 )sql";
 
-constexpr std::array<std::string_view, 1> kSecuritySteps = {kSecurityV1};
+// Version 2: bridged logins keep when the upstream last accepted the password
+// (verified_at); how long that holds is the configured cached_login_ttl, applied when a
+// login is checked, so shortening the setting takes effect at once. The unused cached_until
+// and cached_roles go (roles holds a bridged user's upstream roles).
+// security_events  failed logins, lockouts and offline (cached) logins, for the operator
+//                  (`clinic-gateway security events`) until they become ATNA audit records.
+//                  kind is login_failure | lockout | offline_login; subject a username or
+//                  client id, address the caller's; detail a reason, never a secret.
+constexpr std::string_view kSecurityV2 = R"sql(
+ALTER TABLE users ADD COLUMN verified_at INTEGER;
+ALTER TABLE users DROP COLUMN cached_until;
+ALTER TABLE users DROP COLUMN cached_roles;
+CREATE TABLE security_events (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  address TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX security_events_by_time ON security_events (at);
+)sql";
+
+constexpr std::array<std::string_view, 2> kSecuritySteps = {kSecurityV1, kSecurityV2};
 
 Error file_error(const std::filesystem::path& file, std::string_view what) {
   return Error::unavailable("cannot " + std::string(what) + " " + file.string() + ": " +

@@ -179,40 +179,70 @@ TEST_CASE("users are listed by name with their fhirUser, never with a hash") {
   CHECK(f.store.find_user("dave").error().kind == ErrorKind::kNotFound);
 }
 
-TEST_CASE("a bridged user logs in offline with the cached verifier until it expires") {
-  Fixture f;
-  auto cached =
-      f.store.cache_upstream_login("dr.who", kPassword, {"clinician"}, f.time.now() + 7 * 24h);
+TEST_CASE("a bridged user logs in offline with the cached verifier until the ttl runs out") {
+  Fixture f;  // cached_login_ttl: the default week
+  auto cached = f.store.cache_upstream_login("dr.who", kPassword, {"clinician"});
   REQUIRE(cached.ok());
   CHECK(cached->bridged);
-  CHECK(cached->cached_until == f.time.now() + 7 * 24h);
+  CHECK(cached->verified_at == f.time.now());
+  CHECK(f.store.cached_login_holds(*cached));
   auto offline = f.store.verify_password("dr.who", kPassword);
   REQUIRE(offline.ok());
   CHECK(offline->roles == std::vector<std::string>{"clinician"});
   check_invalid_credentials(f.store.verify_password("dr.who", "wrong horse battery"));
   CHECK(f.store.set_password("dr.who", "a local password").error().kind == ErrorKind::kConflict);
-  f.time.advance(7 * 24h);
+  f.time.advance(7 * 24h - 1ms);
+  CHECK(f.store.verify_password("dr.who", kPassword).ok());
+  f.time.advance(1ms);
+  CHECK_FALSE(f.store.cached_login_holds(*f.store.find_user("dr.who")));
   check_invalid_credentials(f.store.verify_password("dr.who", kPassword));
   // The upstream accepts a new password and other roles: the cache follows.
-  REQUIRE(f.store.cache_upstream_login("dr.who", "changed upstream", {"nurse"}, f.time.now() + 1h)
-              .ok());
+  REQUIRE(f.store.cache_upstream_login("dr.who", "changed upstream", {"nurse"}).ok());
   check_invalid_credentials(f.store.verify_password("dr.who", kPassword));
   CHECK(f.store.verify_password("dr.who", "changed upstream")->roles ==
         std::vector<std::string>{"nurse"});
 }
 
+TEST_CASE("the ttl is the configured one at login time, and zero means never offline") {
+  Fixture f;
+  REQUIRE(f.store.cache_upstream_login("dr.who", kPassword, {"clinician"}).ok());
+  f.time.advance(2h);
+  IdentityStore hour{f.db, IdentityConfig{kFastArgon2, f.time.clock(), 2, 1h}};
+  check_invalid_credentials(hour.verify_password("dr.who", kPassword));
+  IdentityStore never{f.db, IdentityConfig{kFastArgon2, f.time.clock(), 2, 0s}};
+  REQUIRE(never.cache_upstream_login("dr.who", kPassword, {"clinician"}).ok());
+  check_invalid_credentials(never.verify_password("dr.who", kPassword));
+  CHECK(f.store.verify_password("dr.who", kPassword).ok());
+}
+
+TEST_CASE("when the upstream refuses the password the cached verifier is forgotten") {
+  Fixture f;
+  f.add("alice");
+  REQUIRE(f.store.cache_upstream_login("dr.who", kPassword, {"clinician"}).ok());
+  REQUIRE(f.store.forget_upstream_login("dr.who").ok());
+  auto forgotten = f.store.find_user("dr.who");
+  REQUIRE(forgotten.ok());
+  CHECK(forgotten->bridged);
+  CHECK_FALSE(forgotten->verified_at.has_value());
+  check_invalid_credentials(f.store.verify_password("dr.who", kPassword));
+  // A local user's password is not the upstream's to drop; unknown names change nothing.
+  REQUIRE(f.store.forget_upstream_login("alice").ok());
+  CHECK(f.store.verify_password("alice", kPassword).ok());
+  CHECK(f.store.forget_upstream_login("nobody").ok());
+}
+
 TEST_CASE("a local user never becomes bridged, and a disabled bridged user stays disabled") {
   Fixture f;
   f.add("alice");
-  auto taken =
-      f.store.cache_upstream_login("alice", "upstream password", {"admin"}, f.time.now() + 1h);
+  auto taken = f.store.cache_upstream_login("Alice", "upstream password", {"admin"});
   REQUIRE_FALSE(taken.ok());
   CHECK(taken.error().kind == ErrorKind::kConflict);
   CHECK(f.store.verify_password("alice", kPassword)->roles ==
         std::vector<std::string>{"clinician"});
-  REQUIRE(f.store.cache_upstream_login("bob", kPassword, {}, f.time.now() + 1h).ok());
+  CHECK_FALSE(f.store.cached_login_holds(*f.store.find_user("alice")));
+  REQUIRE(f.store.cache_upstream_login("bob", kPassword, {}).ok());
   REQUIRE(f.store.set_user_disabled("bob", true).ok());
-  REQUIRE(f.store.cache_upstream_login("bob", kPassword, {}, f.time.now() + 2h).ok());
+  REQUIRE(f.store.cache_upstream_login("bob", kPassword, {}).ok());
   CHECK(f.store.find_user("bob")->disabled);
   check_invalid_credentials(f.store.verify_password("bob", kPassword));
 }
