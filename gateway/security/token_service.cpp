@@ -141,13 +141,14 @@ GrantedScopes within(const GrantedScopes& requested, const GrantedScopes& ceilin
 
 TokenService::TokenService(IdentityStore& identities, RefreshTokenStore& refresh_tokens,
                            LoginLockout& lockout, ClaimsSigner signer, AssertionCheck assertions,
-                           TokenServiceConfig config)
+                           TokenServiceConfig config, LoginHooks hooks)
     : identities_(identities),
       refresh_tokens_(refresh_tokens),
       lockout_(lockout),
       signer_(std::move(signer)),
       assertions_(std::move(assertions)),
-      config_(std::move(config)) {}
+      config_(std::move(config)),
+      password_login_(identities, lockout, hooks.events, hooks.upstream, config_.clock) {}
 
 TokenOutcome TokenService::grant(const TokenRequest& request, std::string_view source_address) {
   switch (request.grant_type) {
@@ -162,20 +163,11 @@ TokenOutcome TokenService::grant(const TokenRequest& request, std::string_view s
 }
 
 TokenOutcome TokenService::password_grant(const TokenRequest& request, std::string_view address) {
-  for (auto [scope, name] : {std::pair{LockoutScope::kUser, std::string_view(request.username)},
-                             std::pair{LockoutScope::kAddress, address}}) {
-    auto locked = lockout_.is_locked(scope, name);
-    if (!locked) return server_error(locked.error());
-    if (*locked) return invalid_grant("too many failed logins; try again later");
-  }
-  auto user = identities_.verify_password(request.username, request.password);
+  auto user = password_login_.authenticate(request.username, request.password, address);
   if (!user) {
     if (user.error().kind != ErrorKind::kUnauthorized) return server_error(user.error());
-    (void)lockout_.record_failure(LockoutScope::kUser, request.username);
-    (void)lockout_.record_failure(LockoutScope::kAddress, address);
-    return invalid_grant("invalid username or password");
+    return invalid_grant(user.error().message);
   }
-  (void)lockout_.clear_failures(LockoutScope::kUser, request.username);
   Subject subject{SubjectKind::kUser, user->username, user->roles, user->fhir_user};
   return issue(subject, role_ceiling(user->roles), request.scope, /*with_refresh=*/true);
 }
@@ -198,7 +190,8 @@ TokenOutcome TokenService::client_grant(const TokenRequest& request, std::string
   auto client = authenticate_client(request);
   if (!client) {
     if (client.error().kind != ErrorKind::kUnauthorized) return server_error(client.error());
-    (void)lockout_.record_failure(LockoutScope::kAddress, address);
+    password_login_.record_failure("", address,
+                                   "client authentication failed: " + client.error().message);
     return invalid_client(client.error().message);
   }
   if (client->disabled) return invalid_client("invalid client credentials");
@@ -221,6 +214,11 @@ TokenOutcome TokenService::refresh_grant(const TokenRequest& request) {
   if (previous->kind == SubjectKind::kUser) {
     auto user = identities_.find_user(previous->subject);
     if (!user) return invalid_grant("invalid refresh token");
+    // A bridged user's sessions last as long as their cached login: once the upstream has
+    // refused them, or not been asked for cached_login_ttl, they must log in again.
+    if (user->bridged && !identities_.cached_login_holds(*user)) {
+      return invalid_grant("log in again: the upstream has not confirmed this user recently");
+    }
     subject.roles = user->roles;
     subject.fhir_user = user->fhir_user;
   } else {

@@ -3,8 +3,9 @@
 // HTTP: a parsed TokenRequest and the caller's address in, tokens or an RFC 6749 §5.2 error
 // out.
 //
-// - password: a user of the identity store, within the lockout limits (per user and per
-//   address); the scopes are what was asked for within what the user's roles allow;
+// - password: a user of the identity store, local or bridged through the upstream, within
+//   the lockout limits (per user and per address; password_login.hpp); the scopes are what
+//   was asked for within what the user's roles allow;
 // - client_credentials: a client by its secret (body or HTTP Basic) or by a signed client
 //   assertion (SMART Backend Services, checked by an AssertionCheck); the scopes within the
 //   client's registered ones;
@@ -27,6 +28,7 @@
 
 #include "gateway/security/identity_store.hpp"
 #include "gateway/security/login_lockout.hpp"
+#include "gateway/security/password_login.hpp"
 #include "gateway/security/refresh_tokens.hpp"
 #include "gateway/security/scopes.hpp"
 #include "gateway/security/token_request.hpp"
@@ -65,6 +67,13 @@ struct OAuthError {
 
 using TokenOutcome = std::variant<TokenResponse, OAuthError>;
 
+// Where failed logins and lockouts are reported, and the upstream bridged logins go to.
+// Null: not reported; no upstream (every user is local). Both must outlive the service.
+struct LoginHooks {
+  SecurityEventSink* events = nullptr;
+  UpstreamLogin* upstream = nullptr;
+};
+
 // The JSON bodies of the token endpoint's answers.
 std::string token_response_json(const TokenResponse& tokens);
 std::string oauth_error_json(const OAuthError& error);
@@ -83,7 +92,8 @@ class TokenService {
  public:
   // The stores must outlive the service.
   TokenService(IdentityStore& identities, RefreshTokenStore& refresh_tokens, LoginLockout& lockout,
-               ClaimsSigner signer, AssertionCheck assertions, TokenServiceConfig config);
+               ClaimsSigner signer, AssertionCheck assertions, TokenServiceConfig config,
+               LoginHooks hooks = {});
 
   TokenOutcome grant(const TokenRequest& request, std::string_view source_address);
 
@@ -102,6 +112,7 @@ class TokenService {
   ClaimsSigner signer_;
   AssertionCheck assertions_;
   TokenServiceConfig config_;
+  PasswordLogin password_login_;
 };
 
 }  // namespace cg::gateway

@@ -224,3 +224,113 @@ TEST_CASE("patient/ scopes are not granted without a patient context") {
   CHECK(error(f.password("nobody", "a long enough password", "patient/*.rs")).error ==
         "invalid_scope");
 }
+
+namespace {
+
+// An upstream that accepts one password and gives the clinician role, or is unreachable.
+class ScriptedUpstream final : public UpstreamLogin {
+ public:
+  bool reachable = true;
+  bool accepts = true;
+  int calls = 0;
+  UpstreamVerdict check(std::string_view, std::string_view password) override {
+    ++calls;
+    if (!reachable) return {UpstreamVerdictKind::kUnreachable, {}, "timed out"};
+    if (!accepts || password != "district password") {
+      return {UpstreamVerdictKind::kRefused, {}, "refused by the upstream"};
+    }
+    return {UpstreamVerdictKind::kAccepted, {"clinician"}, {}};
+  }
+};
+
+class CountingSink final : public SecurityEventSink {
+ public:
+  std::vector<SecurityEvent> events;
+  void record(const SecurityEvent& event) override { events.push_back(event); }
+};
+
+struct BridgedFixture : Fixture {
+  ScriptedUpstream upstream;
+  CountingSink sink;
+  // Cached logins hold 12 hours here, less than the refresh tokens' 24.
+  IdentityStore twelve_hours{db, IdentityConfig{kFastArgon2, time.clock(), 2, 12h}};
+  TokenService bridged{
+      twelve_hours,
+      refresh,
+      lockout,
+      unsigned_claims,
+      nullptr,
+      TokenServiceConfig{"https://gw.example", "https://gw.example/fhir", 300s, 24h, time.clock()},
+      LoginHooks{&sink, &upstream}};
+
+  TokenOutcome login(std::string user, std::string pass, std::string scope = "") {
+    TokenRequest r;
+    r.grant_type = GrantType::kPassword;
+    r.username = std::move(user);
+    r.password = std::move(pass);
+    r.scope = std::move(scope);
+    return bridged.grant(r, "10.0.0.5");
+  }
+  TokenOutcome refresh_with(const std::string& token) {
+    TokenRequest r;
+    r.grant_type = GrantType::kRefreshToken;
+    r.refresh_token = token;
+    return bridged.grant(r, "10.0.0.5");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a bridged user gets our own token with the roles the upstream gave") {
+  BridgedFixture f;
+  const auto t = tokens(f.login("wanjiru", "district password", "user/Patient.rs"));
+  auto c = claims(t);
+  CHECK(c["sub"] == "wanjiru");
+  CHECK(c["iss"] == "https://gw.example");
+  CHECK(c["roles"] == boost::json::array{"clinician"});
+  CHECK(t.scope == "user/Patient.rs");
+  // Local users still log in here, without the upstream.
+  CHECK(tokens(f.login("alice", "correct horse battery")).scope.size() > 0);
+  CHECK(f.upstream.calls == 1);
+  // Offline with the cached verifier: a token all the same, and an event says so.
+  f.upstream.reachable = false;
+  CHECK(tokens(f.login("wanjiru", "district password")).access_token.size() > 0);
+  REQUIRE(f.sink.events.size() == 1);
+  CHECK(f.sink.events[0].kind == SecurityEventKind::kOfflineLogin);
+  const auto& offline_fail = error(f.login("nobody", "district password"));
+  CHECK(offline_fail.error == "invalid_grant");
+  CHECK(offline_fail.description.find("cannot be reached") != std::string::npos);
+}
+
+TEST_CASE(
+    "a bridged user's refresh tokens end when the upstream refuses them or the ttl runs out") {
+  BridgedFixture f;
+  const auto first = tokens(f.login("wanjiru", "district password", "offline_access"));
+  REQUIRE_FALSE(first.refresh_token.empty());
+  const auto second = tokens(f.refresh_with(first.refresh_token));
+  // The upstream refuses the password (changed there): the session ends at the next refresh.
+  f.upstream.accepts = false;
+  CHECK(error(f.login("wanjiru", "district password")).error == "invalid_grant");
+  CHECK(error(f.refresh_with(second.refresh_token)).error == "invalid_grant");
+  // Accepted again, then not confirmed for longer than the cached login holds.
+  f.upstream.accepts = true;
+  const auto third = tokens(f.login("wanjiru", "district password", "offline_access"));
+  f.time.advance(12h - 1s);
+  const auto fourth = tokens(f.refresh_with(third.refresh_token));
+  f.time.advance(1s);
+  CHECK(error(f.refresh_with(fourth.refresh_token)).error == "invalid_grant");
+}
+
+TEST_CASE("failed client authentication is reported as a failure from the address") {
+  BridgedFixture f;
+  TokenRequest r;
+  r.grant_type = GrantType::kClientCredentials;
+  r.client_id = "no-such-client";
+  r.client_secret = "whatever";
+  CHECK(error(f.bridged.grant(r, "10.0.0.9")).error == "invalid_client");
+  REQUIRE(f.sink.events.size() == 1);
+  CHECK(f.sink.events[0].kind == SecurityEventKind::kLoginFailure);
+  CHECK(f.sink.events[0].subject.empty());
+  CHECK(f.sink.events[0].address == "10.0.0.9");
+  CHECK(f.upstream.calls == 0);
+}
