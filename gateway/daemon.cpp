@@ -200,8 +200,8 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
     log(kInfo, "auth.token_sha256 is empty: only access tokens from /auth/token are accepted");
   auto oauth = OAuthEndpoints::open(config);
   if (!oauth) {
-    log(kErr, "cannot open security.db or the token signing key in " + config.data_dir.string() +
-                  ": " + oauth.error().message);
+    log(kErr, "cannot set up the token endpoint (security.db and the signing key in " +
+                  config.data_dir.string() + ", [upstream]): " + oauth.error().message);
     (*store)->close();
     return 1;
   }

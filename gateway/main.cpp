@@ -19,6 +19,7 @@
 #include "gateway/password_entry.hpp"
 #include "gateway/reindex.hpp"
 #include "gateway/security/static_tokens.hpp"
+#include "gateway/security_commands.hpp"
 #include "gateway/user_commands.hpp"
 
 namespace {
@@ -47,7 +48,8 @@ constexpr const char* kUsage =
     "                          add a local user; the password is read from the terminal\n"
     "                          (twice, not shown) or, when stdin is not one, its first line\n"
     "  user passwd|disable|enable NAME --config FILE\n"
-    "  user list --config FILE username, roles, disabled, bridged, created\n"
+    "  user list --config FILE username, roles, disabled, origin (local or upstream),\n"
+    "                          last verified upstream, created\n"
     "  client add NAME [--role ROLE...] --scope SCOPE [--scope SCOPE...] [--jwks FILE]\n"
     "             --config FILE\n"
     "                          add an OAuth client; prints its id and secret (once)\n"
@@ -57,6 +59,8 @@ constexpr const char* kUsage =
     "  client list --config FILE\n"
     "                          id, name, roles, scopes, auth method, disabled\n"
     "                          roles: admin, clinician, device, peer\n"
+    "  security events --config FILE [--since DATE] [--limit N]\n"
+    "                          failed logins, lockouts and offline logins, newest first\n"
     "  new-token               print a new random bearer token and its sha256 for the config\n"
     "  hash-token TOKEN        print the sha256 of TOKEN for auth.token_sha256\n"
     "  version                 print the version\n";
@@ -118,6 +122,18 @@ int reindex(int argc, char** argv) {
   return 0;
 }
 
+int security(int argc, char** argv) {
+  const std::vector<std::string_view> words(argv + 2, argv + argc);
+  auto command = cg::gateway::parse_security_command(words);
+  if (!command) {
+    std::cerr << "security: " << command.error().message << "\n" << kUsage;
+    return 2;
+  }
+  auto config = load_or_report(command->config_file);
+  if (!config) return 1;
+  return cg::gateway::run_security_command(*command, *config, std::cout, std::cerr);
+}
+
 int hl7(int argc, char** argv) {
   const std::vector<std::string_view> words(argv + 2, argv + argc);
   auto command = cg::gateway::parse_hl7_command(words);
@@ -174,6 +190,7 @@ int main(int argc, char** argv) {
   if (cmd == "check-config" && argc == 3) return check_config(argv[2]);
   if (cmd == "reindex") return reindex(argc, argv);
   if (cmd == "hl7") return hl7(argc, argv);
+  if (cmd == "security") return security(argc, argv);
   if (cmd == "user") {
     return identity("user", argc, argv, cg::gateway::parse_user_command,
                     cg::gateway::run_user_command);

@@ -4,7 +4,9 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
+#include <fstream>
 
+#include "gateway/log.hpp"
 #include "gateway/security/jwk.hpp"
 #include "gateway/security/jwt.hpp"
 #include "gateway/security/jwt_claims.hpp"
@@ -43,6 +45,44 @@ std::string issuer_of(const GatewayConfig& config) {
   return "urn:clinic-gateway:" + config.node_name;
 }
 
+// The first line of upstream.client_secret_file, without its line ending.
+Result<std::string> read_client_secret(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::string secret;
+  if (!in || !std::getline(in, secret)) {
+    return Error::unavailable("cannot read upstream.client_secret_file " + file.string());
+  }
+  if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+  if (secret.empty())
+    return Error::invalid("upstream.client_secret_file " + file.string() +
+                          " starts with an empty line");
+  return secret;
+}
+
+// The upstream login of [upstream], or null when no token_url is set.
+Result<std::unique_ptr<UpstreamLogin>> upstream_login(const UpstreamSettings& upstream) {
+  if (upstream.token_url.empty()) return std::unique_ptr<UpstreamLogin>();
+  auto url = http::parse_http_url(upstream.token_url);
+  if (!url) return Error::invalid("upstream.token_url " + std::string(http::kHttpUrlForm));
+  UpstreamLoginConfig login{*url,           upstream.client_id, {},
+                            upstream.scope, upstream.timeout,   upstream.tls_ca};
+  if (upstream.client_secret_file) {
+    auto secret = read_client_secret(*upstream.client_secret_file);
+    if (!secret) return secret.take_error();
+    login.client_secret = std::move(*secret);
+  }
+  const bool loopback =
+      url->host == "localhost" || url->host == "::1" || url->host.starts_with("127.");
+  if (!url->tls && !loopback) {
+    log(kWarning,
+        "upstream.token_url is plain http: passwords of bridged users cross the "
+        "network unencrypted; use https unless the upstream is on this host");
+  }
+  log(kInfo, "bridged logins go to " + (url->tls ? std::string("https://") : "http://") +
+                 http::host_header(*url) + url->target);
+  return std::unique_ptr<UpstreamLogin>(std::make_unique<TokenEndpointLogin>(std::move(login)));
+}
+
 }  // namespace
 
 std::filesystem::path token_signing_key_file(const std::filesystem::path& data_dir) {
@@ -64,26 +104,34 @@ Result<std::unique_ptr<OAuthEndpoints>> OAuthEndpoints::open(const GatewayConfig
   if (!db) return db.take_error();
   auto key = open_token_signing_key(config.data_dir);
   if (!key) return key.take_error();
-  return std::unique_ptr<OAuthEndpoints>(new OAuthEndpoints(
-      std::move(*db), std::move(*key), issuer_of(config), config.http.public_base_url));
+  auto upstream = upstream_login(config.upstream);
+  if (!upstream) return upstream.take_error();
+  IdentityConfig identity;
+  identity.cached_login_ttl = config.auth.cached_login_ttl;
+  return std::unique_ptr<OAuthEndpoints>(
+      new OAuthEndpoints(std::move(*db), std::move(*key), issuer_of(config),
+                         config.http.public_base_url, identity, std::move(*upstream)));
 }
 
 OAuthEndpoints::OAuthEndpoints(std::shared_ptr<SecurityDatabase> db, SigningKey key,
-                               std::string issuer, std::string base_url)
+                               std::string issuer, std::string base_url, IdentityConfig identity,
+                               std::unique_ptr<UpstreamLogin> upstream)
     : db_(std::move(db)),
       key_(std::move(key)),
       issuer_(std::move(issuer)),
       base_url_(std::move(base_url)),
-      identities_(db_),
+      identities_(db_, identity),
       refresh_tokens_(db_),
       lockout_(db_),
+      events_(db_, [](int priority, std::string_view line) { log(priority, line); }),
+      upstream_(std::move(upstream)),
       service_(
           identities_, refresh_tokens_, lockout_,
           [this](const json::object& claims) { return sign_jwt(claims, key_); },
           [this](std::string_view assertion, IdentityStore& identities) {
             return check_assertion(assertion, identities);
           },
-          TokenServiceConfig{issuer_, issuer_}) {}
+          TokenServiceConfig{issuer_, issuer_}, LoginHooks{&events_, upstream_.get()}) {}
 
 bool OAuthEndpoints::audience_is_token_endpoint(const json::object& claims) const {
   // SMART: aud is the token endpoint's URL. With http.public_base_url it is known exactly;

@@ -6,7 +6,9 @@
 //   GET  [/fhir]/.well-known/smart-configuration  SMART App Launch 2.0 discovery
 // and the check of the access tokens it issued (signature, issuer, audience, expiry).
 // Owns security.db's stores and the signing key (data_dir/keys/token-signing-key.pem,
-// created at first start, mode 0600 in a 0700 directory).
+// created at first start, mode 0600 in a 0700 directory), the security event log
+// (security_events.hpp) and, with [upstream] token_url set, the upstream login for bridged
+// users (upstream_login.hpp).
 //
 // Thread-safety: every method may be called from the HTTP worker threads at once. token()
 // blocks on Argon2 and SQLite (tens of ms): the router calls it on a worker, never on I/O.
@@ -22,6 +24,7 @@
 #include "gateway/security/identity_store.hpp"
 #include "gateway/security/login_lockout.hpp"
 #include "gateway/security/refresh_tokens.hpp"
+#include "gateway/security/security_events.hpp"
 #include "gateway/security/signing_key.hpp"
 #include "gateway/security/static_tokens.hpp"
 #include "gateway/security/token_service.hpp"
@@ -39,7 +42,8 @@ Result<SigningKey> open_token_signing_key(const std::filesystem::path& data_dir)
 class OAuthEndpoints {
  public:
   // Opens security.db and the signing key under config.data_dir (creating both the first
-  // time). Errors: the file system's, a key file others can read.
+  // time), and reads upstream.client_secret_file when set. Errors: the file system's, a key
+  // file others can read, an unreadable or empty client secret file.
   static Result<std::unique_ptr<OAuthEndpoints>> open(const GatewayConfig& config);
 
   http::Response token(const http::Request& request);
@@ -63,7 +67,8 @@ class OAuthEndpoints {
 
  private:
   OAuthEndpoints(std::shared_ptr<SecurityDatabase> db, SigningKey key, std::string issuer,
-                 std::string base_url);
+                 std::string base_url, IdentityConfig identity,
+                 std::unique_ptr<UpstreamLogin> upstream);
 
   // A SMART Backend Services client assertion (private_key_jwt): the client it proves.
   Result<Client> check_assertion(std::string_view assertion, IdentityStore& identities);
@@ -78,6 +83,8 @@ class OAuthEndpoints {
   mutable IdentityStore identities_;  // find_* lock its connection, nothing more
   RefreshTokenStore refresh_tokens_;
   LoginLockout lockout_;
+  SecurityEventStore events_;
+  std::unique_ptr<UpstreamLogin> upstream_;  // null: no [upstream] token_url
   TokenService service_;
   // Revoked access tokens: jti → exp (seconds), until they expire; bounded.
   mutable std::mutex revoked_mutex_;

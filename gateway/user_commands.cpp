@@ -65,13 +65,20 @@ Result<std::string> checked_fhir_user(std::string_view reference) {
 }
 
 std::vector<std::string> user_row(const User& user) {
-  return {user.username, joined(user.roles), user.disabled ? "yes" : "no",
-          user.bridged ? "yes" : "no", format_time(user.created_at)};
+  // A bridged user's last upstream login; "-" once the upstream refused them.
+  const std::string verified =
+      !user.bridged ? "" : (user.verified_at ? format_time(*user.verified_at) : "-");
+  return {user.username,
+          joined(user.roles),
+          user.disabled ? "yes" : "no",
+          user.bridged ? "upstream" : "local",
+          verified,
+          format_time(user.created_at)};
 }
 
 void print_users(std::span<const User> users, std::ostream& out) {
   std::vector<std::vector<std::string>> rows = {
-      {"username", "roles", "disabled", "bridged", "created"}};
+      {"username", "roles", "disabled", "origin", "verified upstream", "created"}};
   for (const auto& user : users) rows.push_back(user_row(user));
   print_table(rows, out);
 }

@@ -4,7 +4,8 @@
 //                                                   a local user; prints it
 //   user passwd NAME --config F                     a new password
 //   user disable NAME --config F / user enable NAME --config F
-//   user list --config F                            username, roles, disabled, bridged, created
+//   user list --config F                            username, roles, disabled, origin (local or
+//                                                   upstream), verified upstream, created
 // add and passwd read the password with read_new_password() (password_entry.hpp), and the
 // identity store applies its policy (check_password_policy). Hashes are never printed.
 // How they run beside the daemon: identity_commands.hpp.

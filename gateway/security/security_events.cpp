@@ -38,6 +38,18 @@ std::string safe_subject(std::string_view subject) {
   return "(malformed)";
 }
 
+// Details may quote what another party sent (an upstream's error code): no control bytes,
+// so a detail cannot forge log lines or drive a terminal, and bounded in length.
+std::string printable(std::string_view text) {
+  constexpr std::size_t kMaxDetail = 300;
+  std::string out(text.substr(0, kMaxDetail));
+  for (char& c : out) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) c = '?';
+  }
+  return out;
+}
+
 SecurityEvent read_event(const Statement& s) {
   SecurityEvent e;
   e.at = from_ms(s.column_int64(0));
@@ -89,6 +101,7 @@ SecurityEventStore::SecurityEventStore(std::shared_ptr<SecurityDatabase> db, Log
 void SecurityEventStore::record(const SecurityEvent& original) {
   SecurityEvent event = original;
   event.subject = safe_subject(event.subject);
+  event.detail = printable(event.detail);
   if (log_) log_(priority_of(event.kind), describe(event));
   if (auto stored = insert(event); !stored && log_) {
     log_(3, "security: cannot store a security event: " + stored.error().message);

@@ -76,8 +76,13 @@ TEST_CASE("an address lockout names the address; a subject that is no username i
   CHECK(f.lines[0].second.find("login locked for address 10.0.0.5") != std::string::npos);
   CHECK(f.lines[1].second.find("forged") == std::string::npos);
   CHECK(f.lines[2].second.find("secret") == std::string::npos);
+  f.record(SecurityEventKind::kLoginFailure, "bob", "upstream said \x1b[2J\nsecurity: forged");
+  CHECK(f.lines[3].second.find('\n') == std::string::npos);
+  CHECK(f.lines[3].second.find('\x1b') == std::string::npos);
   auto events = f.store.list(std::nullopt, 10);
   REQUIRE(events.ok());
+  CHECK((*events)[0].detail == "upstream said ?[2J?security: forged");
+  events->erase(events->begin());
   CHECK((*events)[0].subject == "(malformed)");
   CHECK((*events)[1].subject == "(malformed)");
 }

@@ -85,8 +85,8 @@ TEST_CASE("user add creates security.db, stores the user and prints it without a
   Fixture f;
   CHECK(f.run({"add", "alice", "--role", "clinician"}) == 0);
   CHECK(f.err.str().empty());
-  CHECK(
-      f.out.str().starts_with("added user alice\nusername  roles      disabled  bridged  created"));
+  CHECK(f.out.str().starts_with(
+      "added user alice\nusername  roles      disabled  origin  verified upstream  created"));
   CHECK(f.out.str().find("argon2") == std::string::npos);
   CHECK(f.password_reads == 1);
   CHECK(f.store().verify_password("alice", f.password).ok());
@@ -135,8 +135,10 @@ TEST_CASE("user disable and enable; list shows every user and no hash") {
   CHECK_FALSE(f.store().verify_password("bob", f.password).ok());
   CHECK(f.run({"list"}) == 0);
   const std::string list = f.out.str();
-  CHECK(list.find("alice     clinician         no        no       ") != std::string::npos);
-  CHECK(list.find("bob       admin, clinician  yes       no       ") != std::string::npos);
+  CHECK(list.find("alice     clinician         no        local                     ") !=
+        std::string::npos);
+  CHECK(list.find("bob       admin, clinician  yes       local                     ") !=
+        std::string::npos);
   CHECK(list.find("alice") < list.find("bob"));
   CHECK(list.find('$') == std::string::npos);
   CHECK(f.run({"enable", "bob"}) == 0);
@@ -150,4 +152,22 @@ TEST_CASE("user list without security.db says where it looked, and creates nothi
   CHECK(f.run({"list"}) == 1);
   CHECK(f.err.str().find("no security database at ") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(f.dir.path() / "security.db"));
+}
+
+TEST_CASE("user list shows a bridged user's origin and when the upstream last verified it") {
+  Fixture f;
+  REQUIRE(f.run({"add", "alice", "--role", "clinician"}) == 0);
+  auto store = f.store();
+  REQUIRE(store.cache_upstream_login("wanjiru", "district password", {"clinician"}).ok());
+  REQUIRE(store.cache_upstream_login("otieno", "district password", {"admin"}).ok());
+  REQUIRE(store.forget_upstream_login("otieno").ok());
+  const std::string verified = format_time(*store.find_user("wanjiru")->verified_at);
+  CHECK(f.run({"list"}) == 0);
+  const std::string list = f.out.str();
+  CHECK(list.find("alice     clinician  no        local                               2") !=
+        std::string::npos);
+  CHECK(list.find("otieno    admin      no        upstream  -                         2") !=
+        std::string::npos);
+  CHECK(list.find("wanjiru   clinician  no        upstream  " + verified + "  ") !=
+        std::string::npos);
 }
