@@ -57,13 +57,21 @@ Result<User> PasswordLogin::bridged_login(std::string_view username, std::string
       }
       return succeeded(std::move(*cached));
     }
-    case UpstreamVerdictKind::kRefused:
-      // Changed or disabled upstream: the old password must not open the door offline.
-      if (auto dropped = identities_.forget_upstream_login(username); !dropped) {
-        return dropped.take_error();
+    case UpstreamVerdictKind::kRefused: {
+      // The refused password is the cached one: it changed upstream, or the user was
+      // disabled there, so it must not open the door offline either. A password that is
+      // merely wrong leaves the cache alone: a stranger's guess cannot take away a user's
+      // offline login.
+      auto stale = identities_.verify_password(username, password);
+      if (!stale && stale.error().kind != ErrorKind::kUnauthorized) return stale.take_error();
+      if (stale) {
+        if (auto dropped = identities_.forget_upstream_login(username); !dropped) {
+          return dropped.take_error();
+        }
       }
       record_failure(username, address, verdict.detail);
       return wrong_credentials();
+    }
     case UpstreamVerdictKind::kUnreachable:
       break;
   }

@@ -7,8 +7,10 @@
 //   3. any other name, when an upstream is configured, is a bridged login: the upstream
 //      decides (UpstreamLogin). Accepted: a verifier of the password and the upstream's
 //      roles are cached (IdentityStore::cache_upstream_login) and the user is let in unless
-//      disabled here. Refused: the cached verifier is dropped. Unreachable: the cached
-//      verifier decides while it holds (cached_login_ttl), recorded as an offline login.
+//      disabled here. Refused: the login fails, and when the refused password is the cached
+//      one (changed upstream, or the user disabled there) the cached verifier is dropped.
+//      Unreachable: the cached verifier decides while it holds (cached_login_ttl), recorded
+//      as an offline login.
 // Every failure counts for lockout (user and address) and is reported to the
 // SecurityEventSink, with a lockout event when it locks the user or the address.
 //

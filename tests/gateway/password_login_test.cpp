@@ -96,7 +96,16 @@ TEST_CASE("a user the upstream accepts is cached with its roles and let in") {
   CHECK(f.events.events.empty());
 }
 
-TEST_CASE("the upstream's refusal fails the login and drops the cached verifier") {
+TEST_CASE("a wrong password refused upstream leaves the cached verifier alone") {
+  Fixture f;
+  REQUIRE(f.attempt("wanjiru", kUpstreamPassword).ok());
+  check_refused(f.attempt("wanjiru", "a stranger's guess"));
+  CHECK(f.identities.find_user("wanjiru")->verified_at.has_value());
+  f.upstream.mode = UpstreamVerdictKind::kUnreachable;
+  CHECK(f.attempt("wanjiru", kUpstreamPassword).ok());
+}
+
+TEST_CASE("the upstream refusing the cached password fails the login and drops the cache") {
   Fixture f;
   REQUIRE(f.attempt("wanjiru", kUpstreamPassword).ok());
   f.upstream.mode = UpstreamVerdictKind::kRefused;  // say the password changed upstream
