@@ -214,7 +214,7 @@ TEST_CASE("https: the certificate must chain to tls_ca and name the URL's host")
         r.body = request.secure ? "over tls" : "plain";
         return r;
       },
-      TlsConfig{cert.chain, cert.key});
+      TlsConfig{cert.chain, cert.key, {}});
 
   FormPost trusted = post_to(local(server->port(), "https", "localhost"));
   trusted.tls_ca = cert.chain;
@@ -245,7 +245,7 @@ TEST_CASE("https: a certificate from the trusted CA for another host name is ref
   REQUIRE_FALSE(other.chain.empty());
   REQUIRE_FALSE(mine.chain.empty());
   auto handler = [](Request&) { return Response{}; };
-  auto impostor = start_server(handler, TlsConfig{other.chain, other.key});
+  auto impostor = start_server(handler, TlsConfig{other.chain, other.key, {}});
   FormPost post = post_to(local(impostor->port(), "https", "localhost"));
   post.tls_ca = ca.chain;
   auto refused = post_form(post);
@@ -253,7 +253,7 @@ TEST_CASE("https: a certificate from the trusted CA for another host name is ref
   CHECK(refused.error().kind == ErrorKind::kUnavailable);
   CHECK(refused.error().message.find("TLS handshake") != std::string::npos);
 
-  auto genuine = start_server(handler, TlsConfig{mine.chain, mine.key});
+  auto genuine = start_server(handler, TlsConfig{mine.chain, mine.key, {}});
   post = post_to(local(genuine->port(), "https", "localhost"));
   post.tls_ca = ca.chain;
   auto accepted = post_form(post);
