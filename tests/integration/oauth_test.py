@@ -303,12 +303,20 @@ def main() -> int:
 
         # Disabling a user takes effect at once, also on the tokens it already holds.
         status, fresh = token({"grant_type": "password", "username": "alice", "password": PASSWORD,
-                               "scope": "user/Patient.rs"})
+                               "scope": "user/Patient.rs offline_access"})
         held = fresh.get("access_token", "")
+        held_refresh = fresh.get("refresh_token", "")
+        checks.check("a fresh login holds a refresh token", bool(held_refresh), json.dumps(fresh)[:200])
         checks.check("user disable", command("user", "disable", "alice").returncode == 0)
         status, _, _ = gw.request("GET", "/fhir/Patient?_count=1",
                                   headers={"Authorization": f"Bearer {held}"}, auth=False)
         checks.check("a disabled user's unexpired access token is 401", status == 401, str(status))
+        status, err = token({"grant_type": "refresh_token", "refresh_token": held_refresh})
+        checks.check("a disabled user's unspent refresh token is invalid_grant",
+                     status == 400 and err.get("error") == "invalid_grant", json.dumps(err))
+        status, err = token({"grant_type": "password", "username": "alice", "password": PASSWORD})
+        checks.check("and their password login is invalid_grant",
+                     status == 400 and err.get("error") == "invalid_grant", json.dumps(err))
 
         key_file = gw.data_dir / "keys" / "token-signing-key.pem"
         checks.check("the signing key is 0600 in a 0700 directory",
