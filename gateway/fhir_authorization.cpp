@@ -10,7 +10,7 @@ namespace {
 
 using fhir::Interaction;
 
-bool has_all_on_everything(const GrantedScopes& granted) {
+bool all_on_everything(const GrantedScopes& granted) {
   Permissions all;
   for (Permission p : {Permission::kCreate, Permission::kRead, Permission::kUpdate,
                        Permission::kDelete, Permission::kSearch}) {
@@ -184,7 +184,7 @@ Status authorize_entry(const GrantedScopes& granted, const boost::json::value& r
 // Every entry of a batch or transaction Bundle must be allowed on its own. A body that is
 // not a batch or transaction is the FHIR layer's to refuse (and it stores nothing).
 Status authorize_bundle(const GrantedScopes& granted, const http::Request& http) {
-  if (has_all_on_everything(granted)) return ok_status();
+  if (all_on_everything(granted)) return ok_status();
   auto format = fhir::request_body_format(http);
   if (!format) return ok_status();
   auto bundle = fhir::parse_resource(http.body, *format);
@@ -203,6 +203,10 @@ Status authorize_bundle(const GrantedScopes& granted, const http::Request& http)
 }
 
 }  // namespace
+
+bool allows_every_interaction(const GrantedScopes& granted) {
+  return all_on_everything(granted);
+}
 
 AccessRequest access_request_of(const fhir::FhirRequest& r, const http::Request& http) {
   AccessRequest a;

@@ -32,6 +32,11 @@ struct FhirGrant {
 Result<FhirGrant> authorize_fhir(const GrantedScopes& granted, const fhir::FhirRequest& request,
                                  const http::Request& http);
 
+// Whether `granted` holds every permission on every type without a condition (user/*.cruds,
+// system/*.cruds): then every FHIR request is allowed outright, and need not be parsed to
+// decide it (the hot path of backend clients and static tokens).
+bool allows_every_interaction(const GrantedScopes& granted);
+
 // The one condition equivalent to "any of `alternatives`", when there is one (see above).
 std::optional<AccessCondition> merge_conditions(const std::vector<AccessCondition>& alternatives);
 

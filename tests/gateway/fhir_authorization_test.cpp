@@ -174,3 +174,12 @@ TEST_CASE("what a search reaches beyond its type needs its own scope: includes, 
   auto refused = allowed(patients, "GET", "Patient?_has:Observation:patient:code=x");
   CHECK(refused.error().message.find("reaches Observation") != std::string::npos);
 }
+
+TEST_CASE("every permission on every type, unconditionally, allows every interaction") {
+  CHECK(allows_every_interaction(scopes("system/*.cruds")));
+  CHECK(allows_every_interaction(scopes("user/*.cruds openid")));
+  CHECK_FALSE(allows_every_interaction(scopes("user/*.rs")));
+  CHECK_FALSE(allows_every_interaction(scopes("user/Patient.cruds")));
+  CHECK_FALSE(allows_every_interaction(scopes("patient/*.cruds", "p1")));
+  CHECK_FALSE(allows_every_interaction(scopes("system/*.cruds?category=laboratory")));
+}
