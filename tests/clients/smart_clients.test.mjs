@@ -130,6 +130,14 @@ describe('SMART clients with tokens against clinic-gateway', { concurrency: fals
     assert.ok(smart.capabilities.includes('client-confidential-asymmetric'));
   });
 
+  test("fhir-kit-client's smartAuthMetadata() finds the same token endpoint", async () => {
+    // It asks /metadata (the oauth-uris extension) and .well-known/smart-configuration at
+    // once and takes the first answer: both must name the token endpoint.
+    const client = new Client({ baseUrl: gw.baseUrl });
+    const metadata = await client.smartAuthMetadata();
+    assert.equal(metadata.tokenUrl?.href, `http://127.0.0.1:${gw.port}/auth/token`);
+  });
+
   test('a) password grant: create, read and search Patient with the bearer token', async () => {
     const { status, body } = await tokenRequest(tokenUrl, {
       grant_type: 'password', username: 'nurse-amina', password: PASSWORD, scope: 'user/*.cruds offline_access',

@@ -49,6 +49,34 @@ json::object resource_capability(std::string_view type) {
   };
 }
 
+// SMART App Launch 2.0 §"Capability sets": the service is SMART-on-FHIR and the OAuth
+// endpoints are named in the oauth-uris extension, for clients that discover through
+// /metadata rather than .well-known/smart-configuration. The endpoints live at the origin,
+// beside the FHIR base ("https://host/fhir" → "https://host/auth/token").
+json::object security(std::string_view base_url) {
+  std::string origin(base_url);
+  if (origin.ends_with("/fhir")) origin.resize(origin.size() - 5);
+  auto uri = [](const char* name, std::string value) {
+    return json::object{{"url", name}, {"valueUri", std::move(value)}};
+  };
+  return {
+      {"service",
+       json::array{json::object{
+           {"coding",
+            json::array{json::object{
+                {"system", "http://terminology.hl7.org/CodeSystem/restful-security-service"},
+                {"code", "SMART-on-FHIR"}}}}}}},
+      {"extension",
+       json::array{json::object{
+           {"url", "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"},
+           {"extension", json::array{uri("token", origin + "/auth/token"),
+                                     uri("revoke", origin + "/auth/revoke")}}}}},
+      {"description",
+       "OAuth 2.0 bearer tokens (SMART App Launch 2.0 scopes) in the Authorization header; "
+       "only /metadata and the discovery documents are open."},
+  };
+}
+
 }  // namespace
 
 json::object capability_statement(std::string_view base_url, std::string_view version) {
@@ -57,9 +85,7 @@ json::object capability_statement(std::string_view base_url, std::string_view ve
   json::object rest{
       {"mode", "server"},
       {"documentation", "Local FHIR R4 repository of a clinic-gateway node"},
-      {"security", json::object{{"description",
-                                 "Bearer tokens in the Authorization header; "
-                                 "only /metadata is open."}}},
+      {"security", security(base_url)},
       {"resource", std::move(resources)},
       {"interaction", interactions({"transaction", "batch", "history-system", "search-system"})},
       // _list applies to every type but has no SearchParameter of its own in R4.

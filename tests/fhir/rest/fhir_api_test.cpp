@@ -618,4 +618,13 @@ TEST_CASE("metadata is a CapabilityStatement listing every resource type") {
   CHECK(params_of("Location").count("near") == 1);
   CHECK(params_of("Patient").count("_text") == 0);
   CHECK(cs.at("rest").as_array()[0].at("searchParam").as_array()[0].at("name") == "_list");
+  // SMART clients that discover through /metadata find the token endpoint beside the base.
+  const auto& security = cs.at("rest").as_array()[0].at("security").as_object();
+  CHECK(security.at("service").as_array()[0].at("coding").as_array()[0].at("code") ==
+        "SMART-on-FHIR");
+  const auto& oauth = security.at("extension").as_array()[0].as_object();
+  CHECK(oauth.at("url") == "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris");
+  CHECK(oauth.at("extension").as_array()[0].at("valueUri").as_string().ends_with("/auth/token"));
+  CHECK_FALSE(
+      oauth.at("extension").as_array()[0].at("valueUri").as_string().ends_with("/fhir/auth/token"));
 }
