@@ -1,0 +1,182 @@
+#include "storage/audit_store.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <thread>
+
+#include "tests/storage/store_fixture.hpp"
+
+using namespace cg;
+using namespace cg::storage;
+using testing::TempDir;
+
+namespace {
+
+constexpr const char* kDcm = "http://dicom.nema.org/resources/ontology/DCM";
+
+AuditRecord record(std::int64_t received, std::int64_t recorded, std::string type,
+                   std::string patient, std::string outcome = "0") {
+  AuditRecord r;
+  r.received_ms = received;
+  r.recorded_ms = recorded;
+  r.transport = "tls";
+  r.peer = "10.0.0.7";
+  r.format = "dicom";
+  r.raw = "<AuditMessage>" + type + "</AuditMessage>";
+  r.resource_json = R"({"resourceType":"AuditEvent"})";
+  r.keys = {{"type", kDcm, type},
+            {"outcome", "http://hl7.org/fhir/audit-event-outcome", outcome},
+            {"patient-identifier", "urn:oid:1.2.3", patient},
+            {"address", "", "10.0.0.7"}};
+  return r;
+}
+
+struct Fixture {
+  TempDir dir;
+  std::unique_ptr<AuditStore> store;
+  Fixture() {
+    auto opened = AuditStore::open({dir.path(), 2, 64, 1000, nullptr});
+    REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().message));
+    store = std::move(*opened);
+  }
+  std::vector<std::int64_t> ids(const AuditQuery& q) {
+    auto found = store->search(q);
+    REQUIRE_MESSAGE(found.ok(), (found.ok() ? "" : found.error().message));
+    std::vector<std::int64_t> out;
+    for (const auto& a : *found) out.push_back(a.id);
+    return out;
+  }
+};
+
+AuditCriterion where(std::string param, std::vector<AuditKey> any_of) {
+  return {std::move(param), std::move(any_of)};
+}
+
+}  // namespace
+
+TEST_CASE("appended audit records are read back whole, raw bytes included") {
+  Fixture f;
+  AuditRecord r = record(1000, 900, "110110", "7627199");
+  r.raw += std::string("\0\xff", 2);  // bytes, not text
+  auto ids = f.store->append_and_wait({r});
+  REQUIRE(ids.ok());
+  REQUIRE(ids->size() == 1);
+  auto back = f.store->read(ids->front());
+  REQUIRE(back.ok());
+  CHECK(back->record.raw == r.raw);
+  CHECK(back->record.resource_json == r.resource_json);
+  CHECK(back->record.recorded_ms == 900);
+  CHECK(back->record.transport == "tls");
+  CHECK(back->record.problem.empty());
+  CHECK(f.store->read(999).error().kind == ErrorKind::kNotFound);
+  struct stat st {};
+  CHECK(::stat((f.dir.path() / "audit.db").c_str(), &st) == 0);
+}
+
+TEST_CASE("search: AND across parameters, OR within one, system optional, newest first") {
+  Fixture f;
+  REQUIRE(f.store
+              ->append_and_wait({record(1, 100, "110110", "A"), record(2, 200, "110112", "A"),
+                                 record(3, 300, "110110", "B", "4"), record(4, 400, "110110", "A")})
+              .ok());
+  AuditQuery q;
+  q.all_of = {where("type", {{"", kDcm, "110110"}})};
+  CHECK(f.ids(q) == std::vector<std::int64_t>{4, 3, 1});
+  q.all_of.push_back(where("patient-identifier", {{"", "", "A"}}));  // any system
+  CHECK(f.ids(q) == std::vector<std::int64_t>{4, 1});
+  q.all_of = {where("type", {{"", "", "110112"}, {"", "", "110110"}}),
+              where("outcome", {{"", "", "4"}})};
+  CHECK(f.ids(q) == std::vector<std::int64_t>{3});
+  q.all_of = {where("patient-identifier", {{"", "urn:oid:9.9", "A"}})};  // wrong system
+  CHECK(f.ids(q).empty());
+  q.all_of = {where("type", {{"", kDcm, ""}})};  // any code in the system
+  CHECK(f.ids(q).size() == 4);
+  // Dates are half-open on AuditEvent.recorded; paging goes to older ids.
+  q.all_of.clear();
+  q.recorded_from_ms = 200;
+  q.recorded_to_ms = 400;
+  CHECK(f.ids(q) == std::vector<std::int64_t>{3, 2});
+  q = {};
+  q.count = 2;
+  CHECK(f.ids(q) == std::vector<std::int64_t>{4, 3});
+  q.before_id = 3;
+  CHECK(f.ids(q) == std::vector<std::int64_t>{2, 1});
+}
+
+TEST_CASE("an unreadable payload is stored raw and flagged, and left out of searches") {
+  Fixture f;
+  AuditRecord bad;
+  bad.received_ms = 5;
+  bad.transport = "udp";
+  bad.peer = "10.0.0.9";
+  bad.format = "unknown";
+  bad.problem = "not an audit message: no <AuditMessage> element";
+  bad.raw = "<<garbage";
+  auto ids = f.store->append_and_wait({bad, record(6, 6, "110110", "A")});
+  REQUIRE(ids.ok());
+  auto back = f.store->read(ids->front());
+  REQUIRE(back.ok());
+  CHECK(back->record.problem == bad.problem);
+  CHECK(back->record.resource_json.empty());
+  CHECK(back->record.raw == "<<garbage");
+  AuditQuery q;
+  CHECK(f.ids(q) == std::vector<std::int64_t>{ids->back()});
+  q.include_unreadable = true;
+  CHECK(f.ids(q).size() == 2);
+}
+
+TEST_CASE("since() walks records oldest first; prune() removes old records and their keys") {
+  Fixture f;
+  for (int i = 1; i <= 5; ++i) {
+    REQUIRE(f.store->append_and_wait({record(i * 1000, i, "110110", "A")}).ok());
+  }
+  auto first = f.store->since(0, 2);
+  REQUIRE(first.ok());
+  REQUIRE(first->size() == 2);
+  CHECK(first->front().id == 1);
+  auto rest = f.store->since(first->back().id, 10);
+  REQUIRE(rest.ok());
+  CHECK(rest->size() == 3);
+  auto pruned = f.store->prune(3000);
+  REQUIRE(pruned.ok());
+  CHECK(*pruned == 2);
+  AuditQuery q;
+  q.all_of = {where("type", {{"", "", "110110"}})};
+  CHECK(f.ids(q) == std::vector<std::int64_t>{5, 4, 3});
+  CHECK(f.store->read(1).error().kind == ErrorKind::kNotFound);
+}
+
+TEST_CASE("appends from many threads share commits and all land") {
+  Fixture f;
+  std::vector<std::thread> senders;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 8; ++t) {
+    senders.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        if (!f.store->append_and_wait({record(t * 100 + i, i, "110110", std::to_string(t))})) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& s : senders) s.join();
+  CHECK(failures == 0);
+  AuditQuery q;
+  q.count = 1000;
+  CHECK(f.ids(q).size() == 400);
+  q.all_of = {where("patient-identifier", {{"", "", "3"}})};
+  CHECK(f.ids(q).size() == 50);
+}
+
+TEST_CASE("the store reopens with its records (audit.db survives a restart)") {
+  TempDir dir;
+  {
+    auto store = AuditStore::open({dir.path(), 1, 64, 1000, nullptr});
+    REQUIRE(store.ok());
+    REQUIRE((*store)->append_and_wait({record(1, 1, "110110", "A")}).ok());
+  }
+  auto again = AuditStore::open({dir.path(), 1, 64, 1000, nullptr});
+  REQUIRE(again.ok());
+  CHECK((*again)->read(1).ok());
+}
