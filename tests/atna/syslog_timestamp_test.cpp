@@ -13,8 +13,7 @@ TEST_CASE("RFC 5424 §6.2.3.1 examples give their instants") {
 }
 
 TEST_CASE("RFC 5424 §6.2.3.1 invalid examples and other broken forms give nothing") {
-  CHECK_FALSE(rfc5424_timestamp_ms("1990-12-31T23:59:60Z"));  // leap second
-  CHECK_FALSE(rfc5424_timestamp_ms("2003-08-24T05:14:15.000000003-07:00") == 0);
+  CHECK_FALSE(rfc5424_timestamp_ms("1990-12-31T23:59:60Z"));      // leap second
   CHECK_FALSE(rfc5424_timestamp_ms("2003-10-11t22:14:15.003Z"));  // lower-case t
   CHECK_FALSE(rfc5424_timestamp_ms("2003-10-11T22:14:15.003z"));
   CHECK_FALSE(rfc5424_timestamp_ms("2003-10-11T22:14:15"));  // no offset
@@ -28,6 +27,8 @@ TEST_CASE("RFC 5424 §6.2.3.1 invalid examples and other broken forms give nothi
 }
 
 TEST_CASE("more than six fraction digits are tolerated and truncated to milliseconds") {
+  // RFC 5424 lists this one as invalid; senders that write 7+ digits exist, so it is read.
+  CHECK(rfc5424_timestamp_ms("2003-08-24T05:14:15.000000003-07:00") == 1061727255000);
   CHECK(rfc5424_timestamp_ms("2024-01-01T00:00:00.1239999Z") ==
         rfc5424_timestamp_ms("2024-01-01T00:00:00.123Z"));
 }

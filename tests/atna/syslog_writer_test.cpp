@@ -12,7 +12,7 @@ namespace {
 // What the gateway will send for one of its own audit records.
 SyslogMessage gateway_audit() {
   SyslogMessage m;
-  m.facility = 10;  // authpriv, as IHE ATNA (ITI-20) asks
+  m.facility = 10;  // authpriv: "<85>", as ATNA audit messages usually carry
   m.severity = 5;
   m.timestamp = format_rfc5424_timestamp(1709280930250);
   m.hostname = "clinic-gw.local";
