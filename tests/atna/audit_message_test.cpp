@@ -8,6 +8,7 @@
 
 using namespace cg;
 using namespace cg::atna;
+using cg::atna::testing::failure_of;
 using cg::atna::testing::ipf_audit;
 using cg::atna::testing::ipf_audit_files;
 using cg::atna::testing::kIpfAudits;
@@ -63,7 +64,7 @@ TEST_CASE("every IPF audit sample parses as a DICOM audit message") {
   for (const auto& file : files) {
     CAPTURE(file.filename().string());
     auto message = parse_audit_message(cg::atna::testing::read_bytes(file));
-    REQUIRE_MESSAGE(message.ok(), message.error().message << " at " << message.error().location);
+    REQUIRE_MESSAGE(message.ok(), failure_of(message));
     CHECK(message->format == AuditFormat::kDicom);
     CHECK_FALSE(message->event_id.code.empty());
     CHECK_FALSE(message->participants.empty());
@@ -132,7 +133,7 @@ TEST_CASE("pdq.xml: the query object keeps its base64 query as written") {
 
 TEST_CASE("RFC 3881 messages: code/displayName, sensitivity element, default requestor") {
   auto m = parse_audit_message(kRfc3881);
-  REQUIRE_MESSAGE(m.ok(), m.error().message);
+  REQUIRE_MESSAGE(m.ok(), failure_of(m));
   CHECK(m->format == AuditFormat::kRfc3881);
   CHECK(m->event_id.code == "110112");
   CHECK(m->event_id.display == "Query");
@@ -153,7 +154,7 @@ TEST_CASE("RFC 3881 messages: code/displayName, sensitivity element, default req
 TEST_CASE("a UTF-8 BOM, an XML declaration and leading whitespace are tolerated") {
   auto m = parse_audit_message("\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" +
                                dicom_message());
-  REQUIRE_MESSAGE(m.ok(), m.error().message);
+  REQUIRE_MESSAGE(m.ok(), failure_of(m));
   CHECK(m->event_id.code == "110110");
   CHECK(parse_audit_message("\n  " + dicom_message()).ok());
 }
@@ -166,7 +167,7 @@ TEST_CASE("prefixed element names are read by their local name") {
       R"(</a:EventIdentification><a:ActiveParticipant UserID="x" UserIsRequestor="false"/>)"
       R"(<a:AuditSourceIdentification AuditSourceID="s"/></a:AuditMessage>)";
   auto m = parse_audit_message(xml);
-  REQUIRE_MESSAGE(m.ok(), m.error().message);
+  REQUIRE_MESSAGE(m.ok(), failure_of(m));
   CHECK(m->event_id.code == "110100");
   CHECK(m->participants.size() == 1);
 }
@@ -177,7 +178,7 @@ TEST_CASE("token attributes are whitespace-normalised") {
       R"(<ActiveParticipant UserID=" kept as is " UserIsRequestor=" true ">)"
       R"(<RoleIDCode csd-code="  110153 " codeSystemName="DCM" originalText="Source   Role"/>)"
       "</ActiveParticipant>"));
-  REQUIRE_MESSAGE(m.ok(), m.error().message);
+  REQUIRE_MESSAGE(m.ok(), failure_of(m));
   CHECK(m->event_outcome_indicator == "8");
   CHECK(m->participants[0].user_id == " kept as is ");
   CHECK(m->participants[0].role_id_codes[0].code == "110153");
@@ -293,7 +294,7 @@ TEST_CASE("deeply nested unknown content stays bounded") {
   auto m = parse_audit_message(
       dicom_message("0", R"(<ActiveParticipant UserID="a" UserIsRequestor="true">)" + nested +
                              "</ActiveParticipant>"));
-  REQUIRE_MESSAGE(m.ok(), m.error().message);
+  REQUIRE_MESSAGE(m.ok(), failure_of(m));
   CHECK(m->participants.size() == 1);
 }
 

@@ -1,7 +1,7 @@
 #pragma once
-// The IPF DICOM audit samples in ../shared/data/atna/ipf, read at test time (they are not
-// copied into the repository). An empty list means the corpus is absent: tests then say
-// "skipped" and pass.
+// Test helpers of the ATNA tests: the IPF DICOM audit samples in ../shared/data/atna/ipf,
+// read at test time (they are not copied into the repository; an empty list means the corpus
+// is absent, and tests then say "skipped" and pass), and error text for failed results.
 
 #include <algorithm>
 #include <filesystem>
@@ -35,6 +35,14 @@ inline std::string read_bytes(const std::filesystem::path& path) {
 // The text of one sample, or empty when the corpus is absent.
 inline std::string ipf_audit(const std::string& name) {
   return read_bytes(kIpfAudits / name);
+}
+
+// "message at location" of a failed result, "" for a good one: safe in doctest's *_MESSAGE,
+// whose message is evaluated even when the check passes (with -s).
+template <class R>
+std::string failure_of(const R& result) {
+  if (result.ok()) return {};
+  return result.error().message + " at " + result.error().location;
 }
 
 }  // namespace cg::atna::testing
