@@ -492,6 +492,9 @@ class AuditEventBuilder {
       details.push_back(std::move(*item));
     }
     if (!details.empty()) out["detail"] = std::move(details);
+    // FHIR has no empty elements; an object without an ID, codes, name, query or details
+    // says nothing that could be recorded.
+    if (out.empty()) return Error::invalid("participant object with nothing to record", where);
     return out;
   }
 

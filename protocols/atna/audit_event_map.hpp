@@ -27,7 +27,8 @@ inline constexpr std::string_view kDicomSystem = "http://dicom.nema.org/resource
 inline constexpr std::string_view kIheEventTypeSystem = "urn:ihe:event-type-code";
 
 // Maps a parsed audit message to an AuditEvent. Errors (kInvalid): an EventDateTime that is
-// not a date-time, text with characters FHIR strings exclude (control characters).
+// not a date-time, text with characters FHIR strings exclude (control characters), a
+// ParticipantObjectIdentification with nothing that could be recorded.
 Result<boost::json::object> map_audit_event(const AuditMessage& message);
 
 }  // namespace cg::atna

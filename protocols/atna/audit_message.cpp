@@ -67,12 +67,51 @@ bool one_of(std::string_view text, const std::array<std::string_view, N>& allowe
 // ---------------------------------------------------------------------------------------------
 // Document
 
+// Offset of the first byte that is not part of well-formed UTF-8 (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF), or npos. pugixml takes bytes on trust, and
+// the values end up in FHIR JSON, which must be UTF-8.
+std::size_t invalid_utf8_at(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t length = 0;
+    unsigned char low = 0x80;
+    unsigned char high = 0xBF;  // bounds of the second byte
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      length = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      length = 3;
+      if (c == 0xE0) low = 0xA0;
+      if (c == 0xED) high = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      length = 4;
+      if (c == 0xF0) low = 0x90;
+      if (c == 0xF4) high = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + length > s.size()) return i;
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (next < low || next > high) : (next < 0x80 || next > 0xBF)) return i;
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
 Status load_document(pugi::xml_document& doc, std::string_view xml, const AuditLimits& limits) {
   if (xml.size() > limits.max_bytes) {
     return Error::too_large("audit message of " + std::to_string(xml.size()) +
                             " bytes is over the limit of " + std::to_string(limits.max_bytes));
   }
   if (xml.starts_with(kUtf8Bom)) xml.remove_prefix(kUtf8Bom.size());
+  if (const std::size_t bad = invalid_utf8_at(xml); bad != std::string_view::npos) {
+    return Error::invalid("not UTF-8 at byte " + std::to_string(bad));
+  }
   // parse_doctype keeps a DOCTYPE visible so it can be refused (no entity tricks); the
   // encoding is fixed to UTF-8 whatever the declaration says, as syslog payloads are UTF-8.
   const pugi::xml_parse_result r = doc.load_buffer(

@@ -333,3 +333,12 @@ TEST_CASE("text that a FHIR string cannot hold is refused, not dropped") {
   CHECK(event.error().kind == ErrorKind::kInvalid);
   CHECK(event.error().location == "AuditMessage/ActiveParticipant[0]/@UserName");
 }
+
+TEST_CASE("a participant object with nothing to record is refused") {
+  // Found by audit_xml_fuzz: misspelt attributes left an empty entity, which FHIR forbids.
+  auto message = parse_audit_message(dicom_message(kEvent, object(R"(ParticipantObjektID="x")")));
+  REQUIRE(message.ok());
+  auto event = map_audit_event(*message);
+  REQUIRE_FALSE(event.ok());
+  CHECK(event.error().location == "AuditMessage/ParticipantObjectIdentification[0]");
+}

@@ -194,6 +194,20 @@ TEST_CASE("malformed XML is refused with kInvalid and the byte offset") {
   CHECK_FALSE(parse_audit_message("not xml at all").ok());
 }
 
+TEST_CASE("bytes that are not UTF-8 are refused") {
+  for (const std::string bad :
+       {"\x92\x88", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xE2\x82"}) {
+    auto m = parse_audit_message(dicom_message(
+        "0", R"(<ActiveParticipant UserID="a)" + bad + R"(" UserIsRequestor="true"/>)"));
+    REQUIRE_FALSE(m.ok());
+    CHECK(m.error().message.starts_with("not UTF-8 at byte"));
+  }
+  CHECK(parse_audit_message(dicom_message("0",
+                                          "<ActiveParticipant UserID=\"Wanjir\xC5\xA9 \xE2\x82\xAC "
+                                          "\xF0\x9F\x8F\xA5\" UserIsRequestor=\"true\"/>"))
+            .ok());
+}
+
 TEST_CASE("a DOCTYPE is refused") {
   auto m = parse_audit_message("<!DOCTYPE AuditMessage [<!ENTITY x \"y\">]>" + dicom_message());
   REQUIRE_FALSE(m.ok());
