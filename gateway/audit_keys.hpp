@@ -1,0 +1,36 @@
+#pragma once
+// The ITI-81 search keys of a FHIR AuditEvent, as the audit store keeps them
+// (storage/audit_store.hpp): what an audit record can be found by, read once when it is
+// stored instead of evaluating FHIRPath at every search.
+//
+//   param                 from
+//   type                  type (system|code)
+//   subtype               subtype[]
+//   action                action (code, system http://hl7.org/fhir/audit-event-action)
+//   outcome               outcome (code, system http://hl7.org/fhir/audit-event-outcome)
+//   source                source.observer.identifier.value, source.observer.display
+//   site                  source.site
+//   address               agent[].network.address
+//   agent-identifier      agent[].who.identifier (system|value), agent[].altId (no system)
+//   entity-identifier     entity[].what.identifier (system|value)
+//   patient-identifier    the same, for entities of type 1 (person) with role 1 (patient)
+//   entity-type           entity[].type (system|code)
+//   entity-role           entity[].role (system|code)
+//
+// and `recorded` as ms since the epoch (the start of its precision), for `date`.
+// Pure; thread-safe.
+
+#include <boost/json/object.hpp>
+
+#include "storage/audit_store.hpp"
+
+namespace cg::gateway {
+
+struct AuditSearchKeys {
+  std::vector<storage::AuditKey> keys;
+  std::optional<std::int64_t> recorded_ms;
+};
+
+AuditSearchKeys audit_search_keys(const boost::json::object& audit_event);
+
+}  // namespace cg::gateway
