@@ -10,18 +10,6 @@ namespace {
 
 using fhir::Interaction;
 
-bool all_on_everything(const GrantedScopes& granted) {
-  Permissions all;
-  for (Permission p : {Permission::kCreate, Permission::kRead, Permission::kUpdate,
-                       Permission::kDelete, Permission::kSearch}) {
-    all = all.with(p);
-  }
-  return std::any_of(granted.resources.begin(), granted.resources.end(), [&](const auto& s) {
-    return s.context != ScopeContext::kPatient && s.resource_type == "*" &&
-           s.permissions.covers(all) && s.restriction.empty();
-  });
-}
-
 std::vector<ScopeParam> query_of(const fhir::FhirRequest& request) {
   std::vector<ScopeParam> out;
   for (const auto& p : request.params) out.push_back({p.name, p.value});
@@ -184,7 +172,7 @@ Status authorize_entry(const GrantedScopes& granted, const boost::json::value& r
 // Every entry of a batch or transaction Bundle must be allowed on its own. A body that is
 // not a batch or transaction is the FHIR layer's to refuse (and it stores nothing).
 Status authorize_bundle(const GrantedScopes& granted, const http::Request& http) {
-  if (all_on_everything(granted)) return ok_status();
+  if (allows_every_interaction(granted)) return ok_status();
   auto format = fhir::request_body_format(http);
   if (!format) return ok_status();
   auto bundle = fhir::parse_resource(http.body, *format);
@@ -205,7 +193,15 @@ Status authorize_bundle(const GrantedScopes& granted, const http::Request& http)
 }  // namespace
 
 bool allows_every_interaction(const GrantedScopes& granted) {
-  return all_on_everything(granted);
+  Permissions all;
+  for (Permission p : {Permission::kCreate, Permission::kRead, Permission::kUpdate,
+                       Permission::kDelete, Permission::kSearch}) {
+    all = all.with(p);
+  }
+  return std::any_of(granted.resources.begin(), granted.resources.end(), [&](const auto& s) {
+    return s.context != ScopeContext::kPatient && s.resource_type == "*" &&
+           s.permissions.covers(all) && s.restriction.empty();
+  });
 }
 
 AccessRequest access_request_of(const fhir::FhirRequest& r, const http::Request& http) {

@@ -10,6 +10,7 @@
 #include <utility>
 #include <variant>
 
+#include "protocols/fhir/model/base64.hpp"
 #include "storage/clinical_queries.hpp"
 #include "storage/index_filter.hpp"
 #include "storage/index_sql.hpp"
@@ -106,42 +107,6 @@ std::string sort_signature(const IndexQuery& query, bool multi) {
 }
 
 using KeyValue = std::optional<Binding>;  // nullopt: the resource has no value for the key
-
-constexpr std::string_view kBase64Url =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string base64url_encode(std::string_view in) {
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kBase64Url[(acc >> bits) & 63];
-    }
-  }
-  if (bits > 0) out += kBase64Url[(acc << (6 - bits)) & 63];
-  return out;
-}
-
-std::optional<std::string> base64url_decode(std::string_view in) {
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const auto pos = kBase64Url.find(c);
-    if (pos == std::string_view::npos) return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(pos);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  return out;
-}
 
 std::string encode_cursor(const std::string& signature, const std::vector<KeyValue>& values) {
   boost::json::array array;

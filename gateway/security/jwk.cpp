@@ -96,7 +96,7 @@ Result<std::string> bytes_member(const boost::json::object& jwk, const char* nam
   if (!bytes || bytes->empty()) {
     return Error::invalid(std::string("the JWK's ") + name + " is not base64url", name);
   }
-  return bytes;
+  return std::move(*bytes);
 }
 
 // A public key from OpenSSL parameters, checked (point on the curve, sane RSA exponent).

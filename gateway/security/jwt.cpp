@@ -11,17 +11,6 @@
 namespace cg::gateway {
 namespace {
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int sextet(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
-
 const EVP_MD* digest_for(JwsAlgorithm alg) {
   return alg == JwsAlgorithm::kEs256 ? EVP_sha256() : EVP_sha384();
 }
@@ -141,46 +130,6 @@ Status check_header(const boost::json::object& header) {
 }
 
 }  // namespace
-
-std::string base64url_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() * 4 + 2) / 3);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char b : bytes) {
-    acc = (acc << 8) | b;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kAlphabet[(acc >> bits) & 0x3F];
-    }
-  }
-  if (bits > 0) out += kAlphabet[(acc << (6 - bits)) & 0x3F];
-  return out;
-}
-
-Result<std::string> base64url_decode(std::string_view text) {
-  if (text.size() % 4 == 1) return Error::invalid("base64url text has an impossible length");
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v = sextet(c);
-    if (v < 0) return Error::invalid("base64url text has a character outside its alphabet");
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  // Leftover bits must be zero, or two different texts would decode to the same bytes.
-  if ((acc & ((1u << bits) - 1)) != 0) {
-    return Error::invalid("base64url text is not in canonical form");
-  }
-  return out;
-}
 
 std::string_view to_string(JwsAlgorithm alg) {
   switch (alg) {

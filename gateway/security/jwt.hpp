@@ -17,17 +17,13 @@
 #include <string>
 #include <string_view>
 
+#include "protocols/fhir/model/base64.hpp"  // base64url_encode/decode: JWS parts
 #include "protocols/fhir/model/result.hpp"
 
 namespace cg::gateway {
 
 class SigningKey;
 class VerifyingKey;
-
-// Unpadded base64url (RFC 4648 §5). decode refuses padding, whitespace, characters outside
-// the alphabet and non-canonical trailing bits (kInvalid), so every token has one spelling.
-std::string base64url_encode(std::string_view bytes);
-Result<std::string> base64url_decode(std::string_view text);
 
 enum class JwsAlgorithm { kEs256, kEs384, kRs384 };
 

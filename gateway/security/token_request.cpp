@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "protocols/fhir/model/base64.hpp"
 #include "protocols/http/percent_encoding.hpp"
 
 namespace cg::gateway {
@@ -137,36 +138,6 @@ Status apply_basic(TokenRequest& r, ClientCredentials basic) {
   r.client_secret = std::move(basic.client_secret);
   r.basic_auth = true;
   return ok_status();
-}
-
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Strict RFC 4648 §4 base64: padded to a multiple of four, '=' only at the end.
-std::optional<std::string> base64_decode(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  std::size_t padding = 0;
-  while (padding < 2 && in.size() > padding && in[in.size() - 1 - padding] == '=') ++padding;
-  std::string out;
-  unsigned acc = 0;
-  int bits = 0;
-  for (char c : in.substr(0, in.size() - padding)) {
-    int v = base64_value(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  return out;
 }
 
 bool starts_with_basic(std::string_view header) {

@@ -1,7 +1,5 @@
 #include "gateway/security/upstream_login.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <cctype>
@@ -54,12 +52,7 @@ std::string basic_credentials(const UpstreamLoginConfig& config) {
   // RFC 6749 §2.3.1: both parts form-encoded before Base64.
   const std::string pair =
       http::form_encode(config.client_id) + ":" + http::form_encode(config.client_secret);
-  std::string encoded(4 * ((pair.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                reinterpret_cast<const unsigned char*>(pair.data()),
-                                static_cast<int>(pair.size()));
-  encoded.resize(static_cast<std::size_t>(std::max(n, 0)));
-  return "Basic " + encoded;
+  return "Basic " + base64_encode(pair);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "protocols/fhir/model/base64.hpp"
 #include "protocols/fhir/model/definitions.hpp"
 #include "protocols/fhir/model/primitives.hpp"
 
@@ -121,25 +122,6 @@ std::optional<std::string> canonical_base64(std::string_view text) {
     out += c;
   }
   if (out.empty() || out.size() % 4 != 0 || padding > 2) return std::nullopt;
-  return out;
-}
-
-std::string base64_encode(std::string_view bytes) {
-  constexpr std::string_view kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (std::size_t i = 0; i < bytes.size(); i += 3) {
-    const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
-    std::uint32_t block = 0;
-    for (std::size_t k = 0; k < 3; ++k) {
-      const auto byte = k < n ? static_cast<unsigned char>(bytes[i + k]) : 0u;
-      block = (block << 8) | byte;
-    }
-    for (std::size_t k = 0; k < 4; ++k) {
-      out += k <= n ? kAlphabet[(block >> (18 - 6 * k)) & 0x3F] : '=';
-    }
-  }
   return out;
 }
 

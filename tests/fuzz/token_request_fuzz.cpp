@@ -14,33 +14,18 @@
 #include "gateway/security/access_policy.hpp"
 #include "gateway/security/scopes.hpp"
 #include "gateway/security/token_request.hpp"
+#include "protocols/http/percent_encoding.hpp"
 
 namespace {
 
 using namespace cg::gateway;
-
-std::string form_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    }
-  }
-  return out;
-}
 
 void add(std::string& body, std::string_view name, std::string_view value) {
   if (value.empty()) return;
   if (!body.empty()) body += '&';
   body += name;
   body += '=';
-  body += form_encode(value);
+  body += cg::http::form_encode(value);
 }
 
 std::string_view grant_name(GrantType g) {
