@@ -43,6 +43,13 @@ class KeyList {
   void identifier(std::string_view param, const json::object* i) {
     if (i != nullptr) add(param, text(*i, "system"), text(*i, "value"));
   }
+  // A local reference ("Patient/1"), under `param` and, when it names a Patient, also under
+  // "patient": the gateway's own records name patients this way.
+  void reference(std::string_view param, const json::object& r) {
+    std::string ref = text(r, "reference");
+    if (ref.starts_with("Patient/")) add("patient", "", ref);
+    add(param, "", std::move(ref));
+  }
   std::vector<storage::AuditKey> take() { return std::move(keys_); }
 
  private:
@@ -56,6 +63,7 @@ bool is_code(const json::object* coding, std::string_view code) {
 void agent_keys(const json::object& agent, KeyList& keys) {
   if (const auto* who = object_at(agent, "who")) {
     keys.identifier("agent-identifier", object_at(*who, "identifier"));
+    keys.reference("agent", *who);
   }
   keys.add("agent-identifier", "", text(agent, "altId"));
   if (const auto* network = object_at(agent, "network")) {
@@ -71,6 +79,7 @@ void entity_keys(const json::object& entity, KeyList& keys) {
   const auto* what = object_at(entity, "what");
   const auto* identifier = what != nullptr ? object_at(*what, "identifier") : nullptr;
   keys.identifier("entity-identifier", identifier);
+  if (what != nullptr) keys.reference("entity", *what);
   // DICOM ParticipantObjectTypeCode 1 (person) with role 1 (patient).
   if (is_code(type, "1") && is_code(role, "1")) keys.identifier("patient-identifier", identifier);
 }

@@ -16,6 +16,9 @@
 //   patient-identifier    the same, for entities of type 1 (person) with role 1 (patient)
 //   entity-type           entity[].type (system|code)
 //   entity-role           entity[].role (system|code)
+//   agent                 agent[].who.reference ("Practitioner/7", as written)
+//   entity                entity[].what.reference
+//   patient               agent[].who / entity[].what references to a Patient
 //
 // and `recorded` as ms since the epoch (the start of its precision), for `date`.
 // Pure; thread-safe.

@@ -124,6 +124,17 @@ void GatewayRouter::set_oauth(OAuthEndpoints* oauth) {
              smart});
 }
 
+void GatewayRouter::set_audit_repository(AuditRestApi* audit) {
+  // The FHIR policy decides per interaction on the AuditEvent type (user/AuditEvent.rs and
+  // the like); these routes win over "/fhir/*" (exact, and the longer prefix).
+  auto handler = [this, audit](http::Request& request, std::string_view path,
+                               std::string_view query) {
+    return audit->handle(request, fhir_sub_path(path), query, base_url(request));
+  };
+  add_route({"fhir-audit-event", {}, "/fhir/AuditEvent", RoutePolicy::fhir(), handler});
+  add_route({"fhir-audit-event-instance", {}, "/fhir/AuditEvent/*", RoutePolicy::fhir(), handler});
+}
+
 bool Route::matches(std::string_view method, std::string_view request_path) const {
   if (!methods.empty() && std::find(methods.begin(), methods.end(), method) == methods.end()) {
     return false;
@@ -185,6 +196,12 @@ http::Response GatewayRouter::handle(http::Request& request) {
   } else if (auto grant = authorize(*route, *principal, request, path, query); !grant) {
     forbidden_.fetch_add(1, std::memory_order_relaxed);
     response = outcome_response(grant.error());
+  } else if (grant->confine && route->name != "fhir") {
+    // Audit records are not in any patient's compartment: a patient/ or granular scope on
+    // AuditEvent cannot be confined, so it does not reach them.
+    forbidden_.fetch_add(1, std::memory_order_relaxed);
+    response = outcome_response(
+        Error::forbidden("AuditEvent needs a user/ or system/ scope without parameters"));
   } else if (grant->confine) {
     response = serve_confined_fhir(request, path, query, *grant->confine);
   } else {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/audit_rest.hpp"
 #include "gateway/fhir_authorization.hpp"
 #include "gateway/oauth_endpoints.hpp"
 #include "gateway/security/access_policy.hpp"
@@ -52,6 +53,9 @@ class GatewayRouter {
   // Serves the OAuth endpoints and accepts the access tokens they issue (beside the static
   // tokens). Before the first request; `oauth` must outlive the router.
   void set_oauth(OAuthEndpoints* oauth);
+  // Serves /fhir/AuditEvent from the audit record repository (audit.db) instead of the
+  // clinical store. Before the first request; `audit` must outlive the router.
+  void set_audit_repository(AuditRestApi* audit);
   // Registers a route (before the first request). A route without a policy is kept, and
   // refuses every request: the route-enumeration test finds it.
   void add_route(Route route) { routes_.push_back(std::move(route)); }

@@ -61,6 +61,25 @@ TEST_CASE("the ITI-81 keys of a hand-written AuditEvent") {
   CHECK(*k.recorded_ms == 1584620674434);
 }
 
+TEST_CASE("references of agents and entities are keys, and a Patient's also under patient") {
+  auto k = audit_search_keys(boost::json::parse(R"({
+    "resourceType": "AuditEvent",
+    "agent": [{"who": {"reference": "Practitioner/7"}, "requestor": true},
+              {"who": {"reference": "Patient/p1"}, "requestor": false}],
+    "entity": [{"what": {"reference": "Patient/p2"}},
+               {"what": {"reference": "Observation/o1"}}]
+  })")
+                                 .as_object());
+  CHECK(has(k, "agent", "", "Practitioner/7"));
+  CHECK(has(k, "agent", "", "Patient/p1"));
+  CHECK(has(k, "patient", "", "Patient/p1"));
+  CHECK(has(k, "entity", "", "Patient/p2"));
+  CHECK(has(k, "patient", "", "Patient/p2"));
+  CHECK(has(k, "entity", "", "Observation/o1"));
+  CHECK_FALSE(has(k, "patient", "", "Observation/o1"));
+  CHECK_FALSE(has(k, "patient", "", "Practitioner/7"));
+}
+
 TEST_CASE("an AuditEvent without the optional parts gives no empty keys") {
   auto k = audit_search_keys(boost::json::parse(R"({"resourceType":"AuditEvent"})").as_object());
   CHECK(k.keys.empty());

@@ -146,6 +146,10 @@ struct Example {
 };
 
 const std::string kPatient = R"({"resourceType":"Patient","name":[{"family":"Otieno"}]})";
+const std::string kAuditEvent = R"({"resourceType":"AuditEvent",
+  "type":{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"110100"},
+  "recorded":"2026-11-21T10:00:00Z","agent":[{"requestor":true,"who":{"display":"route test"}}],
+  "source":{"observer":{"display":"route test"}}})";
 
 std::string batch_of(std::string_view method, std::string_view url) {
   return R"({"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":")" +
@@ -185,15 +189,34 @@ std::map<std::string, std::vector<Example>> examples(const std::string& client_f
            {"POST", "/fhir", batch_of("DELETE", "Patient/p3"), "system/Patient.d",
             "system/Patient.r"},
        }},
+      {"fhir-audit-event",
+       {
+           {"GET", "/fhir/AuditEvent?type=110100", "", "system/AuditEvent.s",
+            "system/AuditEvent.r"},
+           {"POST", "/fhir/AuditEvent", kAuditEvent, "system/AuditEvent.c", "system/AuditEvent.rs"},
+       }},
+      {"fhir-audit-event-instance",
+       {
+           {"GET", "/fhir/AuditEvent/1", "", "system/AuditEvent.r", "system/AuditEvent.s"},
+           {"POST", "/fhir/AuditEvent/_search", "", "system/AuditEvent.s", "system/Patient.s"},
+           {"DELETE", "/fhir/AuditEvent/1", "", "system/AuditEvent.d", "system/AuditEvent.r"},
+       }},
   };
 }
 
 struct OAuthFixture : Fixture {
   storage::testing::TempDir dir;
   std::unique_ptr<OAuthEndpoints> oauth;
+  std::unique_ptr<storage::AuditStore> audit_store;
+  std::unique_ptr<AuditRestApi> audit;
   std::string client_id, secret;
 
   OAuthFixture() {
+    auto opened_audit = storage::AuditStore::open({dir.path(), 1, 64, 1000, nullptr});
+    REQUIRE(opened_audit.ok());
+    audit_store = std::move(*opened_audit);
+    audit = std::make_unique<AuditRestApi>(*audit_store, AuditRestConfig{});
+    router.set_audit_repository(audit.get());
     GatewayConfig config;
     config.data_dir = dir.path();
     auto opened = OAuthEndpoints::open(config);
