@@ -195,7 +195,7 @@ Status resource_meets(const http::Request& request, std::string_view type, std::
 http::Response serve_confined(fhir::FhirApi& api, const http::Request& request,
                               std::string_view sub, std::string_view query,
                               const fhir::FhirRequest& parsed, const AccessCondition& condition,
-                              std::string_view base_url) {
+                              std::string_view base_url, const fhir::WriteAuditor* auditor) {
   auto not_found = [&] {
     return refuse(Error::not_found(parsed.type + "/" + parsed.id + " is not known"), parsed);
   };
@@ -208,7 +208,7 @@ http::Response serve_confined(fhir::FhirApi& api, const http::Request& request,
       if (!condition.patient.empty() && parsed.compartment_id != condition.patient) {
         return refuse(Error::forbidden("the token allows only its own patient"), parsed);
       }
-      return api.handle(request, sub, query, base_url);
+      return api.handle(request, sub, query, base_url, auditor);
     case Interaction::kRead:
     case Interaction::kVread:
     case Interaction::kHistoryInstance:
@@ -216,7 +216,7 @@ http::Response serve_confined(fhir::FhirApi& api, const http::Request& request,
       if (!stored_meets(api, request, parsed.type, parsed.id, condition, base_url)) {
         return not_found();
       }
-      return api.handle(request, sub, query, base_url);
+      return api.handle(request, sub, query, base_url, auditor);
     case Interaction::kUpdate:
       if (!stored_meets(api, request, parsed.type, parsed.id, condition, base_url)) {
         return not_found();
@@ -224,7 +224,7 @@ http::Response serve_confined(fhir::FhirApi& api, const http::Request& request,
       if (auto s = resource_meets(request, parsed.type, parsed.id, condition); !s) {
         return refuse(s.error(), parsed);
       }
-      return api.handle(request, sub, query, base_url);
+      return api.handle(request, sub, query, base_url, auditor);
     case Interaction::kCreate:
       if (!request.header("If-None-Exist").empty()) {
         return refuse(forbidden_here("a conditional create"), parsed);
@@ -232,7 +232,7 @@ http::Response serve_confined(fhir::FhirApi& api, const http::Request& request,
       if (auto s = resource_meets(request, parsed.type, "", condition); !s) {
         return refuse(s.error(), parsed);
       }
-      return api.handle(request, sub, query, base_url);
+      return api.handle(request, sub, query, base_url, auditor);
     case Interaction::kSearchSystem:
       return refuse(forbidden_here("a search across types"), parsed);
     case Interaction::kHistoryType:

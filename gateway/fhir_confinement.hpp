@@ -35,7 +35,8 @@ namespace cg::gateway {
 http::Response serve_confined(fhir::FhirApi& api, const http::Request& request,
                               std::string_view sub, std::string_view query,
                               const fhir::FhirRequest& parsed, const AccessCondition& condition,
-                              std::string_view base_url);
+                              std::string_view base_url,
+                              const fhir::WriteAuditor* auditor = nullptr);
 
 // Whether the resource in `body` (FHIR JSON or XML, as the request's Content-Type says) of
 // `type` meets `condition`; kForbidden saying why not, kInvalid when it cannot be read.

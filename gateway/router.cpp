@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "gateway/fhir_authorization.hpp"
 #include "gateway/fhir_confinement.hpp"
 #include "gateway/log.hpp"
+#include "gateway/rest_audit.hpp"
 #include "protocols/fhir/model/json.hpp"
 #include "protocols/fhir/rest/outcome.hpp"
 
@@ -71,11 +73,17 @@ GatewayRouter::GatewayRouter(fhir::FhirApi& fhir, const StaticTokenVerifier& tok
              {"GET", "HEAD"},
              "/health",
              RoutePolicy::public_route(),
-             [this](http::Request&, std::string_view, std::string_view) { return health(); }});
+             [this](http::Request&, std::string_view, std::string_view, const Principal*) {
+               return health();
+             }});
   // The CapabilityStatement says what the server supports and holds no data.
-  auto fhir_handler = [this](http::Request& request, std::string_view path,
-                             std::string_view query) {
-    return fhir_.handle(request, fhir_sub_path(path), query, base_url(request));
+  auto fhir_handler = [this](http::Request& request, std::string_view path, std::string_view query,
+                             const Principal* who) {
+    // Writes record their audit inside their own store job (rest_audit.hpp).
+    std::optional<RestWriteAuditor> auditor;
+    if (emitter_ != nullptr && who != nullptr) auditor.emplace(*emitter_, *who, request);
+    return fhir_.handle(request, fhir_sub_path(path), query, base_url(request),
+                        auditor ? &*auditor : nullptr);
   };
   add_route({"fhir-metadata",
              {"GET", "HEAD"},
@@ -89,29 +97,31 @@ void GatewayRouter::set_oauth(OAuthEndpoints* oauth) {
   oauth_ = oauth;
   // The token endpoint authenticates its callers itself (credentials in the body); holding
   // a token is what lets one revoke it. The discovery documents hold no secrets.
-  add_route(
-      {"auth-token",
-       {"POST"},
-       "/auth/token",
-       RoutePolicy::public_route(),
-       [oauth](http::Request& r, std::string_view, std::string_view) { return oauth->token(r); }});
-  add_route(
-      {"auth-revoke",
-       {"POST"},
-       "/auth/revoke",
-       RoutePolicy::public_route(),
-       [oauth](http::Request& r, std::string_view, std::string_view) { return oauth->revoke(r); }});
-  add_route(
-      {"jwks",
-       {"GET", "HEAD"},
-       "/.well-known/jwks.json",
-       RoutePolicy::public_route(),
-       [oauth](http::Request&, std::string_view, std::string_view) { return oauth->jwks(); }});
+  add_route({"auth-token",
+             {"POST"},
+             "/auth/token",
+             RoutePolicy::public_route(),
+             [oauth](http::Request& r, std::string_view, std::string_view, const Principal*) {
+               return oauth->token(r);
+             }});
+  add_route({"auth-revoke",
+             {"POST"},
+             "/auth/revoke",
+             RoutePolicy::public_route(),
+             [oauth](http::Request& r, std::string_view, std::string_view, const Principal*) {
+               return oauth->revoke(r);
+             }});
+  add_route({"jwks",
+             {"GET", "HEAD"},
+             "/.well-known/jwks.json",
+             RoutePolicy::public_route(),
+             [oauth](http::Request&, std::string_view, std::string_view, const Principal*) {
+               return oauth->jwks();
+             }});
   // SMART App Launch discovery: "[FHIR base]/.well-known/smart-configuration", where SMART
   // clients look, and the same document at the server's root.
-  auto smart = [this, oauth](http::Request& r, std::string_view, std::string_view) {
-    return oauth->smart_configuration(origin(r));
-  };
+  auto smart = [this, oauth](http::Request& r, std::string_view, std::string_view,
+                             const Principal*) { return oauth->smart_configuration(origin(r)); };
   add_route({"smart-configuration",
              {"GET", "HEAD"},
              "/.well-known/smart-configuration",
@@ -128,7 +138,7 @@ void GatewayRouter::set_audit_repository(AuditRestApi* audit) {
   // The FHIR policy decides per interaction on the AuditEvent type (user/AuditEvent.rs and
   // the like); these routes win over "/fhir/*" (exact, and the longer prefix).
   auto handler = [this, audit](http::Request& request, std::string_view path,
-                               std::string_view query) {
+                               std::string_view query, const Principal*) {
     return audit->handle(request, fhir_sub_path(path), query, base_url(request));
   };
   add_route({"fhir-audit-event", {}, "/fhir/AuditEvent", RoutePolicy::fhir(), handler});
@@ -183,17 +193,18 @@ http::Response GatewayRouter::handle(http::Request& request) {
 
   http::Response response;
   const Route* route = find_route(request.method, path);
+  std::optional<Principal> who;
   if (route != nullptr && !route->policy.needs_token()) {
-    response = route->handler(request, path, query);
+    response = route->handler(request, path, query, nullptr);
   } else if (auto principal = authenticate(request); !principal) {
     // The authorization point: nothing below runs without a valid token. An unknown path
     // is 401 too, so the route table is not probed without one.
     unauthorized_.fetch_add(1, std::memory_order_relaxed);
     response = outcome_response(principal.error());
     response.set_header("WWW-Authenticate", "Bearer realm=\"clinic-gateway\"");
-  } else if (route == nullptr) {
+  } else if (who.emplace(std::move(*principal)); route == nullptr) {
     response = outcome_response(Error::not_found("no such endpoint: " + std::string(path)));
-  } else if (auto grant = authorize(*route, *principal, request, path, query); !grant) {
+  } else if (auto grant = authorize(*route, *who, request, path, query); !grant) {
     forbidden_.fetch_add(1, std::memory_order_relaxed);
     response = outcome_response(grant.error());
   } else if (grant->confine && route->name != "fhir") {
@@ -203,9 +214,12 @@ http::Response GatewayRouter::handle(http::Request& request) {
     response = outcome_response(
         Error::forbidden("AuditEvent needs a user/ or system/ scope without parameters"));
   } else if (grant->confine) {
-    response = serve_confined_fhir(request, path, query, *grant->confine);
+    response = serve_confined_fhir(request, path, query, *grant->confine, *who);
   } else {
-    response = route->handler(request, path, query);
+    response = route->handler(request, path, query, &*who);
+  }
+  if (who && route != nullptr && route->policy.kind() == RoutePolicy::Kind::kFhir) {
+    audit_fhir_access(*who, request, path, query, response);
   }
   add_security_headers(response);
   if (request.secure) {
@@ -260,11 +274,29 @@ Result<FhirGrant> GatewayRouter::authorize(const Route& route, const Principal& 
 
 http::Response GatewayRouter::serve_confined_fhir(http::Request& request, std::string_view path,
                                                   std::string_view query,
-                                                  const AccessCondition& condition) {
+                                                  const AccessCondition& condition,
+                                                  const Principal& who) {
   const std::string_view sub = fhir_sub_path(path);
   auto parsed = fhir::parse_fhir_request(request, sub, query);
   if (!parsed) return outcome_response(parsed.error());  // parsed in authorize() already
-  return serve_confined(fhir_, request, sub, query, *parsed, condition, base_url(request));
+  std::optional<RestWriteAuditor> auditor;
+  if (emitter_ != nullptr) auditor.emplace(*emitter_, who, request);
+  return serve_confined(fhir_, request, sub, query, *parsed, condition, base_url(request),
+                        auditor ? &*auditor : nullptr);
+}
+
+void GatewayRouter::audit_fhir_access(const Principal& who, const http::Request& request,
+                                      std::string_view path, std::string_view query,
+                                      const http::Response& response) {
+  if (emitter_ == nullptr || response.status == 401) return;
+  // Parsed again here rather than threaded through the handlers: a few microseconds, and
+  // the record describes the request exactly as the FHIR layer reads it. A request it
+  // cannot read reached no data.
+  auto parsed = fhir::parse_fhir_request(request, fhir_sub_path(path), query);
+  if (!parsed) return;
+  auto event =
+      rest_access_event(emitter_->source(), who, request, *parsed, response, emitter_->now_ms());
+  if (event) emitter_->emit(*event);
 }
 
 }  // namespace cg::gateway

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/audit_emitter.hpp"
 #include "gateway/audit_rest.hpp"
 #include "gateway/fhir_authorization.hpp"
 #include "gateway/oauth_endpoints.hpp"
@@ -35,7 +36,9 @@ struct Route {
   std::vector<std::string> methods;
   std::string path;
   RoutePolicy policy;
-  std::function<http::Response(http::Request&, std::string_view path, std::string_view query)>
+  // `who`: the verified token's holder; null on a public route.
+  std::function<http::Response(http::Request&, std::string_view path, std::string_view query,
+                               const Principal* who)>
       handler;
 
   bool matches(std::string_view method, std::string_view path) const;
@@ -56,6 +59,10 @@ class GatewayRouter {
   // Serves /fhir/AuditEvent from the audit record repository (audit.db) instead of the
   // clinical store. Before the first request; `audit` must outlive the router.
   void set_audit_repository(AuditRestApi* audit);
+  // Records every FHIR request made with a token as an audit record (rest_audit.hpp):
+  // writes inside their own job, everything else after its response. Before the first
+  // request; `emitter` must outlive the router.
+  void set_audit_emitter(AuditEmitter* emitter) { emitter_ = emitter; }
   // Registers a route (before the first request). A route without a policy is kept, and
   // refuses every request: the route-enumeration test finds it.
   void add_route(Route route) { routes_.push_back(std::move(route)); }
@@ -84,7 +91,10 @@ class GatewayRouter {
                               const http::Request& request, std::string_view path,
                               std::string_view query) const;
   http::Response serve_confined_fhir(http::Request& request, std::string_view path,
-                                     std::string_view query, const AccessCondition& condition);
+                                     std::string_view query, const AccessCondition& condition,
+                                     const Principal& who);
+  void audit_fhir_access(const Principal& who, const http::Request& request, std::string_view path,
+                         std::string_view query, const http::Response& response);
   http::Response health() const;
   // "https://gw.clinic.lan:8080": public_base_url, or the scheme and Host of `request`.
   std::string origin(const http::Request& request) const;
@@ -93,6 +103,7 @@ class GatewayRouter {
   fhir::FhirApi& fhir_;
   const StaticTokenVerifier& tokens_;
   OAuthEndpoints* oauth_ = nullptr;
+  AuditEmitter* emitter_ = nullptr;
   RouterConfig config_;
   std::vector<Route> routes_;
   std::atomic<std::uint64_t> unauthorized_{0};

@@ -225,8 +225,18 @@ INSERT INTO idx_param_stats
 // Schema versions 6 and 7: the HL7v2 message archive moves into clinical.db, so that a
 // message and what it changed commit together, in one fsync. The two steps of the old
 // messages.db (storage/archive_schema.hpp: messages, then reprocessings).
-constexpr std::array<std::string_view, 7> kClinicalSteps = {
-    kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5, kArchiveV1, kArchiveV2};
+// Schema version 8: the audit outbox (storage/audit_outbox.hpp). The audit record of a write
+// is committed in the write's own transaction, then moved to audit.db.
+constexpr std::string_view kAuditOutboxV1 = R"sql(
+CREATE TABLE audit_outbox (
+  id INTEGER PRIMARY KEY,
+  created_ms INTEGER NOT NULL,
+  event TEXT NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 8> kClinicalSteps = {
+    kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5, kArchiveV1, kArchiveV2, kAuditOutboxV1};
 
 Status run_steps(Connection& conn, std::span<const std::string_view> steps, std::size_t from) {
   for (std::size_t i = from; i < steps.size(); ++i) {

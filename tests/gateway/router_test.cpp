@@ -77,7 +77,7 @@ TEST_CASE("a route registered without a policy refuses every token") {
                       {"GET"},
                       "/careless",
                       RoutePolicy{},
-                      [&](http::Request&, std::string_view, std::string_view) {
+                      [&](http::Request&, std::string_view, std::string_view, const Principal*) {
                         ran = true;
                         return http::Response{};
                       }});
@@ -88,12 +88,13 @@ TEST_CASE("a route registered without a policy refuses every token") {
 
 TEST_CASE("a static token is scoped like system/*.cruds: no route that needs a role") {
   Fixture f;
-  f.router.add_route(
-      {"admin-only",
-       {"GET"},
-       "/admin-only",
-       RoutePolicy::granted("gateway.admin", {Role::kAdmin}),
-       [](http::Request&, std::string_view, std::string_view) { return http::Response{}; }});
+  f.router.add_route({"admin-only",
+                      {"GET"},
+                      "/admin-only",
+                      RoutePolicy::granted("gateway.admin", {Role::kAdmin}),
+                      [](http::Request&, std::string_view, std::string_view, const Principal*) {
+                        return http::Response{};
+                      }});
   CHECK(f.call("GET", "/admin-only", true).status == 403);
   CHECK(f.call("GET", "/fhir/Patient", true).status == 200);
 }

@@ -6,6 +6,7 @@
 
 #include "protocols/fhir/rest/fhir_api.hpp"
 #include "protocols/fhir/rest/fhir_request.hpp"
+#include "protocols/fhir/rest/write_audit.hpp"
 
 namespace cg::fhir {
 
@@ -15,6 +16,7 @@ struct FhirApi::Call {
   std::string base;
   std::string path;
   std::string query;
+  const WriteAuditor* auditor = nullptr;  // records each write inside its job
 };
 
 }  // namespace cg::fhir

@@ -57,14 +57,25 @@ http::Response written_response(const FhirRequest& f, const std::string& base, i
   return r;
 }
 
-// Runs `fn(ctx)` as one store job and waits for the durable commit.
+// Runs `fn(ctx)` as one store job and waits for the durable commit. The call's auditor
+// records the write inside the same job.
 template <class Fn>
-Result<WriteOutcome> run_write(storage::ResourceStore& store, Fn fn) {
+Result<WriteOutcome> run_write(storage::ResourceStore& store, const FhirApi::Call& call, Fn fn) {
+  const WriteAuditor* auditor = call.auditor;
+  const http::Request& http = call.http;
+  const FhirRequest& f = call.fhir;
   std::optional<Result<WriteOutcome>> result;
   Status s = store.write([&](storage::WriteContext& ctx) -> Status {
     result.emplace(fn(ctx));
     if (!*result) return result->error();
-    return ok_status();
+    if (auditor == nullptr) return ok_status();
+    const WriteOutcome& out = **result;
+    const storage::StoredVersion* stored = out.stored ? &*out.stored : nullptr;
+    WrittenResource written{
+        http.method, f.type,
+        stored != nullptr ? std::string_view(stored->id) : std::string_view(f.id), stored,
+        out.status};
+    return auditor->record(ctx, std::span(&written, 1));
   });
   if (!s) return s.take_error();
   return std::move(*result);
@@ -89,11 +100,12 @@ FhirApi::FhirApi(storage::ResourceStore& store, FhirApiConfig config)
     : store_(store), config_(std::move(config)) {}
 
 http::Response FhirApi::handle(const http::Request& request, std::string_view path,
-                               std::string_view query, std::string_view base_url) {
+                               std::string_view query, std::string_view base_url,
+                               const WriteAuditor* auditor) {
   auto parsed = parse_fhir_request(request, path, query);
   if (!parsed) return error_response(parsed.error(), Format::kJson, false);
-  Call call{request, std::move(*parsed), std::string(base_url), std::string(path),
-            std::string(query)};
+  Call call{request,           std::move(*parsed), std::string(base_url),
+            std::string(path), std::string(query), auditor};
   http::Response r = dispatch(call);
   if (request.method == "HEAD") r.body.clear();
   return r;
@@ -219,7 +231,7 @@ http::Response FhirApi::create(Call& call) {
   }
   std::string id = new_resource_id();
   PrecomputedIndex index = index_for(*resource);
-  auto out = run_write(store_, [&](storage::WriteContext& ctx) {
+  auto out = run_write(store_, call, [&](storage::WriteContext& ctx) {
     return apply_create(ctx, f.type, id, std::move(*resource), if_none_exist, std::move(index));
   });
   if (!out) return error_response(out.error(), f.response_format, f.pretty);
@@ -240,7 +252,7 @@ http::Response FhirApi::update(Call& call) {
   auto if_match = if_match_of(call.http);
   if (!if_match) return error_response(if_match.error(), f.response_format, f.pretty);
   PrecomputedIndex index = index_for(*resource);
-  auto out = run_write(store_, [&](storage::WriteContext& ctx) {
+  auto out = run_write(store_, call, [&](storage::WriteContext& ctx) {
     return apply_update(ctx, f.type, f.id, std::move(*resource), *if_match, std::move(index));
   });
   if (!out) return error_response(out.error(), f.response_format, f.pretty);
@@ -257,7 +269,7 @@ http::Response FhirApi::conditional_update(Call& call) {
   if (!if_match) return error_response(if_match.error(), f.response_format, f.pretty);
   std::string new_id = new_resource_id();
   PrecomputedIndex index = index_for(*resource);
-  auto out = run_write(store_, [&](storage::WriteContext& ctx) {
+  auto out = run_write(store_, call, [&](storage::WriteContext& ctx) {
     return apply_conditional_update(ctx, *criteria, new_id, std::move(*resource), *if_match,
                                     std::move(index));
   });
@@ -269,7 +281,7 @@ http::Response FhirApi::remove(Call& call) {
   const auto& f = call.fhir;
   auto if_match = if_match_of(call.http);
   if (!if_match) return error_response(if_match.error(), f.response_format, f.pretty);
-  auto out = run_write(store_, [&](storage::WriteContext& ctx) {
+  auto out = run_write(store_, call, [&](storage::WriteContext& ctx) {
     return apply_delete(ctx, f.type, f.id, *if_match);
   });
   if (!out) return error_response(out.error(), f.response_format, f.pretty);
@@ -288,8 +300,9 @@ http::Response FhirApi::conditional_remove(Call& call) {
   const auto& f = call.fhir;
   auto criteria = parse_criteria(f.type, f.params);
   if (!criteria) return error_response(criteria.error(), f.response_format, f.pretty);
-  auto out = run_write(
-      store_, [&](storage::WriteContext& ctx) { return apply_conditional_delete(ctx, *criteria); });
+  auto out = run_write(store_, call, [&](storage::WriteContext& ctx) {
+    return apply_conditional_delete(ctx, *criteria);
+  });
   if (!out) return error_response(out.error(), f.response_format, f.pretty);
   http::Response r;
   r.status = 204;
@@ -396,8 +409,19 @@ http::Response FhirApi::transaction(Call& call, boost::json::object bundle) {
   const auto& f = call.fhir;
   auto plan = plan_transaction(std::move(bundle), config_.max_bundle_entries);
   if (!plan) return error_response(plan.error(), f.response_format, f.pretty);
-  Status s =
-      store_.write([&](storage::WriteContext& ctx) { return execute_transaction(ctx, *plan); });
+  Status s = store_.write([&](storage::WriteContext& ctx) -> Status {
+    if (auto done = execute_transaction(ctx, *plan); !done) return done;
+    if (call.auditor == nullptr) return ok_status();
+    std::vector<WrittenResource> written;
+    for (const auto& e : plan->entries) {
+      if (e.method == "GET") continue;  // reads are audited by the caller, from the response
+      const storage::StoredVersion* stored = e.outcome.stored ? &*e.outcome.stored : nullptr;
+      written.push_back({e.method, e.type,
+                         stored != nullptr ? std::string_view(stored->id) : std::string_view(e.id),
+                         stored, e.outcome.status});
+    }
+    return call.auditor->record(ctx, written);
+  });
   if (!s) return error_response(s.error(), f.response_format, f.pretty);
 
   BundleWriter w("transaction-response", new_resource_id(), now_instant());
@@ -491,7 +515,7 @@ BundleWriter::Entry FhirApi::batch_entry(Call& call, const boost::json::value& r
   if (path.empty() && sub.method == "POST")
     return fail(Error::invalid("nested batch or transaction Bundles are not supported"));
   std::string query = q == std::string::npos ? "" : sub.target.substr(q + 1);
-  http::Response resp = handle(sub, path, query, call.base);
+  http::Response resp = handle(sub, path, query, call.base, call.auditor);
 
   json::object response{{"status", status_line(resp.status)}};
   if (auto loc = resp.header("Location"); !loc.empty()) {

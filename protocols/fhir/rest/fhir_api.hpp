@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "protocols/fhir/rest/bundle_writer.hpp"
+#include "protocols/fhir/rest/write_audit.hpp"
 #include "protocols/http/message.hpp"
 #include "storage/resource_store.hpp"
 
@@ -31,11 +32,15 @@ class FhirApi {
 
   // `path`: the request path below the FHIR base ("Patient/1/_history"); `query`: the raw
   // query string; `base_url`: the absolute FHIR base for links ("http://host:8080/fhir").
+  // `auditor`, when given, records every write inside the write's store job
+  // (write_audit.hpp); the entries of a batch use it too.
   http::Response handle(const http::Request& request, std::string_view path, std::string_view query,
-                        std::string_view base_url);
+                        std::string_view base_url, const WriteAuditor* auditor = nullptr);
+
+ public:
+  struct Call;  // one request as the handlers see it (api_call.hpp; internal)
 
  private:
-  struct Call;
   http::Response dispatch(Call& call);
   http::Response read(Call& call);
   http::Response vread(Call& call);

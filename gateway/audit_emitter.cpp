@@ -1,0 +1,219 @@
+#include "gateway/audit_emitter.hpp"
+
+#include "gateway/audit_keys.hpp"
+#include "protocols/fhir/model/json.hpp"
+#include "storage/audit_outbox.hpp"
+
+namespace cg::gateway {
+namespace {
+
+constexpr int kLogErr = 3;
+constexpr int kLogInfo = 6;
+
+std::int64_t system_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+storage::AuditRecord self_audit_record(const boost::json::object& event, std::int64_t now_ms) {
+  AuditSearchKeys keys = audit_search_keys(event);
+  storage::AuditRecord r;
+  r.received_ms = now_ms;
+  r.transport = "self";
+  r.format = "fhir";
+  r.resource_json = fhir::serialize_json(event);
+  r.recorded_ms = keys.recorded_ms;
+  r.keys = std::move(keys.keys);
+  return r;  // raw stays empty: the gateway's own events have no other form
+}
+
+AuditEmitter::AuditEmitter(storage::AuditStore& audits, storage::ResourceStore* clinical,
+                           AuditEmitterConfig config)
+    : audits_(audits), clinical_(clinical), config_(std::move(config)) {
+  if (!config_.clock_ms) config_.clock_ms = system_now_ms;
+  if (!config_.log) config_.log = [](int, std::string_view) {};
+  thread_ = std::thread([this] { run(); });
+}
+
+AuditEmitter::~AuditEmitter() {
+  stop();
+}
+
+void AuditEmitter::emit(const boost::json::object& event) {
+  storage::AuditRecord record = self_audit_record(event, config_.clock_ms());
+  std::unique_lock lock(mutex_);
+  room_.wait(lock, [&] { return queue_.size() < config_.max_queued || stopping_; });
+  if (stopping_) {
+    lock.unlock();
+    // After stop() there is no thread to batch for us; store it directly.
+    std::vector<storage::AuditRecord> one;
+    one.push_back(std::move(record));
+    if (!audits_.append_and_wait(std::move(one))) {
+      std::lock_guard relock(mutex_);
+      ++counters_.failed;
+    }
+    return;
+  }
+  queue_.push_back(std::move(record));
+  if (queue_.size() == 1) wake_.notify_one();
+}
+
+Status AuditEmitter::emit_and_wait(const boost::json::object& event) {
+  std::vector<storage::AuditRecord> one;
+  one.push_back(self_audit_record(event, config_.clock_ms()));
+  auto ids = audits_.append_and_wait(std::move(one));
+  std::lock_guard lock(mutex_);
+  if (!ids) {
+    ++counters_.failed;
+    return ids.take_error();
+  }
+  ++counters_.emitted;
+  return ok_status();
+}
+
+Status AuditEmitter::stage(storage::WriteContext& ctx, const boost::json::object& event) {
+  auto staged =
+      storage::stage_audit(ctx.connection(), config_.clock_ms(), fhir::serialize_json(event));
+  if (!staged) return staged;
+  std::lock_guard lock(mutex_);
+  staged_pending_ = true;
+  wake_.notify_one();
+  return ok_status();
+}
+
+Status AuditEmitter::flush() {
+  std::unique_lock lock(mutex_);
+  if (!thread_.joinable()) return ok_status();
+  // Two rounds: the one under way may have started before the caller's events arrived.
+  const std::uint64_t target = rounds_ + 2;
+  flush_target_ = std::max(flush_target_, target);
+  staged_pending_ = true;
+  urgent_ = true;
+  wake_.notify_one();
+  idle_.wait(lock, [&] { return rounds_ >= target || !thread_.joinable(); });
+  return ok_status();
+}
+
+void AuditEmitter::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+    staged_pending_ = true;  // the last round moves whatever writes staged
+    wake_.notify_one();
+    room_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mutex_);
+  idle_.notify_all();
+}
+
+AuditEmitterCounters AuditEmitter::counters() const {
+  std::lock_guard lock(mutex_);
+  return counters_;
+}
+
+void AuditEmitter::run() {
+  for (;;) {
+    bool last = false;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, config_.flush_interval,
+                     [&] { return stopping_ || urgent_ || queue_.size() >= config_.batch; });
+      last = stopping_;
+      urgent_ = rounds_ + 1 < flush_target_;
+    }
+    (void)write_queued();
+    (void)move_staged();
+    std::lock_guard lock(mutex_);
+    ++rounds_;
+    idle_.notify_all();
+    if (last && queue_.empty()) return;
+  }
+}
+
+Status AuditEmitter::write_queued() {
+  std::vector<storage::AuditRecord> batch;
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.empty()) return ok_status();
+    const std::size_t n = std::min(queue_.size(), config_.batch);
+    batch.assign(std::make_move_iterator(queue_.begin()),
+                 std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    room_.notify_all();
+  }
+  const std::size_t n = batch.size();
+  auto ids = audits_.append_and_wait(std::move(batch));
+  std::lock_guard lock(mutex_);
+  if (!ids) {
+    counters_.failed += n;
+    // Once per outage, not once per batch.
+    if (!emit_failing_) {
+      config_.log(kLogErr,
+                  "audit: the gateway's own audit records cannot be stored in "
+                  "audit.db (counted until it recovers): " +
+                      ids.error().message);
+    }
+    emit_failing_ = true;
+    return ids.take_error();
+  }
+  if (emit_failing_) config_.log(kLogInfo, "audit: audit.db stores audit records again");
+  emit_failing_ = false;
+  counters_.emitted += n;
+  return ok_status();
+}
+
+Status AuditEmitter::move_staged() {
+  {
+    std::lock_guard lock(mutex_);
+    if (clinical_ == nullptr || !staged_pending_) return ok_status();
+    staged_pending_ = false;
+  }
+  for (;;) {
+    std::vector<storage::StagedAudit> staged;
+    Status read = clinical_->write([&](storage::WriteContext& ctx) -> Status {
+      auto rows = storage::staged_audits(ctx.connection(), config_.batch);
+      if (!rows) return rows.take_error();
+      staged = std::move(*rows);
+      return ok_status();
+    });
+    Status moved = read;
+    if (read && !staged.empty()) {
+      std::vector<storage::AuditRecord> records;
+      records.reserve(staged.size());
+      for (const auto& s : staged) {
+        auto event = fhir::parse_json(s.event_json);
+        if (!event || !event->is_object()) continue;  // cannot happen: we wrote it
+        records.push_back(self_audit_record(event->as_object(), s.created_ms));
+      }
+      auto ids = audits_.append_and_wait(std::move(records));
+      moved = ids ? clinical_->write([&](storage::WriteContext& ctx) {
+        return storage::unstage_audits(ctx.connection(), staged.back().id);
+      })
+                  : Status(ids.take_error());
+    }
+    std::lock_guard lock(mutex_);
+    if (!moved) {
+      // Still staged in clinical.db: nothing is lost; try again next round.
+      staged_pending_ = true;
+      ++counters_.failed;
+      if (!move_failing_) {
+        config_.log(kLogErr,
+                    "audit: the audit records of writes stay staged in clinical.db until "
+                    "audit.db takes them again: " +
+                        moved.error().message);
+      }
+      move_failing_ = true;
+      return moved;
+    }
+    move_failing_ = false;
+    counters_.moved += staged.size();
+    if (staged.size() < config_.batch) return ok_status();
+  }
+}
+
+}  // namespace cg::gateway

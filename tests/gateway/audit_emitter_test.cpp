@@ -1,0 +1,148 @@
+#include "gateway/audit_emitter.hpp"
+
+#include <doctest/doctest.h>
+
+#include "storage/audit_outbox.hpp"
+#include "tests/storage/store_fixture.hpp"
+
+using namespace cg;
+using namespace cg::gateway;
+
+namespace {
+
+struct Fixture {
+  storage::testing::TempDir dir;
+  std::unique_ptr<storage::AuditStore> audits;
+  std::unique_ptr<storage::ResourceStore> clinical;
+
+  Fixture() {
+    auto a = storage::AuditStore::open({dir.path(), 1, 64, 1000, nullptr});
+    REQUIRE(a.ok());
+    audits = std::move(*a);
+    storage::StoreConfig config;
+    config.directory = dir.path();
+    auto c = storage::ResourceStore::open(config);
+    REQUIRE(c.ok());
+    clinical = std::move(*c);
+  }
+
+  AuditEmitterConfig config() {
+    AuditEmitterConfig c;
+    c.source = {"gw-test", ""};
+    c.clock_ms = [] { return std::int64_t{1'795'255'200'000}; };
+    return c;
+  }
+
+  boost::json::object event(std::string patient) {
+    AuditEventSpec spec;
+    spec.type = {std::string(codes::kDicom), "110110", "Patient Record"};
+    spec.agents = {gateway_agent({"gw-test", ""})};
+    spec.entities = {patient_entity(std::move(patient))};
+    return build_audit_event({"gw-test", ""}, spec, 1'795'255'200'000);
+  }
+
+  std::size_t found(std::string_view patient) {
+    storage::AuditQuery q;
+    q.all_of.push_back({"patient", {{"", "", std::string(patient)}}});
+    auto r = audits->search(q);
+    REQUIRE(r.ok());
+    return r->size();
+  }
+
+  std::size_t staged() {
+    std::size_t n = 0;
+    REQUIRE(clinical
+                ->write([&](storage::WriteContext& ctx) -> Status {
+                  auto rows = storage::staged_audits(ctx.connection(), 1000);
+                  if (!rows) return rows.take_error();
+                  n = rows->size();
+                  return ok_status();
+                })
+                .ok());
+    return n;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("emitted events reach audit.db in a batch, searchable by patient") {
+  Fixture f;
+  AuditEmitter emitter(*f.audits, f.clinical.get(), f.config());
+  for (int i = 0; i < 50; ++i) emitter.emit(f.event("Patient/p" + std::to_string(i % 5)));
+  REQUIRE(emitter.flush().ok());
+  CHECK(f.found("Patient/p3") == 10);
+  CHECK(emitter.counters().emitted == 50);
+  auto stored = f.audits->since(0, 1);
+  REQUIRE(stored.ok());
+  CHECK(stored->front().record.transport == "self");
+  CHECK(stored->front().record.received_ms == 1'795'255'200'000);
+}
+
+TEST_CASE("a staged event commits with its job and is then moved out of clinical.db") {
+  Fixture f;
+  AuditEmitter emitter(*f.audits, f.clinical.get(), f.config());
+  REQUIRE(f.clinical
+              ->write([&](storage::WriteContext& ctx) {
+                return emitter.stage(ctx, f.event("Patient/w1"));
+              })
+              .ok());
+  // A failing job takes its staged event with it.
+  CHECK_FALSE(f.clinical
+                  ->write([&](storage::WriteContext& ctx) -> Status {
+                    if (auto s = emitter.stage(ctx, f.event("Patient/w2")); !s) return s;
+                    return Error::invalid("the write failed");
+                  })
+                  .ok());
+  REQUIRE(emitter.flush().ok());
+  CHECK(f.found("Patient/w1") == 1);
+  CHECK(f.found("Patient/w2") == 0);
+  CHECK(f.staged() == 0);
+  CHECK(emitter.counters().moved == 1);
+}
+
+TEST_CASE("events staged before a crash are moved when the gateway starts again") {
+  Fixture f;
+  REQUIRE(f.clinical
+              ->write([&](storage::WriteContext& ctx) {
+                return storage::stage_audit(ctx.connection(), 7,
+                                            R"({"resourceType":"AuditEvent","entity":[
+                      {"what":{"reference":"Patient/left-over"}}]})");
+              })
+              .ok());
+  AuditEmitter emitter(*f.audits, f.clinical.get(), f.config());
+  REQUIRE(emitter.flush().ok());
+  CHECK(f.found("Patient/left-over") == 1);
+  CHECK(f.staged() == 0);
+}
+
+TEST_CASE("stop() writes what is queued and staged; emit after stop still stores") {
+  Fixture f;
+  {
+    AuditEmitter emitter(*f.audits, f.clinical.get(), f.config());
+    emitter.emit(f.event("Patient/s1"));
+    REQUIRE(f.clinical
+                ->write([&](storage::WriteContext& ctx) {
+                  return emitter.stage(ctx, f.event("Patient/s2"));
+                })
+                .ok());
+    emitter.stop();
+    CHECK(f.found("Patient/s1") == 1);
+    CHECK(f.found("Patient/s2") == 1);
+    emitter.emit(f.event("Patient/s3"));
+    CHECK(f.found("Patient/s3") == 1);
+  }
+}
+
+TEST_CASE("when audit.db refuses, staged events stay in clinical.db (nothing lost)") {
+  Fixture f;
+  AuditEmitter emitter(*f.audits, f.clinical.get(), f.config());
+  REQUIRE(f.clinical
+              ->write([&](storage::WriteContext& ctx) {
+                return emitter.stage(ctx, f.event("Patient/kept"));
+              })
+              .ok());
+  f.audits->close();  // appends now fail with kUnavailable
+  REQUIRE(emitter.flush().ok());
+  CHECK(f.staged() == 1);
+  CHECK(emitter.counters().failed >= 1);
+}

@@ -1,0 +1,79 @@
+#include "gateway/balp_events.hpp"
+
+#include <doctest/doctest.h>
+
+#include "protocols/fhir/model/validation.hpp"
+
+using namespace cg;
+using namespace cg::gateway;
+
+TEST_CASE("a built AuditEvent is valid R4 and carries source, agents and entities") {
+  AuditSource source{"clinic-7", "10.0.0.1"};
+  AuditEventSpec spec;
+  spec.type = {std::string(codes::kEventType), "rest", "Restful Operation"};
+  spec.subtypes.push_back({std::string(codes::kRestful), "read", ""});
+  spec.action = 'R';
+  spec.outcome = 4;
+  spec.outcome_description = "refused";
+  AuditAgent user;
+  user.type = {std::string(codes::kSecurityRole), "humanuser", "human user"};
+  user.who_identifier = "alice";
+  user.roles = {"clinician"};
+  user.requestor = true;
+  user.address = "192.168.1.20";
+  spec.agents = {user, gateway_agent(source)};
+  spec.entities = {patient_entity("Patient/p1"), resource_entity("Observation/o1/_history/2"),
+                   query_entity("name=Otieno", "/fhir/Patient"),
+                   patient_identifier_entity("urn:oid:1.2.3", "42")};
+  auto event = build_audit_event(source, spec, 1'795'255'200'000);
+  CHECK(fhir::validate_structure(event).empty());
+  CHECK(event.at("recorded").as_string() == "2026-11-21T10:00:00.000Z");
+  CHECK(event.at("action").as_string() == "R");
+  CHECK(event.at("outcome").as_string() == "4");
+  CHECK(event.at("source").at("observer").at("display").as_string() == "clinic-7");
+  const auto& agents = event.at("agent").as_array();
+  CHECK(agents[0].at("network").at("type").as_string() == "2");
+  CHECK(agents[0].at("who").at("identifier").at("value").as_string() == "alice");
+  CHECK(agents[1].at("requestor").as_bool() == false);
+  const auto& entities = event.at("entity").as_array();
+  CHECK(entities[0].at("what").at("reference").as_string() == "Patient/p1");
+  CHECK(entities[2].at("query").as_string() == "bmFtZT1PdGllbm8=");
+  CHECK(entities[3].at("what").at("identifier").at("system").as_string() == "urn:oid:1.2.3");
+}
+
+TEST_CASE("a host name is network type 1, an address type 2") {
+  AuditSource source{"gw", "gw.clinic.lan"};
+  AuditEventSpec spec;
+  spec.type = {std::string(codes::kDicom), "110100", "Application Activity"};
+  spec.agents = {gateway_agent(source)};
+  auto event = build_audit_event(source, spec, 0);
+  CHECK(event.at("agent").as_array()[0].at("network").at("type").as_string() == "1");
+}
+
+TEST_CASE("patients named in a response: references, fullUrls, JSON and XML, distinct") {
+  auto m = patients_mentioned(
+      R"({"entry":[{"fullUrl":"http://gw/fhir/Patient/p1","resource":{"resourceType":"Patient","id":"p1"}},
+          {"resource":{"subject":{"reference":"Patient/p2"},"performer":[{"reference":"Patient/p1"}]}}],
+          "link":[{"url":"http://gw/fhir/Patient/$everything"},{"url":"http://gw/fhir/Patient?name=x"}]})",
+      10);
+  REQUIRE(m.references.size() == 2);
+  CHECK(m.references[0] == "Patient/p1");
+  CHECK(m.references[1] == "Patient/p2");
+  CHECK_FALSE(m.truncated);
+
+  auto xml = patients_mentioned(R"(<subject><reference value="Patient/x-9"/></subject>)", 10);
+  REQUIRE(xml.references.size() == 1);
+  CHECK(xml.references[0] == "Patient/x-9");
+
+  CHECK(patients_mentioned(R"({"reference":"RelatedPatient/1"})", 10).references.empty());
+  auto capped = patients_mentioned(R"("Patient/1" "Patient/2" "Patient/3")", 2);
+  CHECK(capped.references.size() == 2);
+  CHECK(capped.truncated);
+}
+
+TEST_CASE("outcome codes of HTTP statuses") {
+  CHECK(outcome_of_status(200) == 0);
+  CHECK(outcome_of_status(304) == 0);
+  CHECK(outcome_of_status(403) == 4);
+  CHECK(outcome_of_status(503) == 8);
+}
