@@ -38,7 +38,16 @@ CREATE TABLE audit_keys (
 CREATE INDEX audit_keys_record ON audit_keys (record);
 )sql";
 
-constexpr std::array<std::string_view, 1> kAuditSteps = {kAuditV1};
+// Version 2: where each forwarding destination has got to (AuditStore::cursor).
+constexpr std::string_view kAuditV2 = R"sql(
+CREATE TABLE audit_cursors (
+  name       TEXT PRIMARY KEY,
+  last_id    INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 2> kAuditSteps = {kAuditV1, kAuditV2};
 
 constexpr std::string_view kColumns =
     "id, received_ms, recorded_ms, transport, peer, format, problem, raw, resource";
@@ -156,6 +165,31 @@ SearchSql search_sql(const AuditQuery& query) {
   return q;
 }
 
+// One bounded slice of a prune: deletes up to `limit` of the oldest matching records and
+// their keys; `deleted` gets how many records went.
+Status prune_slice(Connection& conn, std::int64_t received_before_ms, std::int64_t through_id,
+                   std::int64_t limit, std::int64_t& deleted) {
+  constexpr std::string_view kVictims =
+      "(SELECT id FROM audit_records WHERE received_ms < ?1 AND id <= ?2 ORDER BY id LIMIT ?3)";
+  for (std::string_view table : {"audit_keys WHERE record", "audit_records WHERE id"}) {
+    auto s = conn.statement("DELETE FROM " + std::string(table) + " IN " + std::string(kVictims));
+    if (!s) return s.take_error();
+    (*s)->bind(1, received_before_ms);
+    (*s)->bind(2, through_id);
+    (*s)->bind(3, limit);
+    if (auto run = (*s)->run(); !run) return run;
+  }
+  auto changed = conn.query_int64("SELECT changes()");
+  if (!changed) return changed.take_error();
+  deleted = *changed;
+  return ok_status();
+}
+
+std::optional<std::int64_t> optional_int64(const Statement& s, int column) {
+  if (s.column_is_null(column)) return std::nullopt;
+  return s.column_int64(column);
+}
+
 }  // namespace
 
 struct AuditStore::Impl {
@@ -163,6 +197,30 @@ struct AuditStore::Impl {
   Connection writer;
   std::unique_ptr<GroupCommitWriter> group;
   std::unique_ptr<ReaderPool> readers;
+
+  // Runs `job` on the writer and waits for its commit.
+  Status write_and_wait(BatchJob job) {
+    std::promise<Status> committed;
+    auto future = committed.get_future();
+    group->submit(std::move(job),
+                  [&committed](Status status) { committed.set_value(std::move(status)); });
+    return future.get();
+  }
+
+  // Runs `sql` (with `id` bound to ?1, when given) on a reader and returns its one row.
+  template <class ReadRow>
+  auto read_one(std::string_view sql, std::optional<std::int64_t> id, ReadRow read)
+      -> Result<decltype(read(std::declval<const Statement&>()))> {
+    auto conn = readers->borrow();
+    if (!conn) return conn.take_error();
+    auto s = (**conn).statement(sql);
+    if (!s) return s.take_error();
+    if (id) (*s)->bind(1, *id);
+    auto row = (*s)->step();
+    if (!row) return row.take_error();
+    if (!*row) return Error::internal("audit.db: an aggregate query returned no row");
+    return read(**s);
+  }
 };
 
 AuditStore::AuditStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -257,36 +315,104 @@ Result<std::vector<StoredAudit>> AuditStore::since(std::int64_t after_id, std::s
   return read_rows(**s);
 }
 
-Result<std::int64_t> AuditStore::prune(std::int64_t received_before_ms) {
-  std::promise<Result<std::int64_t>> pruned;
-  auto future = pruned.get_future();
-  auto count = std::make_shared<std::int64_t>(0);
-  Connection* conn = &impl_->writer;
-  impl_->group->submit(
-      [conn, count, received_before_ms]() -> Status {
-        auto keys = conn->statement(
-            "DELETE FROM audit_keys WHERE record IN "
-            "(SELECT id FROM audit_records WHERE received_ms < ?1)");
-        if (!keys) return keys.take_error();
-        (*keys)->bind(1, received_before_ms);
-        if (auto s = (*keys)->run(); !s) return s;
-        auto records = conn->statement("DELETE FROM audit_records WHERE received_ms < ?1");
-        if (!records) return records.take_error();
-        (*records)->bind(1, received_before_ms);
-        if (auto s = (*records)->run(); !s) return s;
-        auto changed = conn->query_int64("SELECT changes()");
-        if (!changed) return changed.take_error();
-        *count = *changed;
-        return ok_status();
-      },
-      [&pruned, count](Status status) {
-        if (!status) {
-          pruned.set_value(status.take_error());
-        } else {
-          pruned.set_value(*count);
-        }
+Result<std::optional<AuditIdSpan>> AuditStore::ids_received(std::int64_t from_ms,
+                                                            std::int64_t to_ms) {
+  auto conn = impl_->readers->borrow();
+  if (!conn) return conn.take_error();
+  auto s = (**conn).statement(
+      "SELECT min(id), max(id) FROM audit_records WHERE received_ms >= ?1 AND received_ms < ?2");
+  if (!s) return s.take_error();
+  (*s)->bind(1, from_ms);
+  (*s)->bind(2, to_ms);
+  auto row = (*s)->step();
+  if (!row) return row.take_error();
+  if (!*row || (*s)->column_is_null(0)) return std::optional<AuditIdSpan>();
+  AuditIdSpan span;
+  span.first = (*s)->column_int64(0);
+  span.last = (*s)->column_int64(1);
+  return std::optional<AuditIdSpan>(span);
+}
+
+Result<std::int64_t> AuditStore::prune(std::int64_t received_before_ms, std::int64_t through_id,
+                                       std::stop_token stop) {
+  std::int64_t total = 0;
+  while (!stop.stop_requested()) {
+    auto deleted = std::make_shared<std::int64_t>(0);
+    Connection* conn = &impl_->writer;
+    Status slice = impl_->write_and_wait([conn, deleted, received_before_ms, through_id] {
+      return prune_slice(*conn, received_before_ms, through_id, kPruneBatch, *deleted);
+    });
+    if (!slice) return slice.take_error();
+    total += *deleted;
+    if (*deleted < kPruneBatch) break;
+  }
+  return total;
+}
+
+Result<AuditStats> AuditStore::stats() {
+  return impl_->read_one(
+      "SELECT count(*), count(problem), min(id), max(id), min(received_ms), max(received_ms) "
+      "FROM audit_records",
+      std::nullopt, [](const Statement& s) {
+        AuditStats stats;
+        stats.records = s.column_int64(0);
+        stats.unreadable = s.column_int64(1);
+        stats.first_id = optional_int64(s, 2);
+        stats.last_id = optional_int64(s, 3);
+        stats.oldest_received_ms = optional_int64(s, 4);
+        stats.newest_received_ms = optional_int64(s, 5);
+        return stats;
       });
-  return future.get();
+}
+
+Result<std::int64_t> AuditStore::count_after(std::int64_t after_id) {
+  return impl_->read_one("SELECT count(*) FROM audit_records WHERE id > ?1", after_id,
+                         [](const Statement& s) { return s.column_int64(0); });
+}
+
+Result<std::int64_t> AuditStore::cursor(std::string_view name) {
+  auto conn = impl_->readers->borrow();
+  if (!conn) return conn.take_error();
+  auto s = (**conn).statement("SELECT last_id FROM audit_cursors WHERE name = ?1");
+  if (!s) return s.take_error();
+  (*s)->bind(1, name);
+  auto row = (*s)->step();
+  if (!row) return row.take_error();
+  return *row ? (*s)->column_int64(0) : std::int64_t{0};
+}
+
+Status AuditStore::set_cursor(std::string_view name, std::int64_t last_id,
+                              std::int64_t updated_ms) {
+  Connection* conn = &impl_->writer;
+  return impl_->write_and_wait([conn, name = std::string(name), last_id, updated_ms]() -> Status {
+    auto s = conn->statement(
+        "INSERT INTO audit_cursors (name, last_id, updated_ms) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id, "
+        "updated_ms = excluded.updated_ms");
+    if (!s) return s.take_error();
+    (*s)->bind(1, name);
+    (*s)->bind(2, last_id);
+    (*s)->bind(3, updated_ms);
+    return (*s)->run();
+  });
+}
+
+Result<std::vector<AuditCursor>> AuditStore::cursors() {
+  auto conn = impl_->readers->borrow();
+  if (!conn) return conn.take_error();
+  auto s = (**conn).statement("SELECT name, last_id, updated_ms FROM audit_cursors ORDER BY name");
+  if (!s) return s.take_error();
+  std::vector<AuditCursor> out;
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return row.take_error();
+    if (!*row) return out;
+    AuditCursor c;
+    c.name = (*s)->column_text(0);
+    c.last_id = (*s)->column_int64(1);
+    c.updated_ms = (*s)->column_int64(2);
+    out.push_back(std::move(c));
+  }
 }
 
 void AuditStore::close() {

@@ -22,7 +22,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "protocols/fhir/model/result.hpp"
@@ -72,6 +74,28 @@ struct AuditQuery {
   bool include_unreadable = false;               // flagged records have no AuditEvent
 };
 
+// Where a consumer of the records in id order (a forwarding destination) has got to.
+struct AuditCursor {
+  std::string name;          // "forward.syslog", "forward.fhir"
+  std::int64_t last_id = 0;  // every record up to this id is done with
+  std::int64_t updated_ms = 0;
+};
+
+struct AuditStats {
+  std::int64_t records = 0;
+  std::int64_t unreadable = 0;           // of `records`, flagged (stored raw, no AuditEvent)
+  std::optional<std::int64_t> first_id;  // unset when there are no records
+  std::optional<std::int64_t> last_id;
+  std::optional<std::int64_t> oldest_received_ms;
+  std::optional<std::int64_t> newest_received_ms;
+};
+
+// The lowest and highest id of a set of records (both inclusive).
+struct AuditIdSpan {
+  std::int64_t first = 0;
+  std::int64_t last = 0;
+};
+
 struct AuditStoreConfig {
   std::filesystem::path directory;  // audit.db (+ -wal, -shm) is created here
   int reader_connections = 2;
@@ -98,8 +122,32 @@ class AuditStore {
   Result<std::vector<StoredAudit>> search(const AuditQuery& query);
   // Records with an id above `after_id`, oldest first (export, forwarding upstream).
   Result<std::vector<StoredAudit>> since(std::int64_t after_id, std::size_t limit);
-  // Deletes records received before `received_before_ms`; how many went.
-  Result<std::int64_t> prune(std::int64_t received_before_ms);
+  // The lowest and highest id of the records received in [from_ms, to_ms); nullopt when
+  // there are none (exports by date: ids follow arrival, receive times nearly so).
+  Result<std::optional<AuditIdSpan>> ids_received(std::int64_t from_ms, std::int64_t to_ms);
+
+  // Deletes the records received before `received_before_ms` whose id is at most
+  // `through_id`, with their keys; how many went. The id bound keeps records a forwarding
+  // destination has not had yet (its cursor). Runs as several write jobs of at most
+  // kPruneBatch records each, so appends are never held up behind one huge delete; an
+  // error stops it with the earlier jobs' deletions committed, and so does a stop request
+  // (between jobs; the count so far is returned).
+  static constexpr std::int64_t kAllIds = INT64_MAX;
+  static constexpr std::int64_t kPruneBatch = 2000;
+  Result<std::int64_t> prune(std::int64_t received_before_ms, std::int64_t through_id = kAllIds,
+                             std::stop_token stop = {});
+
+  // Counts and bounds of the whole store (audit stats). Counting reads every row id.
+  Result<AuditStats> stats();
+  // How many records have an id above `after_id` (a destination's queue length).
+  Result<std::int64_t> count_after(std::int64_t after_id);
+
+  // Named cursors, kept in audit.db beside the records so they survive restarts and a
+  // prune can respect them. cursor() is 0 for a name never set. set_cursor() returns after
+  // the commit; it sets the value given, also a lower one (an operator may rewind).
+  Result<std::int64_t> cursor(std::string_view name);
+  Status set_cursor(std::string_view name, std::int64_t last_id, std::int64_t updated_ms);
+  Result<std::vector<AuditCursor>> cursors();
 
   void close();
 

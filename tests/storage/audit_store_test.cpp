@@ -180,3 +180,80 @@ TEST_CASE("the store reopens with its records (audit.db survives a restart)") {
   REQUIRE(again.ok());
   CHECK((*again)->read(1).ok());
 }
+
+TEST_CASE("prune() keeps records above the id bound (not yet forwarded) and works in slices") {
+  Fixture f;
+  std::vector<AuditRecord> many;
+  const std::int64_t n = AuditStore::kPruneBatch * 2 + 10;  // three slices
+  for (std::int64_t i = 1; i <= n; ++i) many.push_back(record(i, i, "110110", "A"));
+  REQUIRE(f.store->append_and_wait(std::move(many)).ok());
+  // Everything is old enough, but a destination has only had the records up to n - 5.
+  auto pruned = f.store->prune(n + 1, n - 5);
+  REQUIRE(pruned.ok());
+  CHECK(*pruned == n - 5);
+  auto left = f.store->since(0, 100);
+  REQUIRE(left.ok());
+  REQUIRE(left->size() == 5);
+  CHECK(left->front().id == n - 4);
+  // Their keys went with them: a search finds only the five kept records.
+  AuditQuery q;
+  q.all_of = {where("patient-identifier", {{"", "", "A"}})};
+  q.count = 100;
+  CHECK(f.ids(q).size() == 5);
+  // Once forwarded, they go too; an empty prune deletes nothing.
+  CHECK(*f.store->prune(n + 1) == 5);
+  CHECK(*f.store->prune(n + 1) == 0);
+}
+
+TEST_CASE("cursors start at 0, move both ways, and survive a restart") {
+  TempDir dir;
+  {
+    auto store = AuditStore::open({dir.path(), 1, 64, 1000, nullptr});
+    REQUIRE(store.ok());
+    CHECK(*(*store)->cursor("forward.syslog") == 0);
+    REQUIRE((*store)->set_cursor("forward.syslog", 42, 1000).ok());
+    REQUIRE((*store)->set_cursor("forward.fhir", 7, 1001).ok());
+    REQUIRE((*store)->set_cursor("forward.syslog", 40, 1002).ok());  // a rewind is allowed
+  }
+  auto again = AuditStore::open({dir.path(), 1, 64, 1000, nullptr});
+  REQUIRE(again.ok());
+  CHECK(*(*again)->cursor("forward.syslog") == 40);
+  auto all = (*again)->cursors();
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 2);
+  CHECK(all->front().name == "forward.fhir");
+  CHECK(all->front().last_id == 7);
+  CHECK(all->back().updated_ms == 1002);
+}
+
+TEST_CASE("stats, queue lengths and the ids received in a time range") {
+  Fixture f;
+  auto empty = f.store->stats();
+  REQUIRE(empty.ok());
+  CHECK(empty->records == 0);
+  CHECK_FALSE(empty->first_id.has_value());
+  CHECK_FALSE(f.store->ids_received(0, 10'000)->has_value());
+
+  AuditRecord bad = record(2500, 1, "110110", "A");
+  bad.problem = "unreadable";
+  bad.resource_json.clear();
+  REQUIRE(f.store
+              ->append_and_wait({record(1000, 1, "110110", "A"), record(2000, 1, "110110", "A"),
+                                 bad, record(4000, 1, "110110", "A")})
+              .ok());
+  auto stats = f.store->stats();
+  REQUIRE(stats.ok());
+  CHECK(stats->records == 4);
+  CHECK(stats->unreadable == 1);
+  CHECK(stats->first_id == 1);
+  CHECK(stats->last_id == 4);
+  CHECK(stats->oldest_received_ms == 1000);
+  CHECK(stats->newest_received_ms == 4000);
+  CHECK(*f.store->count_after(0) == 4);
+  CHECK(*f.store->count_after(3) == 1);
+  auto span = f.store->ids_received(2000, 4000);  // half-open: 4000 is left out
+  REQUIRE(span.ok());
+  REQUIRE(span->has_value());
+  CHECK((*span)->first == 2);
+  CHECK((*span)->last == 3);
+}
