@@ -6,13 +6,11 @@
 #include "protocols/http/form_client.hpp"
 
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -27,6 +25,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "protocols/http/percent_encoding.hpp"
+#include "protocols/http/tls_context.hpp"
 
 namespace cg::http {
 namespace {
@@ -51,24 +50,24 @@ std::string form_body(const FormPost& post) {
   return body;
 }
 
-bhttp::request<bhttp::string_body> make_request(const FormPost& post) {
+bhttp::request<bhttp::string_body> make_request(const BodyPost& post) {
   bhttp::request<bhttp::string_body> req{bhttp::verb::post, post.url.target, 11};
   req.set(bhttp::field::host, host_header(post.url));
   req.set(bhttp::field::user_agent, "clinic-gateway");
-  req.set(bhttp::field::content_type, "application/x-www-form-urlencoded");
-  req.set(bhttp::field::accept, "application/json");
+  req.set(bhttp::field::content_type, post.content_type);
+  req.set(bhttp::field::accept, post.accept);
   req.set(bhttp::field::connection, "close");
   if (!post.authorization.empty()) req.set(bhttp::field::authorization, post.authorization);
-  req.body() = form_body(post);
+  req.body() = post.body;
   req.prepare_payload();
   return req;
 }
 
-std::string where(const FormPost& post) {
+std::string where(const BodyPost& post) {
   return (post.url.tls ? "https://" : "http://") + host_header(post.url);
 }
 
-Error transport_error(const FormPost& post, std::string_view step, const error_code& ec) {
+Error transport_error(const BodyPost& post, std::string_view step, const error_code& ec) {
   if (ec == beast::error::timeout || ec == asio::error::operation_aborted) {
     return Error::unavailable(where(post) + ": no answer within " +
                               std::to_string(post.timeout.count()) + " ms");
@@ -85,29 +84,15 @@ Error transport_error(const FormPost& post, std::string_view step, const error_c
   return Error::unavailable(where(post) + ": " + std::string(step) + " failed: " + ec.message());
 }
 
-// Checks the certificate's host name (or IP address) against the URL's and sends SNI.
-bool expect_host(SSL* ssl, const std::string& host) {
-  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-  error_code ec;
-  asio::ip::make_address(host, ec);
-  if (!ec) return X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1;
-  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  return X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) == 1 &&
-         SSL_set_tlsext_host_name(ssl, host.c_str()) == 1;
-}
-
-Result<ssl::context> client_context(const FormPost& post) {
-  ssl::context ctx(ssl::context::tls_client);
-  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-  error_code ec;
-  if (post.tls_ca) {
-    ctx.load_verify_file(post.tls_ca->string(), ec);
-  } else {
-    ctx.set_default_verify_paths(ec);
-  }
-  if (ec) return Error::internal("cannot load the CA certificates: " + ec.message());
-  ctx.set_verify_mode(ssl::verify_peer);
-  return ctx;
+Result<ssl::context> client_context(const BodyPost& post) {
+  ClientTlsConfig tls;
+  tls.ca_file = post.tls_ca;
+  tls.certificate_chain = post.client_certificate;
+  tls.private_key = post.client_key;
+  auto made = make_client_tls_context(tls);
+  // The caller's settings are at fault, not the server: kInternal, as documented.
+  if (!made) return Error::internal(made.error().message);
+  return ssl::context(made->release());  // takes ownership
 }
 
 // Connects `stream`'s lowest layer to one of the host's addresses.
@@ -125,7 +110,7 @@ asio::awaitable<error_code> connect(Stream& stream, const HttpUrl& url) {
 
 // Writes the request and reads the answer on a connected (and, for TLS, handshaken) stream.
 template <class Stream>
-asio::awaitable<void> exchange(Stream& stream, const FormPost& post,
+asio::awaitable<void> exchange(Stream& stream, const BodyPost& post,
                                std::optional<Result<FormAnswer>>& outcome) {
   auto request = make_request(post);
   auto [write_ec, written] = co_await bhttp::async_write(stream, request, kUseTuple);
@@ -149,7 +134,7 @@ asio::awaitable<void> exchange(Stream& stream, const FormPost& post,
                        std::string(response[bhttp::field::content_type]), response.body()};
 }
 
-asio::awaitable<void> post_plain(const FormPost& post, Clock::time_point deadline,
+asio::awaitable<void> post_plain(const BodyPost& post, Clock::time_point deadline,
                                  std::optional<Result<FormAnswer>>& outcome) {
   beast::tcp_stream stream(co_await asio::this_coro::executor);
   stream.expires_at(deadline);
@@ -160,10 +145,10 @@ asio::awaitable<void> post_plain(const FormPost& post, Clock::time_point deadlin
   co_await exchange(stream, post, outcome);
 }
 
-asio::awaitable<void> post_tls(const FormPost& post, ssl::context& ctx, Clock::time_point deadline,
+asio::awaitable<void> post_tls(const BodyPost& post, ssl::context& ctx, Clock::time_point deadline,
                                std::optional<Result<FormAnswer>>& outcome) {
   beast::ssl_stream<beast::tcp_stream> stream(co_await asio::this_coro::executor, ctx);
-  if (!expect_host(stream.native_handle(), post.url.host)) {
+  if (!expect_server_name(stream.native_handle(), post.url.host)) {
     outcome = Error::internal("cannot set the expected TLS host name");
     co_return;
   }
@@ -184,7 +169,19 @@ asio::awaitable<void> post_tls(const FormPost& post, ssl::context& ctx, Clock::t
 
 }  // namespace
 
-Result<FormAnswer> post_form(const FormPost& post) {
+Result<FormAnswer> post_form(const FormPost& form) {
+  BodyPost post;
+  post.url = form.url;
+  post.content_type = "application/x-www-form-urlencoded";
+  post.body = form_body(form);
+  post.authorization = form.authorization;
+  post.timeout = form.timeout;
+  post.max_response_bytes = form.max_response_bytes;
+  post.tls_ca = form.tls_ca;
+  return post_body(post);
+}
+
+Result<FormAnswer> post_body(const BodyPost& post) {
   const Clock::time_point deadline = Clock::now() + post.timeout;
   // Declared before the io_context: an unfinished coroutine is destroyed with it, and may
   // still hold a stream made from ctx.
@@ -199,11 +196,18 @@ Result<FormAnswer> post_form(const FormPost& post) {
   auto task =
       post.url.tls ? post_tls(post, *ctx, deadline, outcome) : post_plain(post, deadline, outcome);
   asio::co_spawn(ioc, std::move(task), [&outcome](std::exception_ptr failure) {
-    if (failure && !outcome) outcome = Error::internal("the form POST failed unexpectedly");
+    if (failure && !outcome) outcome = Error::internal("the POST failed unexpectedly");
   });
   // The stream's expiry ends connect, handshake and I/O at the deadline; a name lookup is
   // not covered by it, so the loop itself stops shortly after.
-  ioc.run_until(deadline + std::chrono::milliseconds(100));
+  // Looked at every 50 ms: a stop request (the gateway stopping) ends the wait early.
+  const auto backstop = deadline + std::chrono::milliseconds(100);
+  while (!ioc.stopped() && Clock::now() < backstop && !post.stop.stop_requested()) {
+    ioc.run_until(std::min(backstop, Clock::now() + std::chrono::milliseconds(50)));
+  }
+  if (!outcome && post.stop.stop_requested()) {
+    return Error::unavailable(where(post) + ": stopped (the gateway is stopping)");
+  }
   if (!outcome) {
     return Error::unavailable(where(post) + ": no answer within " +
                               std::to_string(post.timeout.count()) + " ms");

@@ -1,8 +1,10 @@
 #include "protocols/http/tls_context.hpp"
 
+#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <array>
 #include <memory>
@@ -43,21 +45,37 @@ Status check_readable(const std::filesystem::path& path, std::string_view what) 
   return ok_status();
 }
 
-Status load_files(SSL_CTX* ctx, const TlsConfig& config) {
-  if (Status s = check_readable(config.certificate_chain, "TLS certificate chain"); !s) return s;
-  if (Status s = check_readable(config.private_key, "TLS private key"); !s) return s;
-  if (SSL_CTX_use_certificate_chain_file(ctx, config.certificate_chain.c_str()) != 1) {
-    return Error::invalid("cannot load TLS certificate chain '" +
-                          config.certificate_chain.string() + "': " + take_openssl_error());
+// The certificate chain and its private key, which must match.
+Status load_files(SSL_CTX* ctx, const std::filesystem::path& chain,
+                  const std::filesystem::path& key) {
+  if (Status s = check_readable(chain, "TLS certificate chain"); !s) return s;
+  if (Status s = check_readable(key, "TLS private key"); !s) return s;
+  if (SSL_CTX_use_certificate_chain_file(ctx, chain.c_str()) != 1) {
+    return Error::invalid("cannot load TLS certificate chain '" + chain.string() +
+                          "': " + take_openssl_error());
   }
-  if (SSL_CTX_use_PrivateKey_file(ctx, config.private_key.c_str(), SSL_FILETYPE_PEM) != 1) {
-    return Error::invalid("cannot load TLS private key '" + config.private_key.string() +
+  if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return Error::invalid("cannot load TLS private key '" + key.string() +
                           "': " + take_openssl_error());
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
-    return Error::invalid("TLS private key '" + config.private_key.string() +
-                          "' does not match certificate '" + config.certificate_chain.string() +
-                          "'");
+    return Error::invalid("TLS private key '" + key.string() + "' does not match certificate '" +
+                          chain.string() + "'");
+  }
+  return ok_status();
+}
+
+Status load_trusted_cas(SSL_CTX* ctx, const std::optional<std::filesystem::path>& ca_file) {
+  if (!ca_file) {
+    if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+      return Error::internal("cannot load the system's CA certificates: " + take_openssl_error());
+    }
+    return ok_status();
+  }
+  if (Status s = check_readable(*ca_file, "TLS CA file"); !s) return s;
+  if (SSL_CTX_load_verify_locations(ctx, ca_file->c_str(), nullptr) != 1) {
+    return Error::invalid("cannot load TLS CA file '" + ca_file->string() +
+                          "': " + take_openssl_error());
   }
   return ok_status();
 }
@@ -74,13 +92,49 @@ Result<TlsContextPtr> make_server_tls_context(const TlsConfig& config) {
   }
   SSL_CTX_set_options(
       ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  if (Status s = load_files(ctx.get(), config); !s) return s.take_error();
+  if (Status s = load_files(ctx.get(), config.certificate_chain, config.private_key); !s) {
+    return s.take_error();
+  }
   if (!config.client_ca.empty()) {
     if (Status s = require_client_certificates(ctx.get(), config.client_ca); !s) {
       return s.take_error();
     }
   }
   return ctx;
+}
+
+Result<TlsContextPtr> make_client_tls_context(const ClientTlsConfig& config) {
+  ERR_clear_error();
+  TlsContextPtr ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) return Error::internal("cannot create TLS context: " + take_openssl_error());
+  if (SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION) != 1) {
+    return Error::internal("cannot configure TLS context: " + take_openssl_error());
+  }
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  if (Status s = load_trusted_cas(ctx.get(), config.ca_file); !s) return s.take_error();
+  if (config.certificate_chain.has_value() != config.private_key.has_value()) {
+    return Error::invalid(
+        "a TLS client certificate needs its private key, and the key its "
+        "certificate");
+  }
+  if (config.certificate_chain) {
+    if (Status s = load_files(ctx.get(), *config.certificate_chain, *config.private_key); !s) {
+      return s.take_error();
+    }
+  }
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  return ctx;
+}
+
+bool expect_server_name(SSL* ssl, const std::string& host) {
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  unsigned char address[16];
+  const bool is_address = ::inet_pton(AF_INET, host.c_str(), address) == 1 ||
+                          ::inet_pton(AF_INET6, host.c_str(), address) == 1;
+  if (is_address) return X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1;
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  return X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) == 1 &&
+         SSL_set_tlsext_host_name(ssl, host.c_str()) == 1;
 }
 
 Status require_client_certificates(SSL_CTX* ctx, const std::filesystem::path& ca_file) {

@@ -267,3 +267,60 @@ TEST_CASE("an unreadable tls_ca is kInternal before anything is sent") {
   REQUIRE_FALSE(answer.ok());
   CHECK(answer.error().kind == ErrorKind::kInternal);
 }
+
+TEST_CASE("post_body sends its own media type, and a client certificate when the server asks") {
+  TempDir dir;
+  auto ca = make_certificate_authority(dir.path(), "ca", "Test District CA");
+  auto server_cert = make_issued(dir.path(), "server", "localhost", ca);
+  auto clients = make_certificate_authority(dir.path(), "clients", "Clinic Nodes CA");
+  auto node = make_issued(dir.path(), "node", "clinic-7", clients);
+  REQUIRE_FALSE(node.chain.empty());
+  std::mutex mutex;
+  Request seen;
+  auto server = start_server(
+      [&](Request& request) {
+        std::lock_guard lock(mutex);
+        seen = request;
+        Response r;
+        r.status = 200;
+        return r;
+      },
+      TlsConfig{server_cert.chain, server_cert.key, clients.chain});
+  BodyPost post;
+  post.url = *parse_http_url(local(server->port(), "https", "localhost"));
+  post.content_type = "application/fhir+json";
+  post.accept = "application/fhir+json";
+  post.body = R"({"resourceType":"Bundle"})";
+  post.authorization = "Bearer abc";
+  post.timeout = 5s;
+  post.tls_ca = ca.chain;
+  // Without a certificate the server refuses the handshake.
+  auto refused = post_body(post);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::kUnavailable);
+
+  post.client_certificate = node.chain;
+  post.client_key = node.key;
+  auto answer = post_body(post);
+  REQUIRE_MESSAGE(answer.ok(), (answer.ok() ? "" : answer.error().message));
+  CHECK(answer->status == 200);
+  std::lock_guard lock(mutex);
+  CHECK(seen.header("Content-Type") == "application/fhir+json");
+  CHECK(seen.header("Authorization") == "Bearer abc");
+  CHECK(seen.body == R"({"resourceType":"Bundle"})");
+  CHECK(seen.client_subject == "CN=clinic-7");
+}
+
+TEST_CASE("a client key that does not match its certificate is kInternal, naming the key") {
+  TempDir dir;
+  auto one = make_self_signed(dir.path(), "one");
+  auto two = make_self_signed(dir.path(), "two");
+  BodyPost post;
+  post.url = *parse_http_url("https://localhost:1/fhir");
+  post.client_certificate = one.chain;
+  post.client_key = two.key;
+  auto answer = post_body(post);
+  REQUIRE_FALSE(answer.ok());
+  CHECK(answer.error().kind == ErrorKind::kInternal);
+  CHECK(answer.error().message.find("two.key") != std::string::npos);
+}

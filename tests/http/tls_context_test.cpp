@@ -8,6 +8,8 @@
 
 namespace cg::http {
 
+using testing::make_certificate_authority;
+using testing::make_issued;
 using testing::make_self_signed;
 using testing::TempDir;
 
@@ -116,6 +118,47 @@ TEST_CASE("verified_peer_subject is empty without a handshake") {
   std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx->get()), &SSL_free);
   REQUIRE(ssl);
   CHECK(verified_peer_subject(ssl.get()).empty());
+}
+
+TEST_CASE("client contexts: TLS 1.2+, verify the server, present a certificate when given") {
+  TempDir dir;
+  auto ca = make_certificate_authority(dir.path(), "ca", "Test CA");
+  auto node = make_issued(dir.path(), "node", "clinic-7", ca);
+  REQUIRE_FALSE(node.chain.empty());
+  ClientTlsConfig config;
+  config.ca_file = ca.chain;
+  auto plain = make_client_tls_context(config);
+  REQUIRE_MESSAGE(plain.ok(), (plain.ok() ? "" : plain.error().message));
+  CHECK(SSL_CTX_get_min_proto_version(plain->get()) == TLS1_2_VERSION);
+  CHECK(SSL_CTX_get_verify_mode(plain->get()) == SSL_VERIFY_PEER);
+  CHECK(SSL_CTX_get0_certificate(plain->get()) == nullptr);
+
+  config.certificate_chain = node.chain;
+  config.private_key = node.key;
+  auto mutual = make_client_tls_context(config);
+  REQUIRE(mutual.ok());
+  CHECK(SSL_CTX_get0_certificate(mutual->get()) != nullptr);
+
+  config.private_key.reset();
+  CHECK(make_client_tls_context(config).error().kind == ErrorKind::kInvalid);
+  config.certificate_chain.reset();
+  config.ca_file = dir.path() / "missing.pem";
+  auto missing = make_client_tls_context(config);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message.find("missing.pem") != std::string::npos);
+}
+
+TEST_CASE("expect_server_name takes DNS names and IP addresses") {
+  auto ctx = make_client_tls_context({});
+  REQUIRE(ctx.ok());
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx->get()), &SSL_free);
+  CHECK(expect_server_name(ssl.get(), "arr.district.org"));
+  CHECK(std::string(SSL_get_servername(ssl.get(), TLSEXT_NAMETYPE_host_name)) ==
+        "arr.district.org");
+  std::unique_ptr<SSL, decltype(&SSL_free)> by_address(SSL_new(ctx->get()), &SSL_free);
+  CHECK(expect_server_name(by_address.get(), "127.0.0.1"));
+  CHECK(expect_server_name(by_address.get(), "::1"));
+  CHECK(SSL_get_servername(by_address.get(), TLSEXT_NAMETYPE_host_name) == nullptr);
 }
 
 }  // namespace cg::http
