@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "protocols/atna/syslog_destination.hpp"
 #include "protocols/http/http_url.hpp"
 
 namespace cg::gateway {
@@ -309,6 +310,51 @@ void read_upstream(TableReader r, UpstreamSettings& u, const std::filesystem::pa
   }
 }
 
+// The cross-checks of [audit.forward]: URLs that parse, TLS files only where TLS is used.
+void check_audit_forward(const AuditForwardSettings& f, std::vector<ConfigProblem>& problems) {
+  auto syslog = f.syslog_url.empty() ? std::nullopt : atna::parse_syslog_url(f.syslog_url);
+  if (!f.syslog_url.empty() && !syslog) {
+    problems.push_back({"audit.forward.syslog_url", std::string(atna::kSyslogUrlForm)});
+  }
+  auto fhir = f.fhir_url.empty() ? std::nullopt : http::parse_http_url(f.fhir_url);
+  if (!f.fhir_url.empty() && (!fhir || fhir->target.find('?') != std::string::npos)) {
+    problems.push_back({"audit.forward.fhir_url",
+                        "must be the FHIR base, http://HOST[:PORT]/PATH "
+                        "or https://…, without a query"});
+  }
+  const bool uses_tls = (syslog && syslog->tls) || (fhir && fhir->tls);
+  if ((f.tls_ca || f.client_certificate) && !uses_tls) {
+    problems.push_back({f.tls_ca ? "audit.forward.tls_ca" : "audit.forward.client_certificate",
+                        "needs a tls:// syslog_url or an https:// fhir_url"});
+  }
+  if (f.client_certificate.has_value() != f.client_key.has_value()) {
+    problems.push_back(
+        {"audit.forward", "client_certificate and client_key must be given together"});
+  }
+  if (f.token_file && (!fhir || !fhir->tls)) {
+    problems.push_back({"audit.forward.token_file",
+                        "needs an https:// fhir_url (a bearer token is never sent in clear)"});
+  }
+}
+
+void read_audit(TableReader r, AuditSettings& a, const std::filesystem::path& base,
+                std::vector<ConfigProblem>& problems) {
+  r.integer("retention_days", a.retention_days, 0, 36'500);
+  TableReader f(r.subtable("forward"), "audit.forward.", problems);
+  AuditForwardSettings& forward = a.forward;
+  f.string("syslog_url", forward.syslog_url);
+  f.string("fhir_url", forward.fhir_url);
+  f.path("tls_ca", forward.tls_ca, base);
+  f.path("client_certificate", forward.client_certificate, base);
+  f.path("client_key", forward.client_key, base);
+  f.path("token_file", forward.token_file, base);
+  f.integer("batch_size", forward.batch_size, 1, 1000);
+  f.millis("timeout_ms", forward.timeout, 1000, 600'000);
+  f.reject_unknown();
+  check_audit_forward(forward, problems);
+  r.reject_unknown();
+}
+
 void read_root(const toml::table& root, GatewayConfig& c, const std::filesystem::path& base,
                std::vector<ConfigProblem>& problems) {
   TableReader r(&root, "", problems);
@@ -336,6 +382,7 @@ void read_root(const toml::table& root, GatewayConfig& c, const std::filesystem:
   read_auth(TableReader(r.subtable("auth"), "auth.", problems), c.auth, problems);
   read_upstream(TableReader(r.subtable("upstream"), "upstream.", problems), c.upstream, base,
                 problems);
+  read_audit(TableReader(r.subtable("audit"), "audit.", problems), c.audit, base, problems);
   r.reject_unknown();
 }
 

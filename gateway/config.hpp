@@ -90,6 +90,31 @@ struct UpstreamSettings {
   std::optional<std::filesystem::path> tls_ca;  // PEM CAs for https; default: the system's
 };
 
+// [audit.forward]: store-and-forward of the audit records in audit.db to an upstream audit
+// record repository, over syslog (ITI-20) and/or a FHIR server (docs/atna.md, "Forwarding
+// upstream"). Each destination keeps its own cursor in audit.db.
+struct AuditForwardSettings {
+  std::string syslog_url;  // "tls://host:6514" or "tcp://host:514"; "": no syslog forwarding
+  std::string fhir_url;    // the upstream's FHIR base, "https://…/fhir"; "": none
+  std::optional<std::filesystem::path> tls_ca;  // PEM CAs of both; default: the system's
+  std::optional<std::filesystem::path> client_certificate;  // mutual TLS, with client_key
+  std::optional<std::filesystem::path> client_key;
+  std::optional<std::filesystem::path> token_file;  // fhir_url: first line, a bearer token
+  std::size_t batch_size = 100;                     // records per connection / Bundle
+  std::chrono::milliseconds timeout{30'000};        // one batch's whole exchange
+  bool enabled() const { return !syslog_url.empty() || !fhir_url.empty(); }
+};
+
+// [audit]: keeping the audit record repository (audit.db).
+struct AuditSettings {
+  // Records received longer ago than this are pruned (once at start, then daily), except
+  // those a forwarding destination has not had yet. 0 keeps every record. Six years by
+  // default: what HIPAA asks of security documentation (45 CFR 164.316(b)(2)) and about as
+  // long as the national rules clinics usually follow; docs/atna.md, "Retention".
+  int retention_days = 2190;
+  AuditForwardSettings forward;
+};
+
 struct GatewayConfig {
   std::string node_name = "clinic-gateway";
   std::filesystem::path data_dir = "/var/lib/clinic-gateway";
@@ -102,6 +127,7 @@ struct GatewayConfig {
   FhirSettings fhir;
   AuthSettings auth;
   UpstreamSettings upstream;
+  AuditSettings audit;
 };
 
 struct ConfigProblem {

@@ -256,3 +256,79 @@ TEST_CASE("[upstream] problems name their keys") {
   CHECK(has_problem(plain_with_ca, "upstream.client_id", "':'"));
   CHECK(has_problem(plain_with_ca, "auth.cached_login_ttl_hours", "between 0 and 8784"));
 }
+
+TEST_CASE("[audit]: six years of retention and no forwarding by default") {
+  auto load = parse_config("", "/etc/clinic-gateway");
+  CHECK(load.problems.empty());
+  CHECK(load.config.audit.retention_days == 2190);
+  CHECK_FALSE(load.config.audit.forward.enabled());
+  CHECK(load.config.audit.forward.batch_size == 100);
+  CHECK(load.config.audit.forward.timeout == std::chrono::milliseconds(30'000));
+}
+
+TEST_CASE("[audit] and [audit.forward] are read, with paths against the config's directory") {
+  auto load = parse_config(R"(
+    [audit]
+    retention_days = 0
+    [audit.forward]
+    syslog_url = "tls://arr.district.org:6514"
+    fhir_url = "https://district.example/fhir"
+    tls_ca = "district-ca.pem"
+    client_certificate = "node.crt"
+    client_key = "/secure/node.key"
+    token_file = "audit-token"
+    batch_size = 50
+    timeout_ms = 5000
+  )",
+                           "/srv/gw");
+  REQUIRE_MESSAGE(load.problems.empty(), describe(load.problems.front()));
+  const auto& a = load.config.audit;
+  CHECK(a.retention_days == 0);
+  CHECK(a.forward.enabled());
+  CHECK(a.forward.syslog_url == "tls://arr.district.org:6514");
+  CHECK(a.forward.fhir_url == "https://district.example/fhir");
+  CHECK(*a.forward.tls_ca == "/srv/gw/district-ca.pem");
+  CHECK(*a.forward.client_certificate == "/srv/gw/node.crt");
+  CHECK(*a.forward.client_key == "/secure/node.key");
+  CHECK(*a.forward.token_file == "/srv/gw/audit-token");
+  CHECK(a.forward.batch_size == 50);
+  CHECK(a.forward.timeout == std::chrono::milliseconds(5000));
+}
+
+TEST_CASE("[audit] problems name their keys") {
+  auto bad = parse_config(R"(
+    [audit]
+    retention_days = -1
+    keep = true
+    [audit.forward]
+    syslog_url = "udp://arr:514"
+    fhir_url = "ftp://district/fhir"
+    batch_size = 0
+    timeout_ms = 10
+    colour = "red"
+  )",
+                          "/srv/gw");
+  CHECK(has_problem(bad, "audit.retention_days", "between 0 and 36500"));
+  CHECK(has_problem(bad, "audit.keep", "unknown setting"));
+  CHECK(has_problem(bad, "audit.forward.syslog_url", "tls://HOST[:PORT] or tcp://"));
+  CHECK(has_problem(bad, "audit.forward.fhir_url", "FHIR base"));
+  CHECK(has_problem(bad, "audit.forward.batch_size", "between 1 and 1000"));
+  CHECK(has_problem(bad, "audit.forward.timeout_ms", "between 1000 and 600000"));
+  CHECK(has_problem(bad, "audit.forward.colour", "unknown setting"));
+
+  // TLS files without a TLS destination; a key without its certificate; a token in clear.
+  auto plain = parse_config(R"(
+    [audit.forward]
+    syslog_url = "tcp://arr:514"
+    fhir_url = "http://district/fhir"
+    tls_ca = "ca.pem"
+    client_key = "node.key"
+    token_file = "token"
+  )",
+                            "/srv/gw");
+  CHECK(has_problem(plain, "audit.forward.tls_ca", "needs a tls:// syslog_url"));
+  CHECK(has_problem(plain, "audit.forward", "given together"));
+  CHECK(has_problem(plain, "audit.forward.token_file", "https://"));
+  auto orphan_token = parse_config("[audit.forward]\ntoken_file = \"t\"\n", "/srv/gw");
+  CHECK(has_problem(orphan_token, "audit.forward.token_file", "https://"));
+}
