@@ -32,6 +32,9 @@ namespace cg::gateway {
 
 inline constexpr std::string_view kSyslogAppName = "clinic-gateway";
 inline constexpr std::string_view kIheAuditMsgId = "IHE+RFC-3881";
+// Their cursors in audit.db (AuditStore::cursor).
+inline constexpr std::string_view kSyslogCursorName = "forward.syslog";
+inline constexpr std::string_view kFhirCursorName = "forward.fhir";
 
 // The RFC 5424 message that forwards `record`, from host `hostname` (made fit for the
 // HOSTNAME field: characters outside printable ASCII become '-', at most 255).
@@ -45,7 +48,7 @@ class SyslogForwardDestination : public AuditDestination {
   SyslogForwardDestination(atna::SyslogClientConfig client, std::string hostname,
                            Sender send = atna::send_syslog_batch);
   std::string describe() const override;
-  std::string cursor_name() const override { return "forward.syslog"; }
+  std::string cursor_name() const override { return std::string(kSyslogCursorName); }
   Delivery deliver(std::span<const storage::StoredAudit> records, std::stop_token stop) override;
 
  private:
@@ -76,7 +79,7 @@ class FhirForwardDestination : public AuditDestination {
   FhirForwardDestination(http::BodyPost request, std::optional<std::filesystem::path> token_file,
                          Poster post = http::post_body);
   std::string describe() const override;
-  std::string cursor_name() const override { return "forward.fhir"; }
+  std::string cursor_name() const override { return std::string(kFhirCursorName); }
   Delivery deliver(std::span<const storage::StoredAudit> records, std::stop_token stop) override;
 
  private:
