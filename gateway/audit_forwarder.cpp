@@ -102,6 +102,9 @@ AuditForwarder::Clock::time_point AuditForwarder::advance(
     stats_.refused += delivery.refused.size();
     cursor_ = next;
     stats_.cursor = next;
+    log_(kDebug, "audit forwarding to " + destination_.describe() + ": " +
+                     std::to_string(std::min(delivery.taken, sent.size())) +
+                     " records taken, cursor " + std::to_string(next));
   }
   if (!delivery.refused.empty()) log_refused(delivery.refused);
   if (delivery.problem) return fail(*delivery.problem, now);
