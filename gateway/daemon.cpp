@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "gateway/audit_upkeep.hpp"
 #include "gateway/hl7_handlers.hpp"
 #include "gateway/hl7_queries.hpp"
 #include "gateway/log.hpp"
@@ -193,6 +194,15 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
                   store.error().message);
     return 1;
   }
+  // audit.db (closed by its destructor on every return below) and its upkeep: retention and
+  // forwarding upstream ([audit]). Where the ATNA AuditService opens audit.db, its store is
+  // the one to hand to AuditUpkeep::start.
+  auto audit_store = storage::AuditStore::open(audit_store_config(config));
+  if (!audit_store) {
+    log(kErr, "cannot open the audit store (audit.db): " + audit_store.error().message);
+    (*store)->close();
+    return 1;
+  }
   fhir::FhirApi api(**store, {config.fhir.default_page_size, config.fhir.max_page_size,
                               config.fhir.max_bundle_entries, CG_VERSION});
   StaticTokenVerifier tokens(config.auth.token_sha256);
@@ -226,6 +236,15 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
                   " listening on " + config.mllp.address + ":" +
                   std::to_string(hl7->server->port()));
   }
+  auto upkeep = AuditUpkeep::start(**audit_store, config, UpkeepEnvironment::daemon());
+  if (!upkeep) {
+    log(kErr, "cannot start the audit upkeep: " + upkeep.error().message);
+    hl7->stop(std::chrono::milliseconds(0));
+    (*server)->stop(std::chrono::milliseconds(0));
+    (*store)->close();
+    return 1;
+  }
+  log_lifecycle("audit.db: " + (*upkeep)->describe());
   std::string scheme = config.http.tls.certificate ? "https" : "http";
   std::string url =
       scheme + "://" + config.http.address + ":" + std::to_string((*server)->port()) + "/fhir";
@@ -237,6 +256,8 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
   notify("STOPPING=1\nSTATUS=Draining connections");
   hl7->stop(config.shutdown_drain);
   (*server)->stop(config.shutdown_drain);
+  (*upkeep)->stop();
+  (*audit_store)->close();
   (*store)->close();
   log_lifecycle("stopped cleanly");
   return 0;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/audit_commands.hpp"
 #include "gateway/client_commands.hpp"
 #include "gateway/config.hpp"
 #include "gateway/daemon.hpp"
@@ -59,6 +60,15 @@ constexpr const char* kUsage =
     "  client list --config FILE\n"
     "                          id, name, roles, scopes, auth method, disabled\n"
     "                          roles: admin, clinician, device, peer\n"
+    "  audit export --config FILE [--since ID|DATE] [--until ID|DATE] [--out FILE]\n"
+    "               [--include-unreadable]\n"
+    "                          stored AuditEvents as NDJSON, oldest first (an ID bound is\n"
+    "                          a record id: --since after it, --until up to it; a DATE is\n"
+    "                          the receive time)\n"
+    "  audit prune --config FILE --before DATE\n"
+    "                          delete older records, except those not yet forwarded\n"
+    "  audit stats --config FILE\n"
+    "                          counts, ids, receive times, forwarding cursors and queues\n"
     "  security events --config FILE [--since DATE] [--limit N]\n"
     "                          failed logins, lockouts and offline logins, newest first\n"
     "  new-token               print a new random bearer token and its sha256 for the config\n"
@@ -147,6 +157,19 @@ int hl7(int argc, char** argv) {
   return cg::gateway::run_hl7_command(*command, *config, std::cout, std::cerr);
 }
 
+int audit(int argc, char** argv) {
+  const std::vector<std::string_view> words(argv + 2, argv + argc);
+  auto command = cg::gateway::parse_audit_command(words);
+  if (!command) {
+    std::cerr << "audit: " << command.error().message << "\n" << kUsage;
+    return 2;
+  }
+  auto config = load_or_report(command->config_file);
+  if (!config) return 1;
+  cg::gateway::set_log_level(config->log_level);
+  return cg::gateway::run_audit_command(*command, *config, std::cout, std::cerr);
+}
+
 // The real Argon2 cost, and new passwords from the terminal (or stdin's first line).
 cg::gateway::IdentityCommandEnv terminal_env() {
   cg::gateway::IdentityCommandEnv env;
@@ -191,6 +214,7 @@ int main(int argc, char** argv) {
   if (cmd == "reindex") return reindex(argc, argv);
   if (cmd == "hl7") return hl7(argc, argv);
   if (cmd == "security") return security(argc, argv);
+  if (cmd == "audit") return audit(argc, argv);
   if (cmd == "user") {
     return identity("user", argc, argv, cg::gateway::parse_user_command,
                     cg::gateway::run_user_command);
