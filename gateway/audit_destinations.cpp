@@ -11,7 +11,7 @@
 namespace cg::gateway {
 namespace {
 
-// IHE ITI TF-2 §3.20.6: facility 10 (security/authorization), severity 5 (notice).
+// IHE ITI TF-2 3.20.4.1.2 (ITI-20): facility 10 (security/authorization), severity 5 (notice).
 constexpr int kAuditFacility = 10;
 constexpr int kAuditSeverity = 5;
 

@@ -3,7 +3,7 @@
 //
 // - SyslogForwardDestination: an audit record repository that speaks ITI-20 syslog. Each
 //   record becomes one RFC 5424 message with PRI <85> (facility 10 security/authorization,
-//   severity 5 notice, as IHE ITI TF-2 §3.20.6 asks), APP-NAME "clinic-gateway", the
+//   severity 5 notice, as IHE ITI TF-2 3.20.4.1.2 asks), APP-NAME "clinic-gateway", the
 //   node's name as HOSTNAME and the time it was received as TIMESTAMP. A DICOM or RFC 3881
 //   audit message goes as it was received, byte for byte, with MSGID "IHE+RFC-3881"; every
 //   other record (FHIR AuditEvents: the ITI-20 RESTful feed, the gateway's own) goes as its
