@@ -335,6 +335,18 @@ port = 2575
 # no scopes. Prefer users and clients (clinic-gateway user add / client add) and the
 # access tokens of POST /auth/token.
 token_sha256 = []
+
+[audit]
+# ATNA audit records (audit.db) are kept this long, then pruned; 0 keeps them forever
+# (docs/atna.md, "Retention").
+retention_days = 2190
+# Forwarding them to the district's audit record repository, which keeps working while the
+# link is down (docs/atna.md, "Forwarding upstream").
+# [audit.forward]
+# syslog_url = "tls://arr.district.example:6514"
+# tls_ca = "tls/district-ca.crt"
+# client_certificate = "tls/gateway.crt"   # mutual TLS: this gateway as an ATNA secure node
+# client_key = "tls/gateway.key"
 )";
   return text;
 }

@@ -110,6 +110,9 @@ TEST_CASE("the initial config loads with no problem and holds the chosen values"
   CHECK(load.config.auth.token_sha256.empty());
   // What an operator turns on next is there, commented out.
   CHECK(text.find("# [http.tls]") != std::string::npos);
+  CHECK(load.config.audit.retention_days == 2190);
+  CHECK_FALSE(load.config.audit.forward.enabled());
+  CHECK(text.find("# [audit.forward]") != std::string::npos);
   CHECK(text.find("# client_ca = ") != std::string::npos);
   CHECK(text.find("# public_base_url = ") != std::string::npos);
 }
