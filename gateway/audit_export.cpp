@@ -84,7 +84,7 @@ Result<ExportCount> export_audit(storage::AuditStore& store, const ExportRange& 
     auto page = store.since(after, kExportPageSize);
     if (!page) return page.take_error();
     for (const storage::StoredAudit& stored : *page) {
-      if (stored.id > range.through_id) return count;
+      if (stored.id > range.through_id) break;
       if (!in_range(stored, range)) continue;
       if (Status written = write_record(stored, range, out, count); !written) {
         return written.take_error();
