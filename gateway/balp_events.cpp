@@ -60,6 +60,13 @@ json::object entity_json(const AuditEntity& e) {
   if (!e.name.empty()) o["name"] = e.name;
   if (!e.description.empty()) o["description"] = e.description;
   if (!e.query.empty()) o["query"] = base64_encode(e.query);
+  if (!e.details.empty()) {
+    json::array details;
+    for (const auto& [type, value] : e.details) {
+      details.push_back(json::object{{"type", type}, {"valueBase64Binary", base64_encode(value)}});
+    }
+    o["detail"] = std::move(details);
+  }
   return o;
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cg::gateway {
@@ -63,6 +64,9 @@ struct AuditEntity {
   std::string name;
   std::string description;
   std::string query;  // raw query bytes; written base64 (entity.query)
+  // entity.detail: type → value bytes, written valueBase64Binary (IHE puts an HL7v2 message's
+  // control id here as "MSH-10").
+  std::vector<std::pair<std::string, std::string>> details;
 };
 
 struct AuditEventSpec {

@@ -88,37 +88,53 @@ AckOptions MessageReceiver::ack_options() {
 
 std::string MessageReceiver::receive(std::string_view bytes, std::string_view peer_address,
                                      std::string_view peer_subject) {
+  const std::string label =
+      peer_subject.empty() ? std::string(peer_address)
+                           : std::string(peer_address) + " (" + std::string(peer_subject) + ")";
+  return receive_from(bytes, MessagePeer{peer_address, peer_subject, label});
+}
+
+std::string MessageReceiver::receive_from(std::string_view bytes, const MessagePeer& peer) {
   ++received_;
-  const std::string peer = peer_subject.empty()
-                               ? std::string(peer_address)
-                               : std::string(peer_address) + " (" + std::string(peer_subject) + ")";
   auto message = parse(bytes, config_.parse);
   if (!message) {
     ++rejected_;
-    log(kLogInfo, "HL7v2 message from " + peer + " did not parse: " + message.error().message);
+    log(kLogInfo, "HL7v2 message from " + std::string(peer.label) +
+                      " did not parse: " + message.error().message);
     return reject_unparsed(bytes, message.error(), ack_options());
   }
-  if (!config_.senders.admits(message->get("MSH-3"), message->get("MSH-4"), peer_address,
-                              peer_subject)) {
+  if (!config_.senders.admits(message->get("MSH-3"), message->get("MSH-4"), peer.address,
+                              peer.subject)) {
     return refuse_sender(*message, peer);
   }
   return answer(*message, bytes, peer);
 }
 
-std::string MessageReceiver::refuse_sender(const Message& message, std::string_view peer) {
+std::string MessageReceiver::refuse_sender(const Message& message, const MessagePeer& peer) {
   ++rejected_;
   // MSH-3/4 name systems, not patients: the operator needs them to fix the rules.
-  log(kLogWarning, "HL7v2 message from " + std::string(peer) + " refused: sender " +
+  log(kLogWarning, "HL7v2 message from " + std::string(peer.label) + " refused: sender " +
                        message.get("MSH-3") + "/" + message.get("MSH-4") +
                        " is not allowed from there (mllp.senders)");
   const Error errors[] = {
       make_error(ErrorCode::kApplicationInternalError,
                  "this sender is not allowed to send to this gateway from this connection")};
-  return build_ack(message, AckCode::kReject, errors, ack_options()).serialize();
+  const Message refusal = build_ack(message, AckCode::kReject, errors, ack_options());
+  AuditedMessage audited{message, peer};
+  audited.disposition = MessageDisposition::kSenderRefused;
+  audited.ack_code = "AR";
+  audited.problem = "the sender is not allowed from this connection (mllp.senders)";
+  audited.reprocessing = rerun_;
+  audit_after(audited);
+  return refusal.serialize();
+}
+
+void MessageReceiver::audit_after(const AuditedMessage& audited) const {
+  if (config_.audit.after) config_.audit.after(audited);
 }
 
 std::string MessageReceiver::answer(const Message& message, std::string_view bytes,
-                                    std::string_view peer) {
+                                    const MessagePeer& peer) {
   const MessageHeader header = read_header(message);
   auto reject = [&](const Error& e) {
     const Error errors[] = {e};
@@ -148,7 +164,11 @@ std::string MessageReceiver::answer(const Message& message, std::string_view byt
     log(kLogInfo, "HL7v2 " + header.type.code + "^" + header.type.trigger +
                       " is a duplicate of archived message " + std::to_string((*earlier)->id) +
                       ": its answer is repeated");
-    return std::string(storage::current_answer(**earlier).ack);
+    std::string repeated(storage::current_answer(**earlier).ack);
+    if (queries_.contains(header.type.code + "^" + header.type.trigger)) {
+      audit_repeated_query(message, repeated, peer);
+    }
+    return repeated;
   }
   const std::string name = header.type.code + "^" + header.type.trigger;
   if (auto query = queries_.find(name); query != queries_.end()) {
@@ -169,34 +189,65 @@ std::string MessageReceiver::answer(const Message& message, std::string_view byt
 
 std::string MessageReceiver::run_handler(const MessageHandlerFn& handler, const Message& message,
                                          const std::string& name, std::string_view bytes,
-                                         std::string_view peer) {
+                                         const MessagePeer& peer) {
   // The AA answer is known before the handler runs. When the archive shares the clinical
-  // store's transactions, the handler's store job records it with what the message changed:
-  // one commit for both.
+  // store's transactions, the handler's store job records it with what the message changed,
+  // and the audit trail its record: one commit for all three.
   const Message accepted = build_ack(message, AckCode::kAccept, {}, ack_options());
   std::optional<storage::ArchivedMessage> recorded;
-  bool twin = false;  // the same message was archived meanwhile (sent on two connections)
+  bool twin = false;     // the same message was archived meanwhile (sent on two connections)
+  bool audited = false;  // the audit record is in the job (it commits with it)
   CommitHook hook;
-  if (archive_.records_in_jobs()) {
+  if (archive_.records_in_jobs() || config_.audit.in_job) {
     hook = [&](storage::WriteContext& ctx, const HandlerOutcome& outcome) -> Status {
-      auto stored = archive_.record_in(
-          ctx, record_of(message, accepted, bytes, peer, outcome_json("AA", outcome.written, {})));
-      if (!stored) {
-        twin = stored.error().kind == ErrorKind::kConflict;
-        return stored.take_error();
+      if (archive_.records_in_jobs()) {
+        auto stored = archive_.record_in(ctx, record_of(message, accepted, bytes, peer,
+                                                        outcome_json("AA", outcome.written, {})));
+        if (!stored) {
+          twin = stored.error().kind == ErrorKind::kConflict;
+          return stored.take_error();
+        }
+        recorded = std::move(*stored);
       }
-      recorded = std::move(*stored);
+      if (config_.audit.in_job) {
+        AuditedMessage a{message, peer};
+        a.ack_code = "AA";
+        a.written = outcome.written;
+        a.reprocessing = rerun_;
+        if (auto s = config_.audit.in_job(ctx, a); !s) return s;
+        audited = true;
+      }
       return ok_status();
     };
   }
   auto outcome = handler(message, hook);
   if (!outcome) {
     const Error& e = outcome.error();
-    if (e.kind == ErrorKind::kUnavailable) return unavailable(message, name, e);
     if (twin) return archived(message, accepted, bytes, peer, "");  // answered as the twin was
-    const Error errors[] = {e};
-    return archived(message, build_ack(message, AckCode::kError, errors, ack_options()), bytes,
-                    peer, outcome_json("AE", {}, {e}));
+    AuditedMessage failed{message, peer};
+    failed.disposition = MessageDisposition::kFailed;
+    failed.problem = e.message;
+    failed.reprocessing = rerun_;
+    std::string answer;
+    if (e.kind == ErrorKind::kUnavailable) {
+      answer = unavailable(message, name, e);
+      failed.ack_code = "AR";
+    } else {
+      const Error errors[] = {e};
+      answer = archived(message, build_ack(message, AckCode::kError, errors, ack_options()), bytes,
+                        peer, outcome_json("AE", {}, {e}));
+      failed.ack_code = "AE";
+    }
+    audit_after(failed);
+    return answer;
+  }
+  if (!audited) {
+    // A handler that stored nothing (no store job): reported after the answer instead.
+    AuditedMessage stored{message, peer};
+    stored.ack_code = "AA";
+    stored.written = outcome->written;
+    stored.reprocessing = rerun_;
+    audit_after(stored);
   }
   if (recorded) {
     count(recorded->ack_code);
@@ -206,19 +257,49 @@ std::string MessageReceiver::run_handler(const MessageHandlerFn& handler, const 
 }
 
 std::string MessageReceiver::answer_query(const QueryHandlerFn& handler, const Message& query,
-                                          std::string_view bytes, std::string_view peer) {
+                                          std::string_view bytes, const MessagePeer& peer) {
   auto response = handler(query, ack_options());
+  AuditedMessage audited{query, peer};
+  audited.disposition = MessageDisposition::kAnswered;
+  audited.reprocessing = rerun_;
   if (!response) {
     const Error& e = response.error();
+    audited.problem = e.message;
     if (e.kind == ErrorKind::kUnavailable) {
+      audited.disposition = MessageDisposition::kFailed;
+      audited.ack_code = "AR";
+      audit_after(audited);
       return unavailable(query, std::string(query.raw("MSH-9")), e);
     }
     const Error errors[] = {e};
-    return archived(query, build_ack(query, AckCode::kError, errors, ack_options()), bytes, peer,
-                    outcome_json("AE", {}, {e}));
+    const Message refusal = build_ack(query, AckCode::kError, errors, ack_options());
+    audited.ack_code = "AE";
+    audited.answer = &refusal;
+    audit_after(audited);
+    return archived(query, refusal, bytes, peer, outcome_json("AE", {}, {e}));
   }
-  std::string code = response->get("MSA-1");
+  const std::string code = response->get("MSA-1");
+  const std::string problem = code == "AA" ? "" : response->get("ERR-8");
+  audited.ack_code = code;
+  audited.answer = &*response;
+  audited.problem = problem;
+  audit_after(audited);
   return archived(query, *response, bytes, peer, outcome_json(code, {}, {}));
+}
+
+void MessageReceiver::audit_repeated_query(const Message& query, std::string_view answer,
+                                           const MessagePeer& peer) {
+  if (!config_.audit.after) return;
+  auto parsed = parse(answer, config_.parse);  // the gateway's own answer: it parses
+  if (!parsed) return;
+  AuditedMessage audited{query, peer};
+  audited.disposition = MessageDisposition::kAnswered;
+  const std::string code = parsed->get("MSA-1");
+  audited.ack_code = code;
+  audited.answer = &*parsed;
+  audited.repeated = true;
+  audited.reprocessing = rerun_;
+  audit_after(audited);
 }
 
 std::string MessageReceiver::unavailable(const Message& message, std::string_view name,
@@ -232,14 +313,14 @@ std::string MessageReceiver::unavailable(const Message& message, std::string_vie
 }
 
 storage::ArchivedMessage MessageReceiver::record_of(const Message& incoming, const Message& ack,
-                                                    std::string_view bytes, std::string_view peer,
+                                                    std::string_view bytes, const MessagePeer& peer,
                                                     std::string outcome) const {
   storage::ArchivedMessage record;
   record.received_at_ms = config_.clock_ms();
   record.key = {std::string(incoming.raw("MSH-3")), std::string(incoming.raw("MSH-4")),
                 std::string(incoming.raw("MSH-10"))};
   record.message_type = std::string(incoming.raw("MSH-9"));
-  record.peer = std::string(peer);
+  record.peer = std::string(peer.label);
   record.raw = std::string(bytes);
   record.ack = ack.serialize();
   record.ack_code = ack.get("MSA-1");
@@ -248,7 +329,7 @@ storage::ArchivedMessage MessageReceiver::record_of(const Message& incoming, con
 }
 
 std::string MessageReceiver::archived(const Message& incoming, const Message& ack,
-                                      std::string_view bytes, std::string_view peer,
+                                      std::string_view bytes, const MessagePeer& peer,
                                       std::string outcome) {
   auto stored = archive_.record(record_of(incoming, ack, bytes, peer, std::move(outcome)));
   if (!stored) {

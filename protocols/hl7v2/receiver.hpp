@@ -19,6 +19,8 @@
 // so the sender's retry is applied; a failure of the message itself answers AE with the
 // handler's error and is archived, so a resend of the same bytes gets the same answer.
 // Patient data never reaches the log: only types, control ids' lengths, codes and counts.
+// What the receiver did with each message reaches the audit trail through MessageAuditHooks
+// (the gateway builds the IHE ATNA records; this module only reports).
 //
 // Thread-safety: receive() may be called from any number of threads at once.
 
@@ -28,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +71,50 @@ using MessageHandlerFn =
 using QueryHandlerFn =
     std::function<Result<Message>(const Message& query, const AckOptions& options)>;
 
+// Where a message came from: the connection's address and client-certificate subject, and
+// the text the log and the archive name it by ("10.0.0.5 (CN=emr)"; "archived message 12"
+// for a reprocessing, which has no connection).
+struct MessagePeer {
+  std::string_view address;
+  std::string_view subject;
+  std::string_view label;
+};
+
+// What became of a message, as the audit trail is told.
+enum class MessageDisposition {
+  kStored,         // a handler stored it (AA); reported inside the store job
+  kFailed,         // a handler was run and failed (AE, or AR 207): nothing was stored
+  kAnswered,       // a query was answered (RSP with AA or AE, or an ACK with AE)
+  kSenderRefused,  // the sender policy refused the sender (AR 207); nothing was run
+};
+
+struct AuditedMessage {
+  AuditedMessage(const Message& m, const MessagePeer& p) : message(m), peer(p) {}
+
+  const Message& message;  // as received
+  MessagePeer peer;
+  MessageDisposition disposition = MessageDisposition::kStored;
+  std::string_view ack_code;             // MSA-1 of the answer: AA, AE, AR
+  std::span<const std::string> written;  // kStored: the resources written ("Patient/1")
+  const Message* answer = nullptr;       // kAnswered: the whole answer
+  std::string_view problem;              // kFailed, kAnswered with AE: why (the error)
+  bool repeated = false;                 // a duplicate answered from the archive
+  bool reprocessing = false;             // a rerun of an archived message
+};
+
+// How the receiver reports each message to the audit trail. Either may be empty.
+struct MessageAuditHooks {
+  // Inside the handler's store job, after the archive's part (kStored only): the audit record
+  // commits with the message's changes. Its error fails the job (the message is not stored).
+  std::function<Status(storage::WriteContext& ctx, const AuditedMessage& message)> in_job;
+  // After the answer is built, for the rest: failures, queries (a duplicate query too, since
+  // its answer discloses the same data again), refused senders, and a stored message whose
+  // handler stored nothing. Not for bytes that do not parse, headers that fail their checks,
+  // unknown types or duplicates of stored messages: no handler ran, nothing was disclosed.
+  // Must not block for long: it runs on the MLLP worker before the answer is sent.
+  std::function<void(const AuditedMessage& message)> after;
+};
+
 struct ReceiverConfig {
   std::string application_name = "CLINIC-GATEWAY";  // MSH-3 of answers to headerless input
   ParseOptions parse;
@@ -76,6 +123,7 @@ struct ReceiverConfig {
   // Who may send (sender_policy.hpp). A message from a sender it does not admit is answered
   // AR 207 and neither processed nor archived (an unknown sender cannot fill the archive).
   SenderPolicy senders;
+  MessageAuditHooks audit;
 };
 
 class MessageReceiver {
@@ -109,8 +157,9 @@ class MessageReceiver {
  private:
   // Steps 1–6 for `bytes` with the archived message `archive_id` standing in for step 3's
   // match: the answer is appended to its reprocessings (receiver_reprocess.cpp).
-  std::string rerun(std::int64_t archive_id, std::string_view bytes, std::string_view peer,
+  std::string rerun(std::int64_t archive_id, std::string_view bytes, const MessagePeer& peer,
                     std::optional<Result<storage::Reprocessing>>* recorded);
+  std::string receive_from(std::string_view bytes, const MessagePeer& peer);
 
  public:
   // Counters for /metrics and tests.
@@ -120,20 +169,24 @@ class MessageReceiver {
   Counts counts() const;
 
  private:
-  std::string answer(const Message& message, std::string_view bytes, std::string_view peer);
+  std::string answer(const Message& message, std::string_view bytes, const MessagePeer& peer);
   // Archives the answer (unless transient) and returns its bytes; a duplicate archived
   // meanwhile wins.
   std::string archived(const Message& incoming, const Message& ack, std::string_view bytes,
-                       std::string_view peer, std::string outcome);
+                       const MessagePeer& peer, std::string outcome);
   std::string run_handler(const MessageHandlerFn& handler, const Message& message,
-                          const std::string& name, std::string_view bytes, std::string_view peer);
+                          const std::string& name, std::string_view bytes, const MessagePeer& peer);
   storage::ArchivedMessage record_of(const Message& incoming, const Message& ack,
-                                     std::string_view bytes, std::string_view peer,
+                                     std::string_view bytes, const MessagePeer& peer,
                                      std::string outcome) const;
   std::string answer_query(const QueryHandlerFn& handler, const Message& query,
-                           std::string_view bytes, std::string_view peer);
+                           std::string_view bytes, const MessagePeer& peer);
+  // The answer of a duplicate query, reported to the audit trail as disclosed again.
+  void audit_repeated_query(const Message& query, std::string_view answer, const MessagePeer& peer);
+  // Reports `audited` through config_.audit.after, when set.
+  void audit_after(const AuditedMessage& audited) const;
   // AR 207 for a sender the policy does not admit; nothing processed or archived.
-  std::string refuse_sender(const Message& message, std::string_view peer);
+  std::string refuse_sender(const Message& message, const MessagePeer& peer);
   // AR 207 for a store that cannot take the message now; nothing archived.
   std::string unavailable(const Message& message, std::string_view name, const Error& error);
   AckOptions ack_options();
@@ -147,6 +200,7 @@ class MessageReceiver {
   std::map<std::string, QueryHandlerFn, std::less<>> queries_;
   std::map<std::string, int, std::less<>> codes_;
   std::atomic<std::uint64_t> sequence_{0};
+  bool rerun_ = false;  // this receiver reruns an archived message (reprocess, resend)
   mutable std::atomic<std::uint64_t> received_{0}, accepted_{0}, errors_{0}, rejected_{0},
       duplicates_{0};
 };

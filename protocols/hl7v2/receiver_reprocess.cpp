@@ -63,7 +63,7 @@ class RerunArchive final : public storage::MessageArchive {
 }  // namespace
 
 std::string MessageReceiver::rerun(std::int64_t archive_id, std::string_view bytes,
-                                   std::string_view peer,
+                                   const MessagePeer& peer,
                                    std::optional<Result<storage::Reprocessing>>* recorded) {
   RerunArchive view(archive_, archive_id);
   ReceiverConfig config = config_;
@@ -76,7 +76,8 @@ std::string MessageReceiver::rerun(std::int64_t archive_id, std::string_view byt
   rerun.codes_ = codes_;
   // The rerun's answer gets a control id of this receiver's sequence, unlike any other.
   rerun.sequence_ = sequence_.fetch_add(1);
-  std::string answer = rerun.receive(bytes, peer);
+  rerun.rerun_ = true;
+  std::string answer = rerun.receive_from(bytes, peer);
   if (recorded != nullptr) *recorded = view.result();
   return answer;
 }
@@ -92,7 +93,7 @@ Result<storage::Reprocessing> MessageReceiver::reprocess(std::int64_t archive_id
     return Error::invalid(name + " no longer parses: " + parsed.error().message);
   }
   std::optional<Result<storage::Reprocessing>> recorded;
-  (void)rerun(archive_id, bytes, name, &recorded);
+  (void)rerun(archive_id, bytes, MessagePeer{{}, {}, name}, &recorded);
   return std::move(*recorded);
 }
 

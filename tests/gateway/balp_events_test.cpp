@@ -41,6 +41,21 @@ TEST_CASE("a built AuditEvent is valid R4 and carries source, agents and entitie
   CHECK(entities[3].at("what").at("identifier").at("system").as_string() == "urn:oid:1.2.3");
 }
 
+TEST_CASE("entity details are written as base64 (IHE's MSH-10 of an HL7v2 message)") {
+  AuditSource source{"gw", ""};
+  AuditEventSpec spec;
+  spec.type = {std::string(codes::kDicom), "110110", "Patient Record"};
+  spec.agents = {gateway_agent(source)};
+  AuditEntity patient = patient_identifier_entity("urn:oid:1.2.3", "42");
+  patient.details.emplace_back("MSH-10", "MSG-1");
+  spec.entities = {patient};
+  auto event = build_audit_event(source, spec, 0);
+  CHECK(fhir::validate_structure(event).empty());
+  const auto& detail = event.at("entity").as_array()[0].at("detail").as_array()[0];
+  CHECK(detail.at("type").as_string() == "MSH-10");
+  CHECK(detail.at("valueBase64Binary").as_string() == "TVNHLTE=");
+}
+
 TEST_CASE("a host name is network type 1, an address type 2") {
   AuditSource source{"gw", "gw.clinic.lan"};
   AuditEventSpec spec;

@@ -426,3 +426,111 @@ TEST_CASE("query codes are known codes: an unknown trigger of QBP is AR 201") {
   // The query handler does not answer another code's trigger.
   CHECK(f.answer_to(qbp("U3", "ADT^Q22")).find("ERR")->get(3) == "201");
 }
+
+namespace {
+
+// What the audit hooks were told, in order.
+struct AuditLog {
+  std::vector<std::string> entries;  // "<when> <disposition> <ack> <control id> [written…]"
+
+  MessageAuditHooks hooks(std::function<Status()> in_job_result = {}) {
+    MessageAuditHooks h;
+    h.in_job = [this, in_job_result](storage::WriteContext&, const AuditedMessage& m) -> Status {
+      if (in_job_result) {
+        if (auto s = in_job_result(); !s) return s;
+      }
+      entries.push_back("job " + line(m));
+      return ok_status();
+    };
+    h.after = [this](const AuditedMessage& m) { entries.push_back("after " + line(m)); };
+    return h;
+  }
+
+  static std::string line(const AuditedMessage& m) {
+    static constexpr const char* kNames[] = {"stored", "failed", "answered", "refused"};
+    std::string out = std::string(kNames[static_cast<int>(m.disposition)]) + " " +
+                      std::string(m.ack_code) + " " + m.message.get("MSH-10");
+    for (const auto& w : m.written) out += " " + w;
+    if (m.answer != nullptr) out += " answer:" + m.answer->get("MSH-9");
+    if (m.repeated) out += " repeated";
+    if (m.reprocessing) out += " rerun";
+    if (!m.peer.address.empty()) out += " from " + std::string(m.peer.address);
+    return out;
+  }
+};
+
+// A handler that stores through the clinical store, calling the commit hook in its job.
+MessageHandlerFn storing_handler(storage::ResourceStore& store) {
+  return [&store](const Message&, const CommitHook& commit) -> Result<HandlerOutcome> {
+    HandlerOutcome outcome{{"Patient/p1"}};
+    Status s = store.write([&](storage::WriteContext& ctx) -> Status {
+      return commit ? commit(ctx, outcome) : ok_status();
+    });
+    if (!s) return s.take_error();
+    return outcome;
+  };
+}
+
+}  // namespace
+
+TEST_CASE("audit hooks: a stored message in its job, a failure after its AE, duplicates not") {
+  Fixture f;
+  AuditLog log;
+  ReceiverConfig rc;
+  rc.audit = log.hooks();
+  MessageReceiver r(*f.archive, rc);
+  r.handle("ADT^A01", storing_handler(*f.store));
+  r.handle("ADT^A08", [](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
+    return make_error(ErrorCode::kRequiredFieldMissing, "PV1 missing");
+  });
+  CHECK(parse(r.receive(adt("H1"), "10.0.0.7")).value().get("MSA-1") == "AA");
+  CHECK(parse(r.receive(adt("H2", "ADT^A08"), "10.0.0.7")).value().get("MSA-1") == "AE");
+  (void)r.receive(adt("H1"), "10.0.0.7");  // a duplicate: nothing ran
+  (void)r.receive("not HL7 at all", "10.0.0.7");
+  (void)r.receive(adt("H3", "ADT^A99"), "10.0.0.7");  // unknown event: AR 201, nothing ran
+  CHECK(log.entries == std::vector<std::string>{"job stored AA H1 Patient/p1 from 10.0.0.7",
+                                                "after failed AE H2 from 10.0.0.7"});
+}
+
+TEST_CASE("audit hooks: a failing in-job record fails the message, which stores nothing") {
+  Fixture f;
+  AuditLog log;
+  ReceiverConfig rc;
+  rc.audit = log.hooks([] { return Status(Error::invalid("cannot stage the audit record")); });
+  MessageReceiver r(*f.archive, rc);
+  r.handle("ADT^A01", storing_handler(*f.store));
+  auto answer = parse(r.receive(adt("H1"), "10.0.0.7")).value();
+  CHECK(answer.get("MSA-1") == "AE");
+  CHECK(log.entries == std::vector<std::string>{"after failed AE H1 from 10.0.0.7"});
+  auto archived = f.archive->find({"EMR", "CLINIC", "H1"}).value();
+  REQUIRE(archived);
+  CHECK(archived->ack_code == "AE");
+}
+
+TEST_CASE("audit hooks: queries after their answer, duplicates too; refused senders; reruns") {
+  Fixture f;
+  AuditLog log;
+  auto network = parse_network("10.0.0.0/24");
+  REQUIRE(network.ok());
+  ReceiverConfig rc;
+  rc.audit = log.hooks();
+  rc.senders = SenderPolicy({SenderRule{"", "", {*network}, {}}});
+  MessageReceiver r(*f.archive, rc);
+  r.answer_with("QBP^Q22", no_matches);
+  r.handle("ADT^A01", [](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
+    return make_error(ErrorCode::kRequiredFieldMissing, "PV1 missing");
+  });
+  (void)r.receive(qbp("Q1"), "10.0.0.7");
+  (void)r.receive(qbp("Q1"), "10.0.0.8");
+  (void)r.receive(adt("H1"), "192.0.2.1");
+  (void)r.receive(adt("H2"), "10.0.0.7");
+  auto id = f.archive->find({"EMR", "CLINIC", "H2"}).value()->id;
+  REQUIRE(r.reprocess(id).ok());
+  CHECK(log.entries == std::vector<std::string>{
+                           "after answered AA Q1 answer:RSP from 10.0.0.7",
+                           "after answered AA Q1 answer:RSP repeated from 10.0.0.8",
+                           "after refused AR H1 from 192.0.2.1",
+                           "after failed AE H2 from 10.0.0.7",
+                           "after failed AE H2 rerun",
+                       });
+}
