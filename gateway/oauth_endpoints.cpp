@@ -40,6 +40,56 @@ http::Response oauth_answer(const TokenOutcome& outcome) {
   return r;
 }
 
+std::string string_claim(const json::object& claims, std::string_view name) {
+  const json::value* v = claims.if_contains(name);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+std::string_view grant_name(GrantType grant) {
+  switch (grant) {
+    case GrantType::kPassword:
+      return "password";
+    case GrantType::kClientCredentials:
+      return "client_credentials";
+    case GrantType::kRefreshToken:
+      break;
+  }
+  return "refresh_token";
+}
+
+// Who a token request says it is: the username, or the client (its id, or the issuer its
+// assertion claims; unverified until the grant succeeds). A refresh token names nobody.
+void describe_request(const TokenRequest& request, TokenAttempt& attempt) {
+  attempt.grant = grant_name(request.grant_type);
+  if (request.grant_type == GrantType::kPassword) {
+    attempt.subject = request.username;
+    return;
+  }
+  attempt.client = request.grant_type == GrantType::kClientCredentials;
+  attempt.subject = request.client_id;
+  if (attempt.subject.empty() && !request.client_assertion.empty()) {
+    if (auto jws = parse_jwt(request.client_assertion)) {
+      attempt.subject = string_claim(jws->payload, "iss");
+    }
+  }
+}
+
+// Who the issued token is for, from its claims (we signed them a moment ago).
+void describe_issued(const TokenResponse& tokens, TokenAttempt& attempt) {
+  auto jws = parse_jwt(tokens.access_token);
+  if (!jws) return;
+  const json::object& claims = jws->payload;
+  attempt.subject = string_claim(claims, "sub");
+  attempt.client = claims.contains("client_id");
+  attempt.token_id = string_claim(claims, "jti");
+  attempt.scope = tokens.scope;
+  if (const auto* roles = claims.if_contains("roles"); roles && roles->is_array()) {
+    for (const auto& role : roles->as_array()) {
+      if (role.is_string()) attempt.roles.emplace_back(role.as_string());
+    }
+  }
+}
+
 std::string issuer_of(const GatewayConfig& config) {
   if (!config.http.public_base_url.empty()) return config.http.public_base_url;
   return "urn:clinic-gateway:" + config.node_name;
@@ -124,6 +174,7 @@ OAuthEndpoints::OAuthEndpoints(std::shared_ptr<SecurityDatabase> db, SigningKey 
       refresh_tokens_(db_),
       lockout_(db_),
       events_(db_, [](int priority, std::string_view line) { log(priority, line); }),
+      audited_events_(events_),
       upstream_(std::move(upstream)),
       service_(
           identities_, refresh_tokens_, lockout_,
@@ -131,7 +182,12 @@ OAuthEndpoints::OAuthEndpoints(std::shared_ptr<SecurityDatabase> db, SigningKey 
           [this](std::string_view assertion, IdentityStore& identities) {
             return check_assertion(assertion, identities);
           },
-          TokenServiceConfig{issuer_, issuer_}, LoginHooks{&events_, upstream_.get()}) {}
+          TokenServiceConfig{issuer_, issuer_}, LoginHooks{&audited_events_, upstream_.get()}) {}
+
+void OAuthEndpoints::set_audit_emitter(AuditEmitter* emitter) {
+  audit_.store(emitter);
+  audited_events_.set_emitter(emitter);
+}
 
 bool OAuthEndpoints::audience_is_token_endpoint(const json::object& claims) const {
   // SMART: aud is the token endpoint's URL. With http.public_base_url it is known exactly;
@@ -193,6 +249,17 @@ Result<Client> OAuthEndpoints::check_assertion(std::string_view assertion,
 }
 
 http::Response OAuthEndpoints::token(const http::Request& request) {
+  TokenAttempt attempt;
+  attempt.address = request.remote_address;
+  http::Response response = answer_token(request, attempt);
+  if (AuditEmitter* audit = audit_.load()) {
+    attempt.status = response.status;
+    audit->emit(token_event(audit->source(), attempt, audit->now_ms()));
+  }
+  return response;
+}
+
+http::Response OAuthEndpoints::answer_token(const http::Request& request, TokenAttempt& attempt) {
   if (request.method != "POST") {
     return oauth_answer(OAuthError{"invalid_request", "use POST", 405});
   }
@@ -204,13 +271,33 @@ http::Response OAuthEndpoints::token(const http::Request& request) {
   auto parsed = parse_token_request(request.body, request.header("Authorization"));
   if (!parsed) {
     const std::string code(oauth_error_code(parsed.error()));
+    attempt.error = code + ": " + parsed.error().message;
     return oauth_answer(
         OAuthError{code, parsed.error().message, code == "invalid_client" ? 401 : 400});
   }
-  return oauth_answer(service_.grant(*parsed, request.remote_address));
+  describe_request(*parsed, attempt);
+  TokenOutcome outcome = service_.grant(*parsed, request.remote_address);
+  if (const auto* error = std::get_if<OAuthError>(&outcome)) {
+    attempt.error = error->error + ": " + error->description;
+  } else {
+    describe_issued(std::get<TokenResponse>(outcome), attempt);
+  }
+  return oauth_answer(outcome);
 }
 
 http::Response OAuthEndpoints::revoke(const http::Request& request) {
+  RevocationAttempt attempt;
+  attempt.address = request.remote_address;
+  http::Response response = answer_revocation(request, attempt);
+  if (AuditEmitter* audit = audit_.load()) {
+    attempt.status = response.status;
+    audit->emit(revocation_event(audit->source(), attempt, audit->now_ms()));
+  }
+  return response;
+}
+
+http::Response OAuthEndpoints::answer_revocation(const http::Request& request,
+                                                 RevocationAttempt& attempt) {
   if (request.method != "POST") {
     return oauth_answer(OAuthError{"invalid_request", "use POST", 405});
   }
@@ -221,6 +308,9 @@ http::Response OAuthEndpoints::revoke(const http::Request& request) {
   }
   // One of ours, still valid: remember its jti until it expires.
   if (auto jws = parse_jwt(parsed->token); jws && verify_jwt(*jws, key_.verifying_key())) {
+    attempt.token_kind = "access token";
+    attempt.subject = string_claim(jws->payload, "sub");
+    attempt.token_id = string_claim(jws->payload, "jti");
     const auto* jti = jws->payload.if_contains("jti");
     const auto* exp = jws->payload.if_contains("exp");
     if (jti && jti->is_string() && exp && exp->is_int64()) {
@@ -233,8 +323,11 @@ http::Response OAuthEndpoints::revoke(const http::Request& request) {
       constexpr std::size_t kMaxRevoked = 100'000;
       if (revoked_.size() < kMaxRevoked) revoked_[std::string(jti->as_string())] = exp->as_int64();
     }
-  } else if (auto s = refresh_tokens_.revoke(parsed->token); !s) {
-    return oauth_answer(OAuthError{"temporarily_unavailable", "cannot revoke now", 503});
+  } else {
+    attempt.token_kind = "refresh token (or a token not known here)";
+    if (auto s = refresh_tokens_.revoke(parsed->token); !s) {
+      return oauth_answer(OAuthError{"temporarily_unavailable", "cannot revoke now", 503});
+    }
   }
   http::Response r;
   r.status = 200;

@@ -9,6 +9,8 @@
 // created at first start, mode 0600 in a 0700 directory), the security event log
 // (security_events.hpp) and, with [upstream] token_url set, the upstream login for bridged
 // users (upstream_login.hpp).
+// With an audit emitter, every token request, revocation, lockout and offline login leaves
+// an audit record (login_audit.hpp).
 //
 // Thread-safety: every method may be called from the HTTP worker threads at once. token()
 // blocks on Argon2 and SQLite (tens of ms): the router calls it on a worker, never on I/O.
@@ -20,7 +22,9 @@
 #include <string>
 #include <string_view>
 
+#include "gateway/audit_emitter.hpp"
 #include "gateway/config.hpp"
+#include "gateway/login_audit.hpp"
 #include "gateway/security/identity_store.hpp"
 #include "gateway/security/login_lockout.hpp"
 #include "gateway/security/refresh_tokens.hpp"
@@ -46,6 +50,10 @@ class OAuthEndpoints {
   // file others can read, an unreadable or empty client secret file.
   static Result<std::unique_ptr<OAuthEndpoints>> open(const GatewayConfig& config);
 
+  // Records every token request, revocation and security event from now on; `emitter`
+  // (null: none) must outlive this. Before serving, or from any thread.
+  void set_audit_emitter(AuditEmitter* emitter);
+
   http::Response token(const http::Request& request);
   // Always 200 for a well-formed request, whether the token was known or not (RFC 7009
   // §2.2). A refresh token's whole chain is revoked; an access token is refused from then on
@@ -70,6 +78,9 @@ class OAuthEndpoints {
                  std::string base_url, IdentityConfig identity,
                  std::unique_ptr<UpstreamLogin> upstream);
 
+  // token() and revoke() before their audit record: what was asked and what became of it.
+  http::Response answer_token(const http::Request& request, TokenAttempt& attempt);
+  http::Response answer_revocation(const http::Request& request, RevocationAttempt& attempt);
   // A SMART Backend Services client assertion (private_key_jwt): the client it proves.
   Result<Client> check_assertion(std::string_view assertion, IdentityStore& identities);
   bool audience_is_token_endpoint(const boost::json::object& claims) const;
@@ -84,6 +95,8 @@ class OAuthEndpoints {
   RefreshTokenStore refresh_tokens_;
   LoginLockout lockout_;
   SecurityEventStore events_;
+  AuditedSecurityEvents audited_events_;  // events_, and the audit trail
+  std::atomic<AuditEmitter*> audit_{nullptr};
   std::unique_ptr<UpstreamLogin> upstream_;  // null: no [upstream] token_url
   TokenService service_;
   // Revoked access tokens: jti → exp (seconds), until they expire; bounded.
