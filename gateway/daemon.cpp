@@ -1,14 +1,18 @@
 #include "gateway/daemon.hpp"
 
 #include <malloc.h>
+#include <pwd.h>
 #include <signal.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <thread>
 
 #include "gateway/audit_upkeep.hpp"
+#include "gateway/hl7_audit.hpp"
 #include "gateway/hl7_handlers.hpp"
 #include "gateway/hl7_queries.hpp"
+#include "gateway/lifecycle_audit.hpp"
 #include "gateway/log.hpp"
 #include "gateway/router.hpp"
 #include "protocols/fhir/rest/fhir_api.hpp"
@@ -90,13 +94,15 @@ struct Hl7Service {
   }
 };
 
-Result<Hl7Service> start_hl7(const GatewayConfig& config, storage::ResourceStore& store) {
+Result<Hl7Service> start_hl7(const GatewayConfig& config, storage::ResourceStore& store,
+                             AuditEmitter* audit) {
   Hl7Service hl7;
   if (!config.mllp.enabled) return hl7;
   auto opened = storage::MessageArchive::open(store, archive_config(config));
   if (!opened) return opened.take_error();
   hl7.archive = std::move(*opened);
-  hl7.receiver = std::make_unique<hl7v2::MessageReceiver>(*hl7.archive, receiver_config(config));
+  hl7.receiver =
+      std::make_unique<hl7v2::MessageReceiver>(*hl7.archive, receiver_config(config, audit));
   register_hl7_services(*hl7.receiver, store, config);
   auto* r = hl7.receiver.get();
   auto server = hl7v2::MllpServer::start(
@@ -111,9 +117,29 @@ Result<Hl7Service> start_hl7(const GatewayConfig& config, storage::ResourceStore
   return hl7;
 }
 
+// The gateway's own lifecycle in the audit trail (lifecycle_audit.hpp). Start and stop wait
+// for audit.db; a failure to record is logged, never fatal.
+void record_activity(AuditEmitter* audit, bool start) {
+  if (audit == nullptr) return;
+  ApplicationActivity activity;
+  activity.start = start;
+  activity.version = CG_VERSION;
+  if (const passwd* user = getpwuid(geteuid()); user != nullptr) activity.launcher = user->pw_name;
+  auto recorded =
+      audit->emit_and_wait(application_event(audit->source(), activity, audit->now_ms()));
+  if (!recorded) {
+    log(kErr, std::string("audit: cannot record the application ") + (start ? "start" : "stop") +
+                  ": " + recorded.error().message);
+  }
+}
+
+void record_reload(AuditEmitter* audit, const std::string& problems) {
+  if (audit != nullptr) audit->emit(reload_event(audit->source(), problems, audit->now_ms()));
+}
+
 // Waits for SIGTERM/SIGINT; handles SIGHUP reloads in between.
 void wait_for_stop(http::HttpServer& server, hl7v2::MllpServer* mllp,
-                   const std::filesystem::path& config_file) {
+                   const std::filesystem::path& config_file, AuditEmitter* audit) {
   sigset_t set = handled_signals();
   while (true) {
     int sig = 0;
@@ -124,16 +150,26 @@ void wait_for_stop(http::HttpServer& server, hl7v2::MllpServer* mllp,
       return;
     }
     notify("RELOADING=1");
+    std::string problems;  // for the audit record: what could not be reloaded
     auto reloaded = load_config(config_file);
-    if (reloaded.problems.empty())
+    if (reloaded.problems.empty()) {
       set_log_level(reloaded.config.log_level);
-    else
+    } else {
       log(kWarning, "reload: config has problems, keeping the log level: " +
                         describe(reloaded.problems.front()));
-    if (auto s = server.reload_tls(); !s) log(kErr, "reload: TLS: " + s.error().message);
-    if (mllp) {
-      if (auto s = mllp->reload_tls(); !s) log(kErr, "reload: MLLP TLS: " + s.error().message);
+      problems = "the config has problems, the log level was kept";
     }
+    if (auto s = server.reload_tls(); !s) {
+      log(kErr, "reload: TLS: " + s.error().message);
+      problems += (problems.empty() ? "" : "; ") + ("TLS: " + s.error().message);
+    }
+    if (mllp) {
+      if (auto s = mllp->reload_tls(); !s) {
+        log(kErr, "reload: MLLP TLS: " + s.error().message);
+        problems += (problems.empty() ? "" : "; ") + ("MLLP TLS: " + s.error().message);
+      }
+    }
+    record_reload(audit, problems);
     log_lifecycle("reloaded configuration");
     notify("READY=1");
   }
@@ -159,13 +195,23 @@ storage::ArchiveConfig archive_config(const GatewayConfig& c) {
   return a;
 }
 
-hl7v2::ReceiverConfig receiver_config(const GatewayConfig& c) {
+hl7v2::ReceiverConfig receiver_config(const GatewayConfig& c, AuditEmitter* audit) {
   hl7v2::ReceiverConfig r;
   r.application_name = c.hl7.application_name;
   r.parse.max_message_bytes = c.mllp.max_message_bytes;
   r.log = [](int p, std::string_view m) { log(p, m); };
   r.senders = hl7v2::SenderPolicy(c.mllp.senders);
+  if (audit != nullptr) r.audit = hl7_audit_hooks(*audit, c.hl7);
   return r;
+}
+
+AuditEmitterConfig audit_emitter_config(const GatewayConfig& c) {
+  AuditEmitterConfig a;
+  const bool wildcard = c.http.address.empty() || c.http.address == "0.0.0.0" ||
+                        c.http.address == "::" || c.http.address == "[::]";
+  a.source = {c.node_name, wildcard ? std::string() : c.http.address};
+  a.log = [](int p, std::string_view m) { log(p, m); };
+  return a;
 }
 
 void register_hl7_services(hl7v2::MessageReceiver& receiver, storage::ResourceStore& store,
@@ -215,8 +261,13 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
     (*store)->close();
     return 1;
   }
+  // The gateway's own audit trail (docs/atna.md). Null until the emitter over audit.db is
+  // created here (the AuditStore wiring); every use below takes null as "not recording".
+  AuditEmitter* emitter = nullptr;
+  (*oauth)->set_audit_emitter(emitter);
   GatewayRouter router(api, tokens, {config.http.public_base_url});
   router.set_oauth(oauth->get());
+  router.set_audit_emitter(emitter);
   auto server = http::HttpServer::start(server_config(config),
                                         [&router](http::Request& r) { return router.handle(r); });
   if (!server) {
@@ -224,7 +275,7 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
     (*store)->close();
     return 1;
   }
-  auto hl7 = start_hl7(config, **store);
+  auto hl7 = start_hl7(config, **store, emitter);
   if (!hl7) {
     log(kErr, "cannot start the HL7v2 MLLP listener: " + hl7.error().message);
     (*server)->stop(std::chrono::milliseconds(0));
@@ -249,15 +300,17 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
   std::string url =
       scheme + "://" + config.http.address + ":" + std::to_string((*server)->port()) + "/fhir";
   log_lifecycle("clinic-gateway " CG_VERSION " listening on " + url);
+  record_activity(emitter, /*start=*/true);
   notify("READY=1\nSTATUS=Serving FHIR on " + url);
 
-  wait_for_stop(**server, hl7->server.get(), config_file);
+  wait_for_stop(**server, hl7->server.get(), config_file, emitter);
 
   notify("STOPPING=1\nSTATUS=Draining connections");
   hl7->stop(config.shutdown_drain);
   (*server)->stop(config.shutdown_drain);
   (*upkeep)->stop();
   (*audit_store)->close();
+  record_activity(emitter, /*start=*/false);  // after the last request, before the stores close
   (*store)->close();
   log_lifecycle("stopped cleanly");
   return 0;

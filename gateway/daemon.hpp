@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "gateway/audit_emitter.hpp"
 #include "gateway/config.hpp"
 #include "protocols/hl7v2/receiver.hpp"
 #include "storage/message_archive.hpp"
@@ -18,7 +19,11 @@ namespace cg::gateway {
 // receiver; the offline commands (reindex, hl7) open them the way the daemon does.
 storage::StoreConfig store_config(const GatewayConfig& config);
 storage::ArchiveConfig archive_config(const GatewayConfig& config);
-hl7v2::ReceiverConfig receiver_config(const GatewayConfig& config);
+// With `audit`, every message a handler or answerer runs for is recorded (hl7_audit.hpp).
+hl7v2::ReceiverConfig receiver_config(const GatewayConfig& config, AuditEmitter* audit = nullptr);
+// The gateway's own audit records (audit_emitter.hpp): named after node_name, with the HTTP
+// listen address as the gateway's (none when it listens on every address).
+AuditEmitterConfig audit_emitter_config(const GatewayConfig& config);
 // Registers every HL7v2 message handler and query answerer on `receiver`, over `store`
 // (which must outlive it): the daemon's receiver and `hl7 reprocess` dispatch alike.
 void register_hl7_services(hl7v2::MessageReceiver& receiver, storage::ResourceStore& store,
