@@ -71,7 +71,16 @@ void print_secret(std::string_view secret, std::ostream& out) {
   out << "client_secret: " << secret << "\n" << kStoreItNow << "\n";
 }
 
-int add(IdentityStore& store, const ClientCommand& command, std::ostream& out, std::ostream& err) {
+AccountChange client_change(std::string client_id, AccountChange::What what) {
+  AccountChange change;
+  change.client = true;
+  change.subject = std::move(client_id);
+  change.what = what;
+  return change;
+}
+
+int add(IdentityStore& store, const ClientCommand& command, const AccountChangeRecorder& record,
+        std::ostream& out, std::ostream& err) {
   std::optional<std::string> jwks;
   if (command.jwks_file) {
     auto text = read_jwks(*command.jwks_file);
@@ -86,30 +95,36 @@ int add(IdentityStore& store, const ClientCommand& command, std::ostream& out, s
     err << "client not added: " << made.error().message << "\n";
     return 1;
   }
+  AccountChange added = client_change(made->client_id, AccountChange::What::kAdded);
+  added.roles = command.roles;
+  record(std::move(added));
   out << "added client " << terminal_safe(command.name) << "\nclient_id: " << made->client_id
       << "\n";
   if (!made->secret.empty()) print_secret(made->secret, out);
   return 0;
 }
 
-int rotate(IdentityStore& store, const ClientCommand& command, std::ostream& out,
-           std::ostream& err) {
+int rotate(IdentityStore& store, const ClientCommand& command, const AccountChangeRecorder& record,
+           std::ostream& out, std::ostream& err) {
   auto secret = store.rotate_client_secret(command.client_id);
   if (!secret) {
     err << "secret not rotated: " << secret.error().message << "\n";
     return 1;
   }
+  record(client_change(command.client_id, AccountChange::What::kPassword));
   out << "client_id: " << command.client_id << "\n";
   print_secret(*secret, out);
   return 0;
 }
 
 int set_disabled(IdentityStore& store, const ClientCommand& command, bool disabled,
-                 std::ostream& out, std::ostream& err) {
+                 const AccountChangeRecorder& record, std::ostream& out, std::ostream& err) {
   if (auto s = store.set_client_disabled(command.client_id, disabled); !s) {
     err << "client not changed: " << s.error().message << "\n";
     return 1;
   }
+  record(client_change(command.client_id,
+                       disabled ? AccountChange::What::kDisabled : AccountChange::What::kEnabled));
   out << "client " << command.client_id << (disabled ? " disabled" : " enabled") << "\n";
   return 0;
 }
@@ -159,15 +174,18 @@ int run_client_command(const ClientCommand& command, const GatewayConfig& config
     err << "cannot open the security database: " << store.error().message << "\n";
     return 1;
   }
+  const AccountChangeRecorder record = [&](AccountChange change) {
+    record_account_change(config, std::move(change), err);
+  };
   switch (command.verb) {
     case ClientCommand::Verb::kAdd:
-      return add(**store, command, out, err);
+      return add(**store, command, record, out, err);
     case ClientCommand::Verb::kRotate:
-      return rotate(**store, command, out, err);
+      return rotate(**store, command, record, out, err);
     case ClientCommand::Verb::kDisable:
-      return set_disabled(**store, command, true, out, err);
+      return set_disabled(**store, command, true, record, out, err);
     case ClientCommand::Verb::kEnable:
-      return set_disabled(**store, command, false, out, err);
+      return set_disabled(**store, command, false, record, out, err);
     case ClientCommand::Verb::kList:
       return list(**store, out, err);
   }

@@ -1,8 +1,13 @@
 #include "gateway/identity_commands.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <system_error>
 
+#include "gateway/audit_emitter.hpp"
 #include "gateway/security/access_policy.hpp"
 #include "gateway/security/scopes.hpp"
 #include "storage/resource_store.hpp"
@@ -33,7 +38,36 @@ bool has_space(std::string_view text) {
                      [](unsigned char c) { return c == ' ' || c == '\t' || c == '\n'; });
 }
 
+// Who ran the command: the person behind sudo when there is one.
+std::string operator_name() {
+  if (const char* sudo = std::getenv("SUDO_USER"); sudo != nullptr && *sudo != '\0') return sudo;
+  if (const passwd* user = getpwuid(geteuid()); user != nullptr) return user->pw_name;
+  return "uid " + std::to_string(geteuid());
+}
+
 }  // namespace
+
+void record_account_change(const GatewayConfig& config, AccountChange change, std::ostream& err) {
+  change.operator_name = operator_name();
+  storage::AuditStoreConfig where;
+  where.directory = config.data_dir;
+  where.reader_connections = 1;
+  auto audits = storage::AuditStore::open(where);
+  Status recorded = audits ? ok_status() : Status(audits.error());
+  if (audits) {
+    const std::int64_t now = to_ms(system_now());
+    std::vector<storage::AuditRecord> one;
+    one.push_back(
+        self_audit_record(account_change_event({config.node_name, ""}, change, now), now));
+    if (auto ids = (*audits)->append_and_wait(std::move(one)); !ids) recorded = ids.error();
+    (*audits)->close();
+  }
+  if (!recorded) {
+    err << "warning: the change is made, but it could not be recorded in the audit trail "
+           "(audit.db): "
+        << recorded.error().message << "\n";
+  }
+}
 
 Result<IdentityWords> split_identity_words(std::span<const std::string_view> words) {
   IdentityWords split;

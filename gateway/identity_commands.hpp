@@ -7,7 +7,9 @@
 // next login or token request.
 //
 // Nothing here prints a password or a hash; a client secret is printed by client add and
-// client rotate only, once.
+// client rotate only, once. Every change (add, passwd, rotate, disable, enable) is recorded
+// in the audit trail: written straight into data_dir/audit.db (login_audit.hpp,
+// account_change_event), beside a running daemon like security.db.
 //
 // Thread-safety: one call at a time (main()).
 
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "gateway/config.hpp"
+#include "gateway/login_audit.hpp"
 #include "gateway/security/identity_store.hpp"
 #include "gateway/text_table.hpp"
 #include "protocols/fhir/model/result.hpp"
@@ -67,6 +70,13 @@ Result<std::vector<std::string>> checked_scopes(const std::vector<std::string>& 
 Result<std::unique_ptr<IdentityStore>> open_identity_store(const GatewayConfig& config,
                                                            const IdentityConfig& identity,
                                                            bool create);
+
+// Records `change` in config.data_dir/audit.db (created when missing) and waits for the
+// commit; the operator is $SUDO_USER when set, else the effective user (its uid without a
+// passwd entry). The change is made
+// already: a failure is a warning on `err`, not an error of the command.
+void record_account_change(const GatewayConfig& config, AccountChange change, std::ostream& err);
+using AccountChangeRecorder = std::function<void(AccountChange)>;
 
 // "2026-01-05T08:00:00.000Z".
 std::string format_time(TimePoint t);

@@ -83,8 +83,16 @@ void print_users(std::span<const User> users, std::ostream& out) {
   print_table(rows, out);
 }
 
+AccountChange user_change(const UserCommand& command, AccountChange::What what) {
+  AccountChange change;
+  change.subject = command.username;
+  change.what = what;
+  if (what == AccountChange::What::kAdded) change.roles = command.roles;
+  return change;
+}
+
 int add(IdentityStore& store, const UserCommand& command, const IdentityCommandEnv& env,
-        std::ostream& out, std::ostream& err) {
+        const AccountChangeRecorder& record, std::ostream& out, std::ostream& err) {
   auto password = env.new_password();
   if (!password) {
     err << "user not added: " << password.error().message << "\n";
@@ -95,6 +103,7 @@ int add(IdentityStore& store, const UserCommand& command, const IdentityCommandE
     err << "user not added: " << user.error().message << "\n";
     return 1;
   }
+  record(user_change(command, AccountChange::What::kAdded));
   if (command.fhir_user) {
     if (auto s = store.set_fhir_user(command.username, command.fhir_user); !s) {
       err << "user added, but its FHIR resource was not set: " << s.error().message << "\n";
@@ -108,7 +117,7 @@ int add(IdentityStore& store, const UserCommand& command, const IdentityCommandE
 }
 
 int passwd(IdentityStore& store, const UserCommand& command, const IdentityCommandEnv& env,
-           std::ostream& out, std::ostream& err) {
+           const AccountChangeRecorder& record, std::ostream& out, std::ostream& err) {
   // Asking for a password an unknown user would never get is a trap for a typo.
   if (auto found = store.find_user(command.username); !found) {
     err << "password not changed: " << found.error().message << "\n";
@@ -121,16 +130,19 @@ int passwd(IdentityStore& store, const UserCommand& command, const IdentityComma
     err << "password not changed: " << changed.error().message << "\n";
     return 1;
   }
+  record(user_change(command, AccountChange::What::kPassword));
   out << "password of " << command.username << " changed\n";
   return 0;
 }
 
-int set_disabled(IdentityStore& store, const UserCommand& command, bool disabled, std::ostream& out,
-                 std::ostream& err) {
+int set_disabled(IdentityStore& store, const UserCommand& command, bool disabled,
+                 const AccountChangeRecorder& record, std::ostream& out, std::ostream& err) {
   if (auto s = store.set_user_disabled(command.username, disabled); !s) {
     err << "user not changed: " << s.error().message << "\n";
     return 1;
   }
+  record(user_change(command,
+                     disabled ? AccountChange::What::kDisabled : AccountChange::What::kEnabled));
   out << "user " << command.username << (disabled ? " disabled" : " enabled") << "\n";
   return 0;
 }
@@ -177,15 +189,18 @@ int run_user_command(const UserCommand& command, const GatewayConfig& config,
     err << "cannot open the security database: " << store.error().message << "\n";
     return 1;
   }
+  const AccountChangeRecorder record = [&](AccountChange change) {
+    record_account_change(config, std::move(change), err);
+  };
   switch (command.verb) {
     case UserCommand::Verb::kAdd:
-      return add(**store, command, env, out, err);
+      return add(**store, command, env, record, out, err);
     case UserCommand::Verb::kPasswd:
-      return passwd(**store, command, env, out, err);
+      return passwd(**store, command, env, record, out, err);
     case UserCommand::Verb::kDisable:
-      return set_disabled(**store, command, true, out, err);
+      return set_disabled(**store, command, true, record, out, err);
     case UserCommand::Verb::kEnable:
-      return set_disabled(**store, command, false, out, err);
+      return set_disabled(**store, command, false, record, out, err);
     case UserCommand::Verb::kList:
       return list(**store, out, err);
   }

@@ -147,3 +147,20 @@ TEST_CASE("client add refuses a missing or malformed JWK Set file") {
   CHECK(f.run({"add", "b", "--scope", "openid", "--jwks", bad.string()}) == 1);
   CHECK(f.err.str() == "client not added: jwks must be a JWK Set: {\"keys\": [...]}\n");
 }
+
+TEST_CASE("client changes are recorded in audit.db; the secret is not") {
+  Fixture f;
+  REQUIRE(f.run({"add", "t", "--role", "device", "--scope", "system/Patient.r"}) == 0);
+  const std::string id = field(f.out.str(), "client_id");
+  const std::string secret = field(f.out.str(), "client_secret");
+  REQUIRE(f.run({"rotate", id}) == 0);
+  REQUIRE(f.run({"disable", id}) == 0);
+  REQUIRE(f.run({"enable", id}) == 0);
+  CHECK(f.audited_changes() == std::vector<std::string>{"110136 " + id + " client added",
+                                                        "110137 " + id + " client secret rotated",
+                                                        "110137 " + id + " client disabled",
+                                                        "110137 " + id + " client enabled"});
+  for (const auto& e : f.audit_records()) {
+    CHECK(fhir::serialize_json(e).find(secret) == std::string::npos);
+  }
+}

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <sstream>
 
 #include "tests/gateway/identity_test_env.hpp"
@@ -72,4 +73,23 @@ TEST_CASE("the store is created only when asked, and then private") {
   CHECK((perms & std::filesystem::perms::all) ==
         (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
   CHECK(open_identity_store(f.config, f.env.identity, false).ok());
+}
+
+TEST_CASE("an account change is recorded with the operator; an audit.db that cannot open warns") {
+  IdentityCommandFixture f;
+  AccountChange change;
+  change.subject = "alice";
+  change.roles = {"admin"};
+  record_account_change(f.config, change, f.err);
+  CHECK(f.err.str().empty());
+  auto records = f.audit_records();
+  REQUIRE(records.size() == 1);
+  const auto& operator_agent = records[0].at("agent").as_array()[0];
+  CHECK(operator_agent.at("requestor").as_bool());
+  CHECK(!operator_agent.at("who").at("identifier").at("value").as_string().empty());
+
+  f.config.data_dir = f.dir.path() / "not-a-directory";
+  { std::ofstream(f.config.data_dir) << "x"; }
+  record_account_change(f.config, change, f.err);
+  CHECK(f.err.str().starts_with("warning: the change is made, but it could not be recorded"));
 }

@@ -171,3 +171,22 @@ TEST_CASE("user list shows a bridged user's origin and when the upstream last ve
   CHECK(list.find("wanjiru   clinician  no        upstream  " + verified + "  ") !=
         std::string::npos);
 }
+
+TEST_CASE("user changes are recorded in audit.db as security alerts; a list or a failure is not") {
+  Fixture f;
+  REQUIRE(f.run({"add", "alice", "--role", "clinician"}) == 0);
+  REQUIRE(f.run({"passwd", "alice"}) == 0);
+  REQUIRE(f.run({"disable", "alice"}) == 0);
+  REQUIRE(f.run({"enable", "alice"}) == 0);
+  REQUIRE(f.run({"list"}) == 0);
+  CHECK(f.run({"disable", "nobody"}) == 1);
+  CHECK(f.audited_changes() ==
+        std::vector<std::string>{"110136 alice user added", "110137 alice user password changed",
+                                 "110137 alice user disabled", "110137 alice user enabled"});
+  const auto records = f.audit_records();
+  CHECK(records[0].at("type").at("code").as_string() == "110113");
+  // The password appears nowhere.
+  for (const auto& e : records) {
+    CHECK(fhir::serialize_json(e).find(f.password) == std::string::npos);
+  }
+}
