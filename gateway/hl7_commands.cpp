@@ -117,9 +117,24 @@ int reprocess(storage::MessageArchive& archive, storage::ResourceStore& store,
               const GatewayConfig& config, std::int64_t id, std::ostream& out, std::ostream& err) {
   auto message = lookup(archive, id, err);
   if (!message) return 1;
-  hl7v2::MessageReceiver receiver(archive, receiver_config(config));
+  // A rerun changes clinical data: it is audited like any message (its record staged in
+  // clinical.db with the change, moved to audit.db when the emitter stops).
+  storage::AuditStoreConfig where;
+  where.directory = config.data_dir;
+  where.reader_connections = 1;
+  auto audits = storage::AuditStore::open(where);
+  if (!audits) {
+    err << "message " << id
+        << " not reprocessed: cannot open the audit trail (audit.db): " << audits.error().message
+        << "\n";
+    return 1;
+  }
+  AuditEmitter emitter(**audits, &store, audit_emitter_config(config));
+  hl7v2::MessageReceiver receiver(archive, receiver_config(config, &emitter));
   register_hl7_services(receiver, store, config);
   auto run = receiver.reprocess(id);
+  emitter.stop();
+  (*audits)->close();
   if (!run) {
     err << "message " << id << " not reprocessed: " << run.error().message << "\n";
     return 1;

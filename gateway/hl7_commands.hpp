@@ -9,7 +9,8 @@
 //   hl7 reprocess ID --config F
 //       the message through its handler again (MessageReceiver::reprocess, with the
 //       daemon's registrations, register_hl7_services, and the config file as it is now),
-//       against the clinical store; the run is appended to its history in the archive.
+//       against the clinical store; the run is appended to its history in the archive,
+//       and audited like a received message (hl7_audit.hpp; data_dir/audit.db must open).
 //
 // Online, like `reindex`: these run in their own process while the daemon serves. Both
 // files are SQLite WAL, where processes take turns at the one write lock (BEGIN IMMEDIATE,

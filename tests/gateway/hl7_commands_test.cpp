@@ -160,6 +160,18 @@ TEST_CASE("an AE fixed in the store is reprocessed while the gateway serves: lis
   CHECK(gw.out.str().find("answer now: AA (reprocessed 1 time)") != std::string::npos);
   // The sender resending it now hears that it is stored.
   CHECK(gw.ack_code(kA28) == "AA");
+
+  // The rerun changed the Patient: its record is in audit.db, marked as a rerun.
+  storage::AuditStoreConfig where;
+  where.directory = gw.dir.path();
+  auto audits = storage::AuditStore::open(where);
+  REQUIRE(audits.ok());
+  storage::AuditQuery q;
+  q.all_of.push_back({"patient", {{"", "", "Patient/dup-a"}}});
+  auto found = (*audits)->search(q);
+  REQUIRE(found.ok());
+  REQUIRE(found->size() == 1);
+  CHECK(found->front().record.resource_json.find("rerun") != std::string::npos);
 }
 
 TEST_CASE("a rerun that fails again, an unknown id and a missing archive exit 1") {
