@@ -3,7 +3,8 @@
 // token endpoint sees them. SecurityEventSink is what the login code reports to;
 // SecurityEventStore keeps each event in security.db's security_events table and writes a
 // log line, so an operator can see password guessing and offline use (`clinic-gateway
-// security events`). When the ATNA audit trail exists (issue 6) it becomes another sink.
+// security events`). The audit trail is a sink in front of this one (AuditedSecurityEvents,
+// gateway/login_audit.hpp).
 //
 // An event names a username or client id and the caller's address, never a password, a
 // secret or patient data. A subject that is not a well-formed username (someone typed a
