@@ -153,15 +153,30 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
   return parts;
 }
 
-// An HL7 CX whose assigning authority (CX-4) has an ISO OID: "id^^^ns&1.2.3&ISO[^type]".
-std::optional<PatientIdentifier> identifier_from_cx(std::string_view cx) {
+// The default of AuditMapOptions::authority_system: only an ISO OID names the system.
+std::string iso_oid_system(std::string_view, std::string_view universal_id,
+                           std::string_view universal_id_type) {
+  if (universal_id_type != "ISO" && universal_id_type != "iso") return {};
+  if (!is_oid(universal_id)) return {};
+  return std::string(kOidPrefix) + std::string(universal_id);
+}
+
+// An HL7 CX with an assigning authority (CX-4) that `authority_system` turns into a system:
+// "id^^^ns&1.2.3&ISO[^type]". A repeated CX ("a^^^x~b^^^y", as some PIX feeds write every
+// identifier of the patient) gives its first repetition: an entity holds one identifier.
+std::optional<PatientIdentifier> identifier_from_cx(std::string_view cx,
+                                                    const AuthoritySystem& authority_system) {
+  cx = cx.substr(0, cx.find('~'));
   const auto components = split(cx, '^');
-  if (components.size() < 4 || components[0].empty()) return std::nullopt;
-  const auto authority = split(components[3], '&');
-  if (authority.size() < 3 || !is_oid(authority[1])) return std::nullopt;
-  if (authority[2] != "ISO" && authority[2] != "iso") return std::nullopt;
-  PatientIdentifier id{
-      std::string(kOidPrefix) + std::string(authority[1]), std::string(components[0]), {}};
+  if (components.size() < 4 || components[0].empty() || components[3].empty()) {
+    return std::nullopt;
+  }
+  auto authority = split(components[3], '&');
+  authority.resize(3);  // namespace id, universal id, universal id type; missing ones empty
+  std::string system = authority_system ? authority_system(authority[0], authority[1], authority[2])
+                                        : iso_oid_system(authority[0], authority[1], authority[2]);
+  if (system.empty()) return std::nullopt;
+  PatientIdentifier id{std::move(system), std::string(components[0]), {}};
   if (components.size() > 4) id.type_code = components[4];
   return id;
 }
@@ -180,7 +195,8 @@ std::optional<PatientIdentifier> identifier_from_token(std::string_view token) {
 
 class AuditEventBuilder {
  public:
-  explicit AuditEventBuilder(const AuditMessage& message) : message_(message) {}
+  AuditEventBuilder(const AuditMessage& message, const AuditMapOptions& options)
+      : message_(message), options_(options) {}
 
   Result<json::object> build() {
     json::object event{{"resourceType", "AuditEvent"}};
@@ -369,8 +385,8 @@ class AuditEventBuilder {
   }
 
   // ParticipantObjectID (+ ParticipantObjectIDTypeCode) → what.identifier.
-  static Status add_what(json::object& entity, const ParticipantObject& o,
-                         const std::string& where) {
+  Status add_what(json::object& entity, const ParticipantObject& o,
+                  const std::string& where) const {
     if (o.id.empty()) return ok_status();
     json::object identifier;
     json::array type_codings;
@@ -381,7 +397,7 @@ class AuditEventBuilder {
     }
     std::optional<PatientIdentifier> patient;
     if (o.type_code == "1" && o.type_code_role == "1") {
-      patient = identifier_from_cx(o.id);
+      patient = identifier_from_cx(o.id, options_.authority_system);
       if (!patient) patient = identifier_from_token(o.id);
     }
     if (patient && !patient->type_code.empty()) {
@@ -447,7 +463,7 @@ class AuditEventBuilder {
     return out;
   }
 
-  static Result<json::object> entity(const ParticipantObject& o, const std::string& where) {
+  Result<json::object> entity(const ParticipantObject& o, const std::string& where) const {
     json::object out;
     if (Status s = add_what(out, o, where); !s) return s.take_error();
     if (Status s = add_entity_codes(out, o, where); !s) return s.take_error();
@@ -494,12 +510,13 @@ class AuditEventBuilder {
   }
 
   const AuditMessage& message_;
+  const AuditMapOptions& options_;
 };
 
 }  // namespace
 
-Result<json::object> map_audit_event(const AuditMessage& message) {
-  return AuditEventBuilder(message).build();
+Result<json::object> map_audit_event(const AuditMessage& message, const AuditMapOptions& options) {
+  return AuditEventBuilder(message, options).build();
 }
 
 }  // namespace cg::atna

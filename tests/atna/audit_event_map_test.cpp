@@ -264,6 +264,44 @@ TEST_CASE("patient ids: CX without an ISO OID and non-patients keep the ID as wr
   CHECK(text_at(event, "/entity/2/what/identifier/value") == "IHEBLUE-2340");
 }
 
+TEST_CASE("patient ids: a repeated CX gives its first repetition, with its own type") {
+  const json::value event = audit_event_of(dicom_message(
+      kEvent,
+      object(R"(ParticipantObjectID="A-1^^^A&amp;1.2.3&amp;ISO^PI~B-2^^^B&amp;1.2.4&amp;ISO^MR" )"
+             R"(ParticipantObjectTypeCode="1" ParticipantObjectTypeCodeRole="1")")));
+  CHECK(text_at(event, "/entity/0/what/identifier/system") == "urn:oid:1.2.3");
+  CHECK(text_at(event, "/entity/0/what/identifier/value") == "A-1");
+  CHECK(text_at(event, "/entity/0/what/identifier/type/coding/0/code") == "PI");
+}
+
+TEST_CASE("patient ids: authority_system decides the system of every CX authority") {
+  auto message = parse_audit_message(dicom_message(
+      kEvent,
+      object(R"(ParticipantObjectID="55^^^LOCAL" ParticipantObjectTypeCode="1" )"
+             R"(ParticipantObjectTypeCodeRole="1")") +
+          object(
+              R"(ParticipantObjectID="7^^^HZLN&amp;1.2.3&amp;ISO" ParticipantObjectTypeCode="1" )"
+              R"(ParticipantObjectTypeCodeRole="1")") +
+          object(R"(ParticipantObjectID="8^^^NONE" ParticipantObjectTypeCode="1" )"
+                 R"(ParticipantObjectTypeCodeRole="1")")));
+  REQUIRE(message.ok());
+  AuditMapOptions options;
+  options.authority_system = [](std::string_view ns, std::string_view uid,
+                                std::string_view type) -> std::string {
+    if (ns == "NONE") return {};
+    return "urn:test:" + std::string(ns) + ":" + std::string(uid) + ":" + std::string(type);
+  };
+  auto event = map_audit_event(*message, options);
+  REQUIRE(event.ok());
+  const json::value v = std::move(*event);
+  CHECK(text_at(v, "/entity/0/what/identifier/system") == "urn:test:LOCAL::");
+  CHECK(text_at(v, "/entity/0/what/identifier/value") == "55");
+  CHECK(text_at(v, "/entity/1/what/identifier/system") == "urn:test:HZLN:1.2.3:ISO");
+  CHECK(text_at(v, "/entity/1/what/identifier/value") == "7");
+  CHECK(text_at(v, "/entity/2/what/identifier/system") == "<absent>");  // "" : kept as written
+  CHECK(text_at(v, "/entity/2/what/identifier/value") == "8^^^NONE");
+}
+
 TEST_CASE("queries and details: base64 kept, plain text encoded or kept as a string") {
   const json::value event = audit_event_of(dicom_message(
       kEvent,
