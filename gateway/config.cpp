@@ -214,6 +214,30 @@ void read_mllp(TableReader r, MllpSettings& m, const std::filesystem::path& base
   r.reject_unknown();
 }
 
+void read_atna(TableReader r, AtnaSettings& a, const std::filesystem::path& base,
+               std::vector<ConfigProblem>& problems) {
+  r.boolean("enabled", a.enabled);
+  r.string("address", a.address);
+  r.boolean("udp", a.udp);
+  r.integer("udp_port", a.udp_port, 0, 65535);
+  r.boolean("tcp", a.tcp);
+  r.integer("tcp_port", a.tcp_port, 0, 65535);
+  r.integer("tls_port", a.tls_port, 0, 65535);
+  // RFC 5425 asks receivers to take at least 2048 octets; a UDP datagram holds at most 65507.
+  r.integer("max_message_bytes", a.max_message_bytes, 2048, std::int64_t{16} << 20);
+  r.integer("max_connections", a.max_connections, 1, 100'000);
+  r.millis("idle_timeout_ms", a.idle_timeout, 1000, 86'400'000);
+  read_tls(r.subtable("tls"), "atna", a.tls, base, problems);
+  r.reject_unknown();
+  if (a.enabled && !a.udp && !a.tcp && !a.tls.certificate) {
+    problems.push_back({"atna", "enabled with no receiver: set udp or tcp, or [atna.tls]"});
+  }
+  const bool tls = a.tls.certificate.has_value();
+  if (a.tcp && tls && a.tcp_port == a.tls_port && a.tcp_port != 0) {
+    problems.push_back({"atna.tls_port", "must differ from atna.tcp_port"});
+  }
+}
+
 void read_hl7(TableReader r, Hl7Settings& h, std::vector<ConfigProblem>& problems) {
   r.string("application_name", h.application_name);
   r.string_map("identifier_systems", h.identifier_systems);
@@ -376,6 +400,7 @@ void read_root(const toml::table& root, GatewayConfig& c, const std::filesystem:
 
   read_http(TableReader(r.subtable("http"), "http.", problems), c.http, base, problems);
   read_mllp(TableReader(r.subtable("mllp"), "mllp.", problems), c.mllp, base, problems);
+  read_atna(TableReader(r.subtable("atna"), "atna.", problems), c.atna, base, problems);
   read_hl7(TableReader(r.subtable("hl7"), "hl7.", problems), c.hl7, problems);
   read_storage(TableReader(r.subtable("storage"), "storage.", problems), c.storage);
   read_fhir(TableReader(r.subtable("fhir"), "fhir.", problems), c.fhir, problems);

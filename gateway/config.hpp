@@ -16,8 +16,9 @@
 
 namespace cg::gateway {
 
-// [http.tls] / [mllp.tls]: the listener speaks only TLS when certificate and private_key are
-// set; with client_ca every client must present a certificate one of its CAs issued.
+// [http.tls] / [mllp.tls] / [atna.tls]: the listener speaks only TLS when certificate and
+// private_key are set; with client_ca every client must present a certificate one of its CAs
+// issued.
 struct TlsSettings {
   std::optional<std::filesystem::path> certificate;  // PEM chain, server certificate first
   std::optional<std::filesystem::path> private_key;  // PEM
@@ -51,6 +52,22 @@ struct MllpSettings {
   TlsSettings tls;
   // [[mllp.senders]]: who may send (empty: anyone who can connect). docs/hl7v2.md.
   std::vector<hl7v2::SenderRule> senders;
+};
+
+// [atna]: the syslog receivers of the ATNA audit record repository (docs/atna.md, "Receiving
+// audit records"). audit.db is opened whether or not they are enabled.
+struct AtnaSettings {
+  bool enabled = false;  // the demo configuration turns it on
+  std::string address = "127.0.0.1";
+  bool udp = true;  // syslog over UDP (RFC 5426) on udp_port
+  std::uint16_t udp_port = 5514;
+  bool tcp = true;  // plain syslog over TCP (RFC 6587) on tcp_port
+  std::uint16_t tcp_port = 5514;
+  std::uint16_t tls_port = 6514;  // syslog over TLS (RFC 5425), when tls has a certificate
+  std::size_t max_message_bytes = 64 * 1024;
+  std::size_t max_connections = 256;
+  std::chrono::milliseconds idle_timeout{3'600'000};
+  TlsSettings tls;
 };
 
 // What the gateway says about itself in HL7v2 answers.
@@ -122,6 +139,7 @@ struct GatewayConfig {
   std::chrono::milliseconds shutdown_drain{10'000};
   HttpSettings http;
   MllpSettings mllp;
+  AtnaSettings atna;
   Hl7Settings hl7;
   StorageSettings storage;
   FhirSettings fhir;

@@ -188,6 +188,95 @@ TEST_CASE("the MLLP listener and HL7 settings: off by default, read and checked 
   CHECK(keys.count("hl7.identifier_systems.X") == 1);
 }
 
+TEST_CASE("the ATNA syslog receivers: off by default, each transport read and checked") {
+  auto defaults = parse_config("", "/etc/clinic-gateway");
+  REQUIRE(defaults.problems.empty());
+  const AtnaSettings& d = defaults.config.atna;
+  CHECK_FALSE(d.enabled);
+  CHECK(d.address == "127.0.0.1");
+  CHECK(d.udp);
+  CHECK(d.udp_port == 5514);
+  CHECK(d.tcp);
+  CHECK(d.tcp_port == 5514);
+  CHECK(d.tls_port == 6514);
+  CHECK_FALSE(d.tls.certificate);
+  CHECK(d.max_message_bytes == 65536);
+  CHECK(d.max_connections == 256);
+  CHECK(d.idle_timeout == std::chrono::milliseconds(3'600'000));
+
+  auto load = parse_config(R"(
+    [atna]
+    enabled = true
+    address = "0.0.0.0"
+    udp = false
+    udp_port = 514
+    tcp_port = 0
+    tls_port = 0
+    max_message_bytes = 131072
+    max_connections = 32
+    idle_timeout_ms = 60000
+    [atna.tls]
+    certificate = "tls/gateway.crt"
+    private_key = "tls/gateway.key"
+    client_ca = "tls/senders-ca.crt"
+  )",
+                           "/srv/gw");
+  REQUIRE(load.problems.empty());
+  const AtnaSettings& a = load.config.atna;
+  CHECK(a.enabled);
+  CHECK(a.address == "0.0.0.0");
+  CHECK_FALSE(a.udp);
+  CHECK(a.udp_port == 514);
+  CHECK(a.tcp);
+  CHECK(a.tcp_port == 0);
+  CHECK(a.tls_port == 0);
+  CHECK(a.max_message_bytes == 131072);
+  CHECK(a.max_connections == 32);
+  CHECK(a.idle_timeout == std::chrono::milliseconds(60000));
+  CHECK(*a.tls.certificate == "/srv/gw/tls/gateway.crt");
+  CHECK(*a.tls.client_ca == "/srv/gw/tls/senders-ca.crt");
+
+  auto bad = parse_config(R"(
+    [atna]
+    enabled = 1
+    udp = "no"
+    udp_port = 70000
+    tcp_port = -1
+    max_message_bytes = 100
+    max_connections = 0
+    idle_timeout_ms = 5
+    colour = "blue"
+    [atna.tls]
+    certificate = "tls/gateway.crt"
+  )",
+                          "/srv/gw");
+  std::set<std::string> keys;
+  for (const auto& p : bad.problems) keys.insert(p.key);
+  for (const char* key :
+       {"atna.enabled", "atna.udp", "atna.udp_port", "atna.tcp_port", "atna.max_message_bytes",
+        "atna.max_connections", "atna.idle_timeout_ms", "atna.colour", "atna.tls"}) {
+    CHECK_MESSAGE(keys.count(key) == 1, key);
+  }
+
+  auto silent = parse_config(R"(
+    [atna]
+    enabled = true
+    udp = false
+    tcp = false
+  )",
+                             "/srv/gw");
+  CHECK(has_problem(silent, "atna", "no receiver"));
+  auto clash = parse_config(R"(
+    [atna]
+    tcp_port = 6514
+    [atna.tls]
+    certificate = "c.pem"
+    private_key = "k.pem"
+  )",
+                            "/srv/gw");
+  CHECK(has_problem(clash, "atna.tls_port", "must differ from atna.tcp_port"));
+}
+
 TEST_CASE("no upstream by default; cached logins hold a week") {
   auto load = parse_config("", "/etc/clinic-gateway");
   CHECK(load.config.upstream.token_url.empty());
