@@ -8,6 +8,7 @@
 
 #include <thread>
 
+#include "gateway/audit_service.hpp"
 #include "gateway/audit_upkeep.hpp"
 #include "gateway/hl7_audit.hpp"
 #include "gateway/hl7_handlers.hpp"
@@ -138,7 +139,7 @@ void record_reload(AuditEmitter* audit, const std::string& problems) {
 }
 
 // Waits for SIGTERM/SIGINT; handles SIGHUP reloads in between.
-void wait_for_stop(http::HttpServer& server, hl7v2::MllpServer* mllp,
+void wait_for_stop(http::HttpServer& server, hl7v2::MllpServer* mllp, atna::SyslogServer* syslog,
                    const std::filesystem::path& config_file, AuditEmitter* audit) {
   sigset_t set = handled_signals();
   while (true) {
@@ -167,6 +168,12 @@ void wait_for_stop(http::HttpServer& server, hl7v2::MllpServer* mllp,
       if (auto s = mllp->reload_tls(); !s) {
         log(kErr, "reload: MLLP TLS: " + s.error().message);
         problems += (problems.empty() ? "" : "; ") + ("MLLP TLS: " + s.error().message);
+      }
+    }
+    if (syslog) {
+      if (auto s = syslog->reload_tls(); !s) {
+        log(kErr, "reload: syslog TLS: " + s.error().message);
+        problems += (problems.empty() ? "" : "; ") + ("syslog TLS: " + s.error().message);
       }
     }
     record_reload(audit, problems);
@@ -220,6 +227,27 @@ void register_hl7_services(hl7v2::MessageReceiver& receiver, storage::ResourceSt
   register_hl7_queries(receiver, store, config.hl7);
 }
 
+// Everything serve() starts, stopped in reverse order by stop(): the listeners first (no
+// new requests), then the audit machinery (whose last records are written after the last
+// request), then the stores.
+struct Running {
+  std::unique_ptr<http::HttpServer> http;
+  std::optional<Hl7Service> hl7;
+  std::unique_ptr<AuditUpkeep> upkeep;
+  std::unique_ptr<AuditEmitter> emitter;
+
+  void stop(std::chrono::milliseconds drain, AuditService& audit) {
+    audit.stop_receivers(drain);
+    if (hl7) hl7->stop(drain);
+    if (http) http->stop(drain);
+    if (emitter) {
+      record_activity(emitter.get(), /*start=*/false);
+      emitter->stop();  // moves what writes staged in clinical.db, writes what is queued
+    }
+    if (upkeep) upkeep->stop();
+  }
+};
+
 int serve(const GatewayConfig& config, const std::filesystem::path& config_file) {
   sigset_t set = handled_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);  // threads created below inherit the mask
@@ -240,77 +268,79 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
                   store.error().message);
     return 1;
   }
-  // audit.db (closed by its destructor on every return below) and its upkeep: retention and
-  // forwarding upstream ([audit]). Where the ATNA AuditService opens audit.db, its store is
-  // the one to hand to AuditUpkeep::start.
-  auto audit_store = storage::AuditStore::open(audit_store_config(config));
-  if (!audit_store) {
-    log(kErr, "cannot open the audit store (audit.db): " + audit_store.error().message);
+  auto audit = AuditService::open(config);
+  if (!audit) {
+    log(kErr, "cannot open the audit store (audit.db) in " + config.data_dir.string() + ": " +
+                  audit.error().message);
     (*store)->close();
     return 1;
   }
+  Running running;
+  auto fail = [&](const std::string& message) {
+    log(kErr, message);
+    running.stop(std::chrono::milliseconds(0), *audit);
+    audit->close();
+    (*store)->close();
+    return 1;
+  };
+  // The gateway's own audit trail (docs/atna.md): every FHIR and HL7v2 access, logins,
+  // start, stop and reloads. Writes stage their record in clinical.db with the write.
+  running.emitter =
+      std::make_unique<AuditEmitter>(audit->store(), store->get(), audit_emitter_config(config));
+  AuditEmitter* emitter = running.emitter.get();
+
   fhir::FhirApi api(**store, {config.fhir.default_page_size, config.fhir.max_page_size,
                               config.fhir.max_bundle_entries, CG_VERSION});
+  AuditRestApi audit_api(audit->store(),
+                         {config.fhir.default_page_size, config.fhir.max_page_size, {}});
   StaticTokenVerifier tokens(config.auth.token_sha256);
   if (config.auth.token_sha256.empty())
     log(kInfo, "auth.token_sha256 is empty: only access tokens from /auth/token are accepted");
   auto oauth = OAuthEndpoints::open(config);
   if (!oauth) {
-    log(kErr, "cannot set up the token endpoint (security.db and the signing key in " +
-                  config.data_dir.string() + ", [upstream]): " + oauth.error().message);
-    (*store)->close();
-    return 1;
+    return fail("cannot set up the token endpoint (security.db and the signing key in " +
+                config.data_dir.string() + ", [upstream]): " + oauth.error().message);
   }
-  // The gateway's own audit trail (docs/atna.md). Null until the emitter over audit.db is
-  // created here (the AuditStore wiring); every use below takes null as "not recording".
-  AuditEmitter* emitter = nullptr;
   (*oauth)->set_audit_emitter(emitter);
   GatewayRouter router(api, tokens, {config.http.public_base_url});
   router.set_oauth(oauth->get());
+  router.set_audit_repository(&audit_api);
   router.set_audit_emitter(emitter);
   auto server = http::HttpServer::start(server_config(config),
                                         [&router](http::Request& r) { return router.handle(r); });
-  if (!server) {
-    log(kErr, "cannot start the HTTP listener: " + server.error().message);
-    (*store)->close();
-    return 1;
-  }
+  if (!server) return fail("cannot start the HTTP listener: " + server.error().message);
+  running.http = std::move(*server);
   auto hl7 = start_hl7(config, **store, emitter);
-  if (!hl7) {
-    log(kErr, "cannot start the HL7v2 MLLP listener: " + hl7.error().message);
-    (*server)->stop(std::chrono::milliseconds(0));
-    (*store)->close();
-    return 1;
-  }
-  if (hl7->server) {
+  if (!hl7) return fail("cannot start the HL7v2 MLLP listener: " + hl7.error().message);
+  running.hl7.emplace(std::move(*hl7));
+  if (running.hl7->server) {
     log_lifecycle(std::string("HL7v2 MLLP") + (config.mllp.tls.certificate ? " over TLS" : "") +
                   " listening on " + config.mllp.address + ":" +
-                  std::to_string(hl7->server->port()));
+                  std::to_string(running.hl7->server->port()));
   }
-  auto upkeep = AuditUpkeep::start(**audit_store, config, UpkeepEnvironment::daemon());
-  if (!upkeep) {
-    log(kErr, "cannot start the audit upkeep: " + upkeep.error().message);
-    hl7->stop(std::chrono::milliseconds(0));
-    (*server)->stop(std::chrono::milliseconds(0));
-    (*store)->close();
-    return 1;
+  if (auto started = audit->start_receivers(config); !started) {
+    return fail("cannot start the ATNA syslog receivers: " + started.error().message);
   }
-  log_lifecycle("audit.db: " + (*upkeep)->describe());
+  const std::string syslog = audit->describe_receivers(config);
+  if (!syslog.empty()) log_lifecycle("ATNA syslog listening on " + syslog);
+  auto upkeep = AuditUpkeep::start(audit->store(), config, UpkeepEnvironment::daemon());
+  if (!upkeep) return fail("cannot start the audit upkeep: " + upkeep.error().message);
+  running.upkeep = std::move(*upkeep);
+  log_lifecycle("audit.db: " + running.upkeep->describe());
+
   std::string scheme = config.http.tls.certificate ? "https" : "http";
   std::string url =
-      scheme + "://" + config.http.address + ":" + std::to_string((*server)->port()) + "/fhir";
+      scheme + "://" + config.http.address + ":" + std::to_string(running.http->port()) + "/fhir";
   log_lifecycle("clinic-gateway " CG_VERSION " listening on " + url);
   record_activity(emitter, /*start=*/true);
-  notify("READY=1\nSTATUS=Serving FHIR on " + url);
+  notify("READY=1\nSTATUS=Serving FHIR on " + url +
+         (syslog.empty() ? std::string() : "; ATNA syslog on " + syslog));
 
-  wait_for_stop(**server, hl7->server.get(), config_file, emitter);
+  wait_for_stop(*running.http, running.hl7->server.get(), audit->receivers(), config_file, emitter);
 
   notify("STOPPING=1\nSTATUS=Draining connections");
-  hl7->stop(config.shutdown_drain);
-  (*server)->stop(config.shutdown_drain);
-  (*upkeep)->stop();
-  (*audit_store)->close();
-  record_activity(emitter, /*start=*/false);  // after the last request, before the stores close
+  running.stop(config.shutdown_drain, *audit);
+  audit->close();
   (*store)->close();
   log_lifecycle("stopped cleanly");
   return 0;

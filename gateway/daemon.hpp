@@ -1,9 +1,9 @@
 #pragma once
-// The `serve` command: starts the modules in dependency order (store, FHIR API, router,
-// HTTP listener), tells systemd READY=1, waits for signals (SIGHUP reloads TLS and the log
-// level; SIGTERM/SIGINT stop), then stops in reverse order with a bounded drain and tells
-// systemd STOPPING=1. Call from main() before any other thread exists (it blocks the
-// signals it waits for in every thread it creates).
+// The `serve` command: starts the modules in dependency order (clinical store, audit store,
+// FHIR API, router, HTTP listener, MLLP listener, ATNA syslog receivers), tells systemd
+// READY=1, waits for signals (SIGHUP reloads TLS and the log level; SIGTERM/SIGINT stop),
+// then stops in reverse order with a bounded drain and tells systemd STOPPING=1. Call from main()
+// before any other thread exists (it blocks the signals it waits for in every thread it creates).
 
 #include <filesystem>
 

@@ -330,6 +330,20 @@ port = 2575
 # private_key = "tls/gateway.key"
 # client_ca = "tls/emr-ca.crt"         # set: every sender must show a certificate it issued
 
+[atna]
+# IHE ATNA audit records over syslog from the clinic's systems (docs/atna.md).
+enabled = false
+address = "127.0.0.1"
+udp = true                  # syslog over UDP (RFC 5426) on udp_port
+udp_port = 5514
+tcp = true                  # plain syslog over TCP on tcp_port
+tcp_port = 5514
+tls_port = 6514             # syslog over TLS (RFC 5425), once [atna.tls] is set
+# [atna.tls]
+# certificate = "tls/gateway.crt"
+# private_key = "tls/gateway.key"
+# client_ca = "tls/senders-ca.crt"     # set: every sender must show a certificate it issued
+
 [auth]
 # SHA-256 of static bearer tokens (clinic-gateway new-token): they reach the whole API with
 # no scopes. Prefer users and clients (clinic-gateway user add / client add) and the

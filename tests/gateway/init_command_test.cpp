@@ -107,6 +107,8 @@ TEST_CASE("the initial config loads with no problem and holds the chosen values"
   CHECK(load.config.http.port == 8443);
   CHECK_FALSE(load.config.http.tls.certificate);
   CHECK_FALSE(load.config.mllp.enabled);
+  CHECK_FALSE(load.config.atna.enabled);
+  CHECK(text.find("# [atna.tls]") != std::string::npos);
   CHECK(load.config.auth.token_sha256.empty());
   // What an operator turns on next is there, commented out.
   CHECK(text.find("# [http.tls]") != std::string::npos);
