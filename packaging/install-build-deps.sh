@@ -9,7 +9,8 @@ BUILD_PACKAGES="g++ cmake ninja-build pkg-config ccache
   libsqlite3-dev libssl-dev zlib1g-dev libpugixml-dev libtomlplusplus-dev
   libsystemd-dev libavahi-client-dev libargon2-dev"
 TEST_PACKAGES="doctest-dev curl bzip2 sqlite3 nginx-light wrk procps
-  clang-14 libclang-rt-14-dev clang-format openssl systemd python3 python3-hl7"
+  clang-14 libclang-rt-14-dev clang-format openssl systemd python3 python3-hl7
+  rsyslog rsyslog-openssl"
 
 packages="$BUILD_PACKAGES"
 if [ "${1:-}" = "--test" ]; then

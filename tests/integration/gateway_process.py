@@ -39,6 +39,8 @@ REQUEST_TIMEOUT_S = float(os.environ.get("CG_TEST_REQUEST_TIMEOUT", "120"))
 
 _LISTENING = re.compile(r"listening on (https?)://127\.0\.0\.1:(\d+)/fhir")
 _MLLP_LISTENING = re.compile(r"HL7v2 MLLP(?: over TLS)? listening on [0-9.]+:(\d+)")
+_ATNA_LISTENING = re.compile(r"ATNA syslog listening on (.*)$")
+_ATNA_RECEIVER = re.compile(r"(udp|tcp|tls) [0-9a-fA-F.:]+:(\d+)")
 
 
 def default_shared_data() -> Path:
@@ -98,6 +100,7 @@ class GatewayProcess:
         self.port: int | None = None
         self.scheme = "http"
         self.mllp_port: int | None = None  # when the config enables [mllp]
+        self.atna_ports: dict[str, int] = {}  # "udp"/"tcp"/"tls" → port, when [atna] is enabled
         self._log_lines: list[str] = []
         self._log_lock = threading.Lock()
         self._log_grew = threading.Condition(self._log_lock)
@@ -165,6 +168,9 @@ class GatewayProcess:
             m = _MLLP_LISTENING.search(line)
             if m:  # logged before the HTTP line, so it is known once start() returns
                 self.mllp_port = int(m.group(1))
+            m = _ATNA_LISTENING.search(line)
+            if m:  # also logged before the HTTP line
+                self.atna_ports = {t: int(p) for t, p in _ATNA_RECEIVER.findall(m.group(1))}
             if not self._listening.is_set():
                 m = _LISTENING.search(line)
                 if m:
