@@ -284,7 +284,7 @@ class SyslogServerImpl final : public SyslogServer {
   void note_read_end(const error_code& ec, const Peer& peer);
 
   asio::awaitable<void> udp_loop();
-  void take_datagram(SyslogBatch& batch, std::string_view datagram, const udp::endpoint& from);
+  void take_datagram(SyslogBatch& batch, std::string_view datagram, const std::string& peer);
   void submit_udp(SyslogBatch batch);
 
   void submit(SyslogBatch batch, std::uint64_t session, std::size_t udp_bytes);
@@ -320,6 +320,8 @@ class SyslogServerImpl final : public SyslogServer {
   std::mutex drop_log_mutex_;
   Clock::time_point last_drop_log_{};   // guarded by drop_log_mutex_
   std::uint64_t unreported_drops_ = 0;  // guarded by drop_log_mutex_
+
+  Clock::time_point last_udp_oversize_log_{};  // on the UDP socket's strand only
 
   std::promise<void> tcp_loop_done_;
   std::promise<void> tls_loop_done_;
@@ -855,10 +857,21 @@ void SyslogServerImpl::note_read_end(const error_code& ec, const Peer& peer) {
 
 // ---- UDP -------------------------------------------------------------------------------
 
-// One datagram, then whatever else is already queued (up to a burst), as one batch.
+// One datagram, then whatever else is already queued (up to a burst), as one batch. This
+// loop is what empties the socket's buffer during a burst, so it does little per datagram:
+// one copy, and the sender's address as text only when the sender changes.
 asio::awaitable<void> SyslogServerImpl::udp_loop() {
   std::vector<char> buffer(config_.max_message_size + kUdpSlack);
   udp::endpoint from;
+  udp::endpoint named;  // whose address `peer` holds
+  std::string peer;
+  auto peer_of = [&]() -> const std::string& {
+    if (peer.empty() || from != named) {
+      named = from;
+      peer = from.address().to_string();
+    }
+    return peer;
+  };
   while (udp_socket_.is_open()) {
     auto [ec, n] = co_await udp_socket_.async_receive_from(asio::buffer(buffer), from, kUseTuple);
     if (!udp_socket_.is_open() || ec == asio::error::operation_aborted) break;
@@ -868,28 +881,35 @@ asio::awaitable<void> SyslogServerImpl::udp_loop() {
     }
     SyslogBatch batch = new_batch(kUdp);
     std::size_t bytes = n;
-    take_datagram(batch, std::string_view(buffer.data(), n), from);
+    take_datagram(batch, std::string_view(buffer.data(), n), peer_of());
     while (batch.messages.size() < kUdpBurstMessages && bytes < kUdpBurstBytes) {
       const std::size_t more = udp_socket_.receive_from(asio::buffer(buffer), from, 0, ec);
       if (ec) break;  // would_block: nothing more queued
       bytes += more;
-      take_datagram(batch, std::string_view(buffer.data(), more), from);
+      take_datagram(batch, std::string_view(buffer.data(), more), peer_of());
     }
     submit_udp(std::move(batch));
   }
 }
 
 void SyslogServerImpl::take_datagram(SyslogBatch& batch, std::string_view datagram,
-                                     const udp::endpoint& from) {
+                                     const std::string& peer) {
   Result<std::string_view> message = datagram_message(datagram, config_.max_message_size);
   if (message) {
-    batch.messages.push_back({std::string(*message), from.address().to_string()});
+    batch.messages.push_back({std::string(*message), peer});
     return;
   }
   if (message.error().kind == ErrorKind::kTooLarge) {
     ++counters_.oversize;
-    log(kLogWarning, "syslog datagram from " + from.address().to_string() + " dropped: over " +
-                         std::to_string(config_.max_message_size) + " bytes");
+    // A sender that keeps doing it would flood the log: one line per interval.
+    const auto now = Clock::now();
+    if (last_udp_oversize_log_ == Clock::time_point{} ||
+        now - last_udp_oversize_log_ >= kDropLogInterval) {
+      last_udp_oversize_log_ = now;
+      log(kLogWarning, "syslog datagram from " + peer + " dropped: over " +
+                           std::to_string(config_.max_message_size) +
+                           " bytes (further ones for a while only counted)");
+    }
   } else {
     ++counters_.malformed;  // empty: nothing to keep, nothing worth a log line
   }
