@@ -571,7 +571,13 @@ void SyslogServerImpl::stop(std::chrono::milliseconds drain) {
   for (auto& thread : io_threads_) thread.join();
   io_threads_.clear();
   state_ = State::kStopped;
-  log(kLogInfo, "syslog receivers stopped");
+  const SyslogCounters& c = counters_;
+  log(kLogInfo, "syslog receivers stopped: " + std::to_string(c.messages.load()) + " messages (" +
+                    std::to_string(c.bytes.load()) + " bytes) received, " +
+                    std::to_string(c.dropped.load()) + " not stored, " +
+                    std::to_string(c.oversize.load()) + " oversize, " +
+                    std::to_string(c.malformed.load()) + " malformed, " +
+                    std::to_string(c.truncated.load()) + " truncated");
 }
 
 // Waits for the accept loop to end, not just for the close: a connection the kernel handed
