@@ -184,6 +184,26 @@ TEST_CASE("UDP: a burst of datagrams arrives complete, in few batches") {
   CHECK(server->counters().dropped == 0);
 }
 
+TEST_CASE("UDP: datagrams beyond max_udp_in_flight_bytes waiting for the sink are dropped") {
+  LogCapture logs;
+  RecordingSink sink;
+  sink.hold();
+  SyslogConfig config = test_config(logs);
+  config.max_udp_in_flight_bytes = 1500;
+  auto server = start_server(config, sink.sink());
+  UdpSender udp(*server->udp_port());
+  REQUIRE(udp.send(std::string(1000, 'a')));
+  REQUIRE(eventually([&] { return sink.batch_count() == 1; }));
+  REQUIRE(udp.send(std::string(1000, 'b')));
+  CHECK(eventually([&] { return server->counters().dropped == 1; }));
+  CHECK(eventually([&] { return logs.contains("UDP queue full"); }));
+  REQUIRE(sink.release_one());
+  REQUIRE(udp.send(std::string(1000, 'c')));  // room again
+  REQUIRE(eventually([&] { return sink.batch_count() == 2; }));
+  CHECK(server->counters().messages == 3);
+  CHECK(server->counters().dropped == 1);
+}
+
 TEST_CASE("TCP: frames split over writes and several frames in one write are reassembled") {
   LogCapture logs;
   RecordingSink sink;
@@ -425,9 +445,9 @@ TEST_CASE("start refuses a bad configuration and a port in use") {
     config.address = "not-an-address";
     CHECK_FALSE(SyslogServer::start(config, sink.sink()).ok());
   }
-  SUBCASE("a TCP port in use") {
+  SUBCASE("a TCP port in use (after the UDP receiver started)") {
     auto first = start_server(config, sink.sink());
-    config.udp_port = std::nullopt;
+    config.udp_port = 0;
     config.tcp_port = *first->tcp_port();
     auto second = SyslogServer::start(config, sink.sink());
     REQUIRE_FALSE(second.ok());
