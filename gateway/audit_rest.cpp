@@ -65,12 +65,9 @@ Result<std::int64_t> parse_id(std::string_view id) {
   return n;
 }
 
-// The AuditEvent in a create's body, ready to store: an AuditEvent, structurally valid,
-// without a client-chosen id or version (the repository assigns them).
-Result<json::object> submitted_event(const http::Request& request) {
-  auto format = fhir::request_body_format(request);
-  if (!format) return format.take_error();
-  auto resource = fhir::parse_resource(request.body, *format);
+// An AuditEvent as submitted, ready to store: structurally valid, without a client-chosen
+// id or version (the repository assigns them).
+Result<json::object> checked_event(Result<json::object> resource) {
   if (!resource) return resource.take_error();
   const auto* type = resource->if_contains("resourceType");
   if (type == nullptr || !type->is_string() || type->get_string() != kType) {
@@ -84,6 +81,40 @@ Result<json::object> submitted_event(const http::Request& request) {
     if (meta->as_object().empty()) resource->erase("meta");
   }
   return resource;
+}
+
+// The AuditEvent in a create's body.
+Result<json::object> submitted_event(const http::Request& request) {
+  auto format = fhir::request_body_format(request);
+  if (!format) return format.take_error();
+  return checked_event(fhir::parse_resource(request.body, *format));
+}
+
+std::string_view text_at(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+}
+
+// POST AuditEvent (a full URL ending in /AuditEvent too).
+bool is_audit_event_post(const json::value& entry) {
+  const auto* e = entry.if_object();
+  const auto* request = e != nullptr ? e->if_contains("request") : nullptr;
+  if (request == nullptr || !request->is_object()) return false;
+  std::string_view url = text_at(request->get_object(), "url");
+  url = url.substr(0, url.find('?'));
+  return text_at(request->get_object(), "method") == "POST" &&
+         (url == "AuditEvent" || url.ends_with("/AuditEvent"));
+}
+
+Result<json::object> bundle_of(const http::Request& request) {
+  auto format = fhir::request_body_format(request);
+  if (!format) return format.take_error();
+  auto bundle = fhir::parse_resource(request.body, *format);
+  if (!bundle) return bundle.take_error();
+  if (text_at(*bundle, "resourceType") != "Bundle") {
+    return Error::invalid("a POST to the base takes a Bundle", "resourceType");
+  }
+  return bundle;
 }
 
 }  // namespace
@@ -124,22 +155,112 @@ http::Response AuditRestApi::handle(const http::Request& request, std::string_vi
       f.response_format, f.pretty);
 }
 
-http::Response AuditRestApi::create(const http::Request& request, const fhir::FhirRequest& f,
-                                    const std::string& base) {
-  auto event = submitted_event(request);
-  if (!event) return fhir::error_response(event.error(), f.response_format, f.pretty);
-  AuditSearchKeys keys = audit_search_keys(*event);
+storage::AuditRecord AuditRestApi::record_of(const http::Request& request, json::object event,
+                                             std::string raw) const {
+  AuditSearchKeys keys = audit_search_keys(event);
   storage::AuditRecord record;
   record.received_ms = config_.clock_ms();
   record.transport = "rest";
   record.peer = request.remote_address;
   record.format = "fhir";
-  record.raw = request.body;
-  record.resource_json = fhir::serialize_json(*event);
+  record.raw = std::move(raw);
+  record.resource_json = fhir::serialize_json(event);
   record.recorded_ms = keys.recorded_ms;
   record.keys = std::move(keys.keys);
+  return record;
+}
+
+AuditRestApi::BundleKind AuditRestApi::classify_bundle(const http::Request& request) {
+  // Most POSTs to the base never name an AuditEvent: no need to read them here.
+  if (request.body.find("AuditEvent") == std::string::npos) return BundleKind::kOther;
+  auto bundle = bundle_of(request);
+  if (!bundle) return BundleKind::kOther;  // the FHIR API gives the error
+  const auto* entries = bundle->if_contains("entry");
+  if (entries == nullptr || !entries->is_array() || entries->get_array().empty()) {
+    return BundleKind::kOther;
+  }
+  std::size_t audit = 0;
+  for (const auto& e : entries->get_array()) audit += is_audit_event_post(e) ? 1 : 0;
+  if (audit == 0) return BundleKind::kOther;
+  return audit == entries->get_array().size() ? BundleKind::kAuditEvents : BundleKind::kMixed;
+}
+
+http::Response AuditRestApi::feed_bundle(const http::Request& request, std::string_view query,
+                                         std::string_view base_url) {
+  auto parsed = fhir::parse_fhir_request(request, "", query);
+  if (!parsed) return fhir::error_response(parsed.error(), fhir::Format::kJson, false);
+  const fhir::FhirRequest& f = *parsed;
+  auto fail = [&](Error e) { return fhir::error_response(e, f.response_format, f.pretty); };
+  if (classify_bundle(request) != BundleKind::kAuditEvents) {
+    return fail(Error::invalid(
+        "AuditEvent entries go to the audit record repository: send them in a Bundle of "
+        "their own, without other entries",
+        "Bundle.entry"));
+  }
+  auto bundle = bundle_of(request);
+  if (!bundle) return fail(bundle.error());
+  const std::string_view type = text_at(*bundle, "type");
+  if (type != "batch" && type != "transaction") {
+    return fail(Error::invalid("the Bundle type must be batch or transaction", "Bundle.type"));
+  }
+  const bool transaction = type == "transaction";
+  auto& entries = bundle->at("entry").as_array();
+  // Each entry: its record to store, or the error that refuses it.
+  std::vector<Result<storage::AuditRecord>> checked;
   std::vector<storage::AuditRecord> records;
-  records.push_back(std::move(record));
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    auto& entry = entries[i].as_object();
+    auto* resource = entry.if_contains("resource");
+    Result<json::object> event =
+        resource != nullptr && resource->is_object()
+            ? checked_event(std::move(resource->as_object()))
+            : Result<json::object>(Error::invalid("entry.resource is required"));
+    if (!event) {
+      if (transaction) {
+        Error e = event.take_error();
+        e.message = "entry " + std::to_string(i) + ": " + e.message;
+        return fail(std::move(e));
+      }
+      checked.push_back(event.take_error());
+      continue;
+    }
+    std::string raw = fhir::serialize_json(*event);
+    records.push_back(record_of(request, std::move(*event), std::move(raw)));
+    checked.push_back(storage::AuditRecord{});  // a place holder: stored below
+  }
+  std::vector<std::int64_t> ids;
+  if (!records.empty()) {
+    auto stored = store_.append_and_wait(std::move(records));
+    if (!stored) return fail(stored.error());
+    ids = std::move(*stored);
+  }
+  fhir::BundleWriter w(transaction ? "transaction-response" : "batch-response",
+                       fhir::new_resource_id(), fhir::now_instant());
+  std::size_t next_id = 0;
+  const std::string base(base_url);
+  for (auto& c : checked) {
+    fhir::BundleWriter::Entry out;
+    if (c) {
+      const std::string id = std::to_string(ids[next_id++]);
+      out.full_url = base + "/AuditEvent/" + id;
+      out.response = json::object{{"status", fhir::status_line(201)},
+                                  {"location", "AuditEvent/" + id + "/_history/1"},
+                                  {"etag", fhir::version_tag(1)}};
+    } else {
+      out.response = json::object{{"status", std::to_string(fhir::http_status(c.error().kind))},
+                                  {"outcome", fhir::operation_outcome(c.error())}};
+    }
+    w.entry(out);
+  }
+  return fhir::bundle_response(200, w.finish(), f.response_format, f.pretty);
+}
+
+http::Response AuditRestApi::create(const http::Request& request, const fhir::FhirRequest& f,
+                                    const std::string& base) {
+  auto event = submitted_event(request);
+  if (!event) return fhir::error_response(event.error(), f.response_format, f.pretty);
+  std::vector<storage::AuditRecord> records;
+  records.push_back(record_of(request, std::move(*event), request.body));
   auto ids = store_.append_and_wait(std::move(records));
   if (!ids) return fhir::error_response(ids.error(), f.response_format, f.pretty);
   auto stored = store_.read(ids->front());
@@ -183,6 +304,20 @@ http::Response AuditRestApi::search(const fhir::FhirRequest& f, const std::strin
   auto parsed = parse_audit_search(f.params, f.strict_handling, limits, config_.clock_ms());
   if (!parsed) return fhir::error_response(parsed.error(), f.response_format, f.pretty);
   storage::AuditQuery query = parsed->query;
+  std::optional<std::int64_t> total;
+  if (parsed->count_only || parsed->with_total) {
+    auto n = store_.count(query);
+    if (!n) return fhir::error_response(n.error(), f.response_format, f.pretty);
+    total = *n;
+  }
+  const std::string self_url =
+      base + "/AuditEvent" + (parsed->used.empty() ? "" : "?") + parsed->used;
+  if (parsed->count_only) {
+    fhir::BundleWriter counted("searchset", fhir::new_resource_id(), fhir::now_instant());
+    counted.total(*total);
+    counted.link("self", self_url);
+    return fhir::bundle_response(200, counted.finish(), f.response_format, f.pretty);
+  }
   const std::size_t page = query.count;
   query.count = page + 1;  // one more tells whether a next page exists
   auto found = store_.search(query);
@@ -190,8 +325,9 @@ http::Response AuditRestApi::search(const fhir::FhirRequest& f, const std::strin
   const bool more = found->size() > page;
   if (more) found->resize(page);
 
-  const std::string self = base + "/AuditEvent" + (parsed->used.empty() ? "" : "?") + parsed->used;
+  const std::string& self = self_url;
   fhir::BundleWriter bundle("searchset", fhir::new_resource_id(), fhir::now_instant());
+  if (total) bundle.total(*total);
   bundle.link("self", self);
   if (more && !found->empty()) {
     bundle.link("next", self + (parsed->used.empty() ? "?" : "&") +

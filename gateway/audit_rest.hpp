@@ -18,6 +18,7 @@
 //
 // Thread-safety: handle() is called concurrently from the HTTP worker threads.
 
+#include <boost/json/object.hpp>
 #include <cstddef>
 #include <functional>
 #include <string_view>
@@ -43,11 +44,25 @@ class AuditRestApi {
   http::Response handle(const http::Request& request, std::string_view path, std::string_view query,
                         std::string_view base_url);
 
+  // What a POST to the FHIR base carries: a batch or transaction Bundle whose every entry is
+  // POST AuditEvent (the feed of several records at once: an upstream forwarder's batches),
+  // one that mixes AuditEvents with other entries (refused: the two go to different
+  // stores), or anything else (the clinical FHIR API's).
+  enum class BundleKind { kOther, kAuditEvents, kMixed };
+  static BundleKind classify_bundle(const http::Request& request);
+  // Stores a kAuditEvents Bundle: a batch entry by entry (the valid ones in one commit), a
+  // transaction all or nothing. Answers the matching batch-/transaction-response. A kMixed
+  // Bundle gets 400.
+  http::Response feed_bundle(const http::Request& request, std::string_view query,
+                             std::string_view base_url);
+
  private:
   http::Response create(const http::Request& request, const fhir::FhirRequest& f,
                         const std::string& base);
   http::Response read(const fhir::FhirRequest& f, std::string_view id);
   http::Response search(const fhir::FhirRequest& f, const std::string& base);
+  storage::AuditRecord record_of(const http::Request& request, boost::json::object event,
+                                 std::string raw) const;
 
   storage::AuditStore& store_;
   AuditRestConfig config_;

@@ -211,6 +211,16 @@ Result<AuditSearch> parse_audit_search(const fhir::QueryParams& params, bool str
     }
     if (std::find(kResultParams.begin(), kResultParams.end(), p.name) != kResultParams.end()) {
       if (auto s = apply_result_param(p, limits, out); !s) return s.take_error();
+    } else if (p.name == "_summary") {
+      if (p.value != "count") return bad("_summary", "only count is supported for AuditEvent");
+      out.count_only = true;
+      append_used(out.used, p.name, p.value);
+    } else if (p.name == "_total") {
+      if (p.value != "none" && p.value != "estimate" && p.value != "accurate") {
+        return bad("_total", "'" + p.value + "' is not none, estimate or accurate");
+      }
+      out.with_total = p.value == "accurate";
+      append_used(out.used, p.name, p.value);
     } else if (p.name == "_sort") {
       if (p.value != "-date") return bad("_sort", "only -date (newest first) is supported");
       append_used(out.used, p.name, p.value);

@@ -11,6 +11,8 @@
 //                            (patient only) a bare id
 //   _count _cursor           page size; the id to continue below (from the next link)
 //   _format _pretty _sort    response shaping; _sort only as -date (the order served)
+//   _summary=count _total    the number of matches (only it, or with the page);
+//                            _total=none and estimate are accepted and give none
 //
 // Comma-separated values are alternatives (OR); repeated parameters all apply (AND).
 
@@ -27,6 +29,8 @@ struct AuditSearch {
   // The parameters the search used, form-encoded, for the Bundle's self and next links
   // (without _cursor; ignored parameters are left out).
   std::string used;
+  bool count_only = false;  // _summary=count: the total, no entries
+  bool with_total = false;  // _total=accurate
 };
 
 struct AuditSearchLimits {

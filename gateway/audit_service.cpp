@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "gateway/audit_upkeep.hpp"
 #include "gateway/hl7_handlers.hpp"
 #include "gateway/log.hpp"
 
@@ -38,10 +39,7 @@ atna::SyslogConfig syslog_config(const GatewayConfig& c) {
 }
 
 Result<AuditService> AuditService::open(const GatewayConfig& config) {
-  storage::AuditStoreConfig s;
-  s.directory = config.data_dir;
-  s.log = &log_line;
-  auto store = storage::AuditStore::open(s);
+  auto store = storage::AuditStore::open(audit_store_config(config));
   if (!store) return store.take_error();
   return AuditService(std::move(*store));
 }

@@ -80,10 +80,11 @@ GatewayRouter::GatewayRouter(fhir::FhirApi& fhir, const StaticTokenVerifier& tok
   auto fhir_handler = [this](http::Request& request, std::string_view path, std::string_view query,
                              const Principal* who) {
     // Writes record their audit inside their own store job (rest_audit.hpp).
+    const std::string_view sub = fhir_sub_path(path);
+    if (is_audit_feed(request, sub)) return audit_->feed_bundle(request, query, base_url(request));
     std::optional<RestWriteAuditor> auditor;
     if (emitter_ != nullptr && who != nullptr) auditor.emplace(*emitter_, *who, request);
-    return fhir_.handle(request, fhir_sub_path(path), query, base_url(request),
-                        auditor ? &*auditor : nullptr);
+    return fhir_.handle(request, sub, query, base_url(request), auditor ? &*auditor : nullptr);
   };
   add_route({"fhir-metadata",
              {"GET", "HEAD"},
@@ -134,7 +135,13 @@ void GatewayRouter::set_oauth(OAuthEndpoints* oauth) {
              smart});
 }
 
+bool GatewayRouter::is_audit_feed(const http::Request& request, std::string_view sub) const {
+  return audit_ != nullptr && request.method == "POST" && sub.empty() &&
+         AuditRestApi::classify_bundle(request) != AuditRestApi::BundleKind::kOther;
+}
+
 void GatewayRouter::set_audit_repository(AuditRestApi* audit) {
+  audit_ = audit;
   // The FHIR policy decides per interaction on the AuditEvent type (user/AuditEvent.rs and
   // the like); these routes win over "/fhir/*" (exact, and the longer prefix).
   auto handler = [this, audit](http::Request& request, std::string_view path,
@@ -294,6 +301,8 @@ void GatewayRouter::audit_fhir_access(const Principal& who, const http::Request&
   // cannot read reached no data.
   auto parsed = fhir::parse_fhir_request(request, fhir_sub_path(path), query);
   if (!parsed) return;
+  // A Bundle of audit records is its own trace (like a single AuditEvent create).
+  if (is_audit_feed(request, fhir_sub_path(path))) return;
   auto event =
       rest_access_event(emitter_->source(), who, request, *parsed, response, emitter_->now_ms());
   if (event) emitter_->emit(*event);

@@ -93,6 +93,8 @@ class GatewayRouter {
   http::Response serve_confined_fhir(http::Request& request, std::string_view path,
                                      std::string_view query, const AccessCondition& condition,
                                      const Principal& who);
+  // A POST to the FHIR base carrying AuditEvents: the audit repository's.
+  bool is_audit_feed(const http::Request& request, std::string_view sub) const;
   void audit_fhir_access(const Principal& who, const http::Request& request, std::string_view path,
                          std::string_view query, const http::Response& response);
   http::Response health() const;
@@ -104,6 +106,7 @@ class GatewayRouter {
   const StaticTokenVerifier& tokens_;
   OAuthEndpoints* oauth_ = nullptr;
   AuditEmitter* emitter_ = nullptr;
+  AuditRestApi* audit_ = nullptr;
   RouterConfig config_;
   std::vector<Route> routes_;
   std::atomic<std::uint64_t> unauthorized_{0};

@@ -120,6 +120,8 @@ class AuditStore {
   // kNotFound for an id never stored or pruned.
   Result<StoredAudit> read(std::int64_t id);
   Result<std::vector<StoredAudit>> search(const AuditQuery& query);
+  // How many records match `query` (its count and before_id aside: all of them).
+  Result<std::int64_t> count(const AuditQuery& query);
   // Records with an id above `after_id`, oldest first (export, forwarding upstream).
   Result<std::vector<StoredAudit>> since(std::int64_t after_id, std::size_t limit);
   // The lowest and highest id of the records received in [from_ms, to_ms); nullopt when

@@ -175,3 +175,52 @@ TEST_CASE("a record whose payload could not be read is kept but has no AuditEven
   CHECK(f.call("GET", "AuditEvent/1").status == 404);
   CHECK(f.entries(f.call("GET", "AuditEvent")) == 0);
 }
+
+TEST_CASE("a batch Bundle of AuditEvents: valid entries stored together, the others refused") {
+  Fixture f;
+  std::string bundle = R"({"resourceType":"Bundle","type":"batch","entry":[
+    {"resource":)" + audit_event("B1", "110110") +
+                       R"(,"request":{"method":"POST","url":"AuditEvent"}},
+    {"resource":{"resourceType":"AuditEvent"},"request":{"method":"POST","url":"AuditEvent"}},
+    {"resource":)" + audit_event("B2", "110110") +
+                       R"(,"request":{"method":"POST","url":"AuditEvent"}}]})";
+  http::Request r;
+  r.method = "POST";
+  r.target = "/fhir";
+  r.body = bundle;
+  r.headers.emplace_back("Content-Type", "application/fhir+json");
+  CHECK(AuditRestApi::classify_bundle(r) == AuditRestApi::BundleKind::kAuditEvents);
+  auto answer = f.api->feed_bundle(r, "", kBase);
+  REQUIRE_MESSAGE(answer.status == 200, answer.body);
+  auto entries = f.json_of(answer).at("entry").as_array();
+  REQUIRE(entries.size() == 3);
+  CHECK(entries[0].at("response").at("status").as_string().starts_with("201"));
+  CHECK(entries[0].at("response").at("location").as_string() == "AuditEvent/1/_history/1");
+  CHECK(entries[1].at("response").at("status").as_string() == "400");
+  CHECK(entries[2].at("response").at("location").as_string() == "AuditEvent/2/_history/1");
+  auto counted = f.json_of(f.call("GET", "AuditEvent?_summary=count"));
+  CHECK(counted.at("total").as_int64() == 2);
+  CHECK(counted.if_contains("entry") == nullptr);
+
+  // A transaction is all or nothing.
+  std::string txn = bundle;
+  txn.replace(txn.find("\"batch\""), 7, "\"transaction\"");
+  r.body = txn;
+  CHECK(f.api->feed_bundle(r, "", kBase).status == 400);
+  CHECK(f.json_of(f.call("GET", "AuditEvent?_total=accurate")).at("total").as_int64() == 2);
+}
+
+TEST_CASE("Bundles that are not all AuditEvents are told apart") {
+  http::Request r;
+  r.method = "POST";
+  r.headers.emplace_back("Content-Type", "application/fhir+json");
+  r.body = R"({"resourceType":"Bundle","type":"batch","entry":[
+    {"request":{"method":"GET","url":"Patient/1"}}]})";
+  CHECK(AuditRestApi::classify_bundle(r) == AuditRestApi::BundleKind::kOther);
+  r.body = R"({"resourceType":"Bundle","type":"batch","entry":[
+    {"resource":{"resourceType":"AuditEvent"},"request":{"method":"POST","url":"AuditEvent"}},
+    {"request":{"method":"GET","url":"Patient/1"}}]})";
+  CHECK(AuditRestApi::classify_bundle(r) == AuditRestApi::BundleKind::kMixed);
+  Fixture f;
+  CHECK(f.api->feed_bundle(r, "", kBase).status == 400);
+}

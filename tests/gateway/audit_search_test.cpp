@@ -113,3 +113,15 @@ TEST_CASE("unknown parameters: ignored when lenient, refused when strict; modifi
   CHECK_FALSE(parse("type:not=110110").ok());
   CHECK_FALSE(parse("type=").ok());
 }
+
+TEST_CASE("_summary=count and _total") {
+  auto s = parse("_summary=count&type=110110");
+  REQUIRE(s.ok());
+  CHECK(s->count_only);
+  s = parse("_total=accurate");
+  REQUIRE(s.ok());
+  CHECK(s->with_total);
+  CHECK_FALSE(parse("_total=none").value().with_total);
+  CHECK_FALSE(parse("_summary=true").ok());
+  CHECK_FALSE(parse("_total=all").ok());
+}
