@@ -13,7 +13,9 @@
 //
 // Backpressure: a TCP/TLS connection has at most kBatchesInFlightPerConnection batches with
 // the sink; with that many outstanding it stops reading (the kernel buffers, then TCP slows
-// the sender down), so no connection reads faster than the store commits. UDP has no way to
+// the sender down), so no connection reads faster than the store commits. A connection holds
+// a 64 KiB read buffer, at most `max_message_size` of an unfinished frame, and its batches
+// in flight (each at most one read's worth of frames). UDP has no way to
 // slow a sender: datagrams are received into a SO_RCVBUF of `udp_receive_buffer` bytes and,
 // when the batches in flight hold more than `max_udp_in_flight_bytes`, further datagrams are
 // dropped and counted as `dropped`.
