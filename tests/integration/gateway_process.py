@@ -91,6 +91,7 @@ class GatewayProcess:
     def __init__(self, binary: str, overrides: dict | None = None, name: str = "integ",
                  config_file: Path | None = None):
         self.binary = binary
+        self.node_name = name  # [node] name: the source of the gateway's own audit records
         self.dir = Path(tempfile.mkdtemp(prefix=f"cg-{name}-"))
         self.data_dir = self.dir / "data"
         self.config_path = self.dir / "gateway.toml"
