@@ -176,7 +176,7 @@ def wait_for(counter, expected, timeout, interval=0.005):
     return seen, time.monotonic()
 
 
-def wait_settled(counter, expected, timeout, quiet=1.0):
+def wait_settled(counter, expected, timeout, quiet=3.0):
     """UDP: polls until `expected` arrived, or nothing new for `quiet` s, or `timeout`."""
     deadline = time.monotonic() + timeout
     seen, last_change = counter.count(), time.monotonic()
@@ -309,7 +309,8 @@ class AtnaBench(rb.Bench):
         self.ports = {}
         self.counters = {}
         self.sent = {"tls": 0, "udp": 0}          # to the gateway
-        self.udp_persisted = 0                    # UDP records the gateway stored
+        self.udp_persisted = 0                    # UDP records the gateway stored in the runs
+        self.udp_sent = 0
         self.rs_sent = {"tls": 0, "tls_sync": 0, "udp": 0}
         self.rs_written = {"udp": 0}
 
@@ -410,7 +411,7 @@ class AtnaBench(rb.Bench):
                 time.sleep(0.0005)
         t_sent = time.monotonic()
         sock.close()
-        seen, t_last = wait_settled(counter, n, timeout=30)
+        seen, t_last = wait_settled(counter, n, timeout=60)
         drops1, cpu1 = udp_rcvbuf_errors(), rb.proc_cpu_s(pid)
         res = {"sent": n, "received": seen, "lost": n - seen, "send_seconds": t_sent - t0,
                "sent_rate": n / (t_sent - t0), "lag_s": max(0.0, t_last - t_sent),
@@ -437,6 +438,7 @@ class AtnaBench(rb.Bench):
                 raise RuntimeError(f"{run}: the warm-up datagram was not stored")
         self.sent["tls"] += 1
         self.udp_persisted += 1
+        self.udp_sent += 1
         self.rs_sent = {k: v + 1 for k, v in self.rs_sent.items()}
         self.rs_written["udp"] += 1
 
@@ -459,9 +461,11 @@ class AtnaBench(rb.Bench):
                 raise RuntimeError("a receiver died")
         self.sent["tls"] += n
         self.udp_persisted += out["gw_udp"]["received"]
+        self.udp_sent += out["gw_udp"]["sent"]
         for k in ("tls", "tls_sync"):
             self.rs_sent[k] += n if f"rs_{k}" in out else 0
         self.rs_written["udp"] += out["rs_udp"]["received"]
+        self.rs_sent["udp"] += out["rs_udp"]["sent"]
         return out
 
     def medians(self, rounds):
@@ -482,9 +486,14 @@ class AtnaBench(rb.Bench):
             rows = dict(conn.execute("SELECT transport, count(*) FROM audit_records"
                                      " WHERE transport IN ('tls', 'udp') GROUP BY transport").fetchall())
             flagged = conn.execute("SELECT count(*) FROM audit_records WHERE problem IS NOT NULL").fetchone()[0]
-        ok = rows.get("tls", 0) == self.sent["tls"] and rows.get("udp", 0) == self.udp_persisted and not flagged
+        # UDP records stored after a run stopped waiting (3 s without a new one) count as lost
+        # in that run's figure but are no error; more than were sent would be.
+        udp = rows.get("udp", 0)
+        ok = rows.get("tls", 0) == self.sent["tls"] and self.udp_persisted <= udp <= self.udp_sent \
+            and not flagged
         rb.log(f"[check] audit.db: {rows.get('tls', 0)} TLS records for {self.sent['tls']} sent, "
-               f"{rows.get('udp', 0)} UDP records for {self.udp_persisted} counted, {flagged} flagged "
+               f"{udp} UDP records for {self.udp_persisted} counted in the runs "
+               f"({udp - self.udp_persisted} stored late) and {self.udp_sent} sent, {flagged} flagged "
                + ("OK" if ok else "MISMATCH"))
         if not ok:
             self.errors.append(f"audit.db: {rows} for {self.sent['tls']} TLS sent and "
@@ -493,13 +502,16 @@ class AtnaBench(rb.Bench):
     def check_rsyslog_files(self):
         """Every line one whole audit message (rsyslog escaped the XML's line feeds)."""
         for k, path in self.rs.files.items():
-            expected = self.rs_sent[k] if k != "udp" else self.rs_written[k]
+            # UDP: at least what the runs counted, at most what was sent (late lines are no error).
+            low = self.rs_written[k] if k == "udp" else self.rs_sent[k]
+            high = self.rs_sent[k]
             lines = whole = 0
             with open(path, "rb") as f:
                 for line in f:
                     lines += 1
                     whole += line.count(END_TAG) == 1 and line.endswith(END_TAG + b"\n")
-            ok = lines == whole == expected
+            ok = lines == whole and low <= lines <= high
+            expected = f"{low}" if low == high else f"{low} to {high}"
             rb.log(f"[check] rsyslog {k}.log: {lines} lines, {whole} with exactly one whole audit "
                    f"message, {expected} expected " + ("OK" if ok else "MISMATCH"))
             if not ok:
