@@ -33,8 +33,8 @@ namespace cg::gateway {
 struct AuditEmitterConfig {
   AuditSource source;
   std::chrono::milliseconds flush_interval{100};  // the longest an event waits in memory
-  std::size_t max_queued = 20'000;                // emit() waits beyond this
-  std::size_t batch = 1'000;                      // events per audit.db job
+  std::size_t max_queued = 8'192;  // emit() waits beyond this (~2 KB each: ~16 MB at most)
+  std::size_t batch = 1'000;       // events per audit.db job
   std::function<void(int priority, std::string_view message)> log;
   std::function<std::int64_t()> clock_ms;  // empty: the system clock
 };

@@ -3,6 +3,7 @@
 #include <boost/json/object.hpp>
 #include <charconv>
 #include <chrono>
+#include <optional>
 
 #include "gateway/audit_keys.hpp"
 #include "gateway/audit_search.hpp"
@@ -205,8 +206,8 @@ http::Response AuditRestApi::feed_bundle(const http::Request& request, std::stri
   }
   const bool transaction = type == "transaction";
   auto& entries = bundle->at("entry").as_array();
-  // Each entry: its record to store, or the error that refuses it.
-  std::vector<Result<storage::AuditRecord>> checked;
+  // Each entry: the error that refuses it, or nothing (its record is stored below).
+  std::vector<std::optional<Error>> refused;
   std::vector<storage::AuditRecord> records;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     auto& entry = entries[i].as_object();
@@ -221,12 +222,12 @@ http::Response AuditRestApi::feed_bundle(const http::Request& request, std::stri
         e.message = "entry " + std::to_string(i) + ": " + e.message;
         return fail(std::move(e));
       }
-      checked.push_back(event.take_error());
+      refused.emplace_back(event.take_error());
       continue;
     }
     std::string raw = fhir::serialize_json(*event);
     records.push_back(record_of(request, std::move(*event), std::move(raw)));
-    checked.push_back(storage::AuditRecord{});  // a place holder: stored below
+    refused.emplace_back(std::nullopt);
   }
   std::vector<std::int64_t> ids;
   if (!records.empty()) {
@@ -238,17 +239,17 @@ http::Response AuditRestApi::feed_bundle(const http::Request& request, std::stri
                        fhir::new_resource_id(), fhir::now_instant());
   std::size_t next_id = 0;
   const std::string base(base_url);
-  for (auto& c : checked) {
+  for (const auto& error : refused) {
     fhir::BundleWriter::Entry out;
-    if (c) {
+    if (!error) {
       const std::string id = std::to_string(ids[next_id++]);
       out.full_url = base + "/AuditEvent/" + id;
       out.response = json::object{{"status", fhir::status_line(201)},
                                   {"location", "AuditEvent/" + id + "/_history/1"},
                                   {"etag", fhir::version_tag(1)}};
     } else {
-      out.response = json::object{{"status", std::to_string(fhir::http_status(c.error().kind))},
-                                  {"outcome", fhir::operation_outcome(c.error())}};
+      out.response = json::object{{"status", std::to_string(fhir::http_status(error->kind))},
+                                  {"outcome", fhir::operation_outcome(*error)}};
     }
     w.entry(out);
   }
