@@ -51,7 +51,7 @@ namespace cg::atna {
 
 inline constexpr std::uint16_t kDefaultSyslogPort = 5514;     // UDP and TCP
 inline constexpr std::uint16_t kDefaultSyslogTlsPort = 6514;  // IANA's syslog-tls
-inline constexpr std::size_t kBatchesInFlightPerConnection = 2;
+inline constexpr std::size_t kBatchesInFlightPerConnection = 8;
 inline constexpr std::size_t kUdpBurstMessages = 256;
 
 // One message as received: the bytes of one frame or datagram, framing removed.

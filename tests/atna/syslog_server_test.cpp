@@ -302,24 +302,29 @@ TEST_CASE("TCP: a refused batch is counted as dropped") {
   CHECK(eventually([&] { return logs.contains("syslog messages dropped (latest: not stored)"); }));
 }
 
-TEST_CASE("TCP: a connection is not read while two of its batches are with the sink") {
+TEST_CASE("TCP: a connection is not read while its batches in flight are at the limit") {
   LogCapture logs;
   RecordingSink sink;
   sink.hold();
   auto server = start_server(test_config(logs), sink.sink());
   TestClient client(*server->tcp_port());
-  REQUIRE(client.send(octet_frame(audit(1))));
-  REQUIRE(eventually([&] { return sink.batch_count() == 1; }));
-  REQUIRE(client.send(octet_frame(audit(2))));
-  REQUIRE(eventually([&] { return sink.batch_count() == 2; }));
-  REQUIRE(client.send(octet_frame(audit(3))));
-  // Bounded wait for what must not happen: the third frame stays unread.
-  CHECK_FALSE(eventually([&] { return server->counters().messages > 2; }, 300ms));
+  const int limit = static_cast<int>(kBatchesInFlightPerConnection);
+  std::vector<std::string> sent;
+  for (int i = 1; i <= limit; ++i) {
+    sent.push_back(audit(i));
+    REQUIRE(client.send(octet_frame(audit(i))));
+    REQUIRE(eventually([&] { return sink.batch_count() == static_cast<std::size_t>(i); }));
+  }
+  sent.push_back(audit(limit + 1));
+  REQUIRE(client.send(octet_frame(audit(limit + 1))));
+  // Bounded wait for what must not happen: the frame past the limit stays unread.
+  CHECK_FALSE(eventually(
+      [&] { return server->counters().messages > static_cast<std::uint64_t>(limit); }, 300ms));
   REQUIRE(sink.release_one());
-  REQUIRE(eventually([&] { return sink.batch_count() == 3; }));
+  REQUIRE(eventually([&] { return sink.batch_count() == static_cast<std::size_t>(limit) + 1; }));
   while (sink.release_one()) {
   }
-  CHECK(sink.texts() == std::vector<std::string>{audit(1), audit(2), audit(3)});
+  CHECK(sink.texts() == sent);
 }
 
 TEST_CASE("TCP: connections over max_connections are closed at once") {
