@@ -19,14 +19,11 @@ std::int64_t system_now_ms() {
 }  // namespace
 
 storage::AuditRecord self_audit_record(const boost::json::object& event, std::int64_t now_ms) {
-  AuditSearchKeys keys = audit_search_keys(event);
   storage::AuditRecord r;
   r.received_ms = now_ms;
   r.transport = "self";
   r.format = "fhir";
-  r.resource_json = fhir::serialize_json(event);
-  r.recorded_ms = keys.recorded_ms;
-  r.keys = std::move(keys.keys);
+  set_audit_event(r, event);
   return r;  // raw stays empty: the gateway's own events have no other form
 }
 

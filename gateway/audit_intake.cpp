@@ -33,14 +33,6 @@ void set_problem(storage::AuditRecord& record, std::string problem) {
   record.recorded_ms.reset();
 }
 
-// The AuditEvent is the record's FHIR form: its keys are what ITI-81 searches.
-void keep_event(const json::object& event, storage::AuditRecord& record) {
-  AuditSearchKeys keys = audit_search_keys(event);
-  record.keys = std::move(keys.keys);
-  record.recorded_ms = keys.recorded_ms;
-  record.resource_json = fhir::serialize_json(event);
-}
-
 void read_xml(std::string_view payload, const atna::AuditMapOptions& options,
               storage::AuditRecord& record) {
   auto message = atna::parse_audit_message(payload);
@@ -55,7 +47,7 @@ void read_xml(std::string_view payload, const atna::AuditMapOptions& options,
     return set_problem(record, "audit message not mappable to FHIR: " + event.error().message +
                                    " at " + event.error().location);
   }
-  keep_event(*event, record);
+  set_audit_event(record, *event);
 }
 
 // A FHIR AuditEvent sent as it is (JSON syslog payloads, the RESTful ITI-20 feed): it must
@@ -69,7 +61,7 @@ void read_fhir_json(std::string_view payload, storage::AuditRecord& record) {
   if (Status valid = fhir::check_structure(value->as_object()); !valid) {
     return set_problem(record, "FHIR AuditEvent not valid: " + valid.error().message);
   }
-  keep_event(value->as_object(), record);
+  set_audit_event(record, value->as_object());
 }
 
 }  // namespace

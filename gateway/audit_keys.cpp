@@ -1,6 +1,7 @@
 #include "gateway/audit_keys.hpp"
 
 #include "protocols/fhir/model/fhir_time.hpp"
+#include "protocols/fhir/model/json.hpp"
 
 namespace cg::gateway {
 namespace {
@@ -85,6 +86,13 @@ void entity_keys(const json::object& entity, KeyList& keys) {
 }
 
 }  // namespace
+
+void set_audit_event(storage::AuditRecord& record, const json::object& event) {
+  AuditSearchKeys keys = audit_search_keys(event);
+  record.keys = std::move(keys.keys);
+  record.recorded_ms = keys.recorded_ms;
+  record.resource_json = fhir::serialize_json(event);
+}
 
 AuditSearchKeys audit_search_keys(const json::object& event) {
   KeyList keys;

@@ -36,4 +36,8 @@ struct AuditSearchKeys {
 
 AuditSearchKeys audit_search_keys(const boost::json::object& audit_event);
 
+// Gives `record` its FHIR form: the AuditEvent's JSON, its keys and `recorded`. Every way a
+// record arrives (syslog, the REST feed, the gateway's own) stores an AuditEvent this way.
+void set_audit_event(storage::AuditRecord& record, const boost::json::object& audit_event);
+
 }  // namespace cg::gateway

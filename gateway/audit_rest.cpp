@@ -156,18 +156,15 @@ http::Response AuditRestApi::handle(const http::Request& request, std::string_vi
       f.response_format, f.pretty);
 }
 
-storage::AuditRecord AuditRestApi::record_of(const http::Request& request, json::object event,
-                                             std::string raw) const {
-  AuditSearchKeys keys = audit_search_keys(event);
+storage::AuditRecord AuditRestApi::record_of(const http::Request& request,
+                                             const json::object& event, std::string raw) const {
   storage::AuditRecord record;
   record.received_ms = config_.clock_ms();
   record.transport = "rest";
   record.peer = request.remote_address;
   record.format = "fhir";
   record.raw = std::move(raw);
-  record.resource_json = fhir::serialize_json(event);
-  record.recorded_ms = keys.recorded_ms;
-  record.keys = std::move(keys.keys);
+  set_audit_event(record, event);
   return record;
 }
 
@@ -225,8 +222,9 @@ http::Response AuditRestApi::feed_bundle(const http::Request& request, std::stri
       refused.emplace_back(event.take_error());
       continue;
     }
-    std::string raw = fhir::serialize_json(*event);
-    records.push_back(record_of(request, std::move(*event), std::move(raw)));
+    // An entry's raw form is its own JSON, which the record already serializes.
+    records.push_back(record_of(request, *event, ""));
+    records.back().raw = records.back().resource_json;
     refused.emplace_back(std::nullopt);
   }
   std::vector<std::int64_t> ids;
@@ -261,7 +259,7 @@ http::Response AuditRestApi::create(const http::Request& request, const fhir::Fh
   auto event = submitted_event(request);
   if (!event) return fhir::error_response(event.error(), f.response_format, f.pretty);
   std::vector<storage::AuditRecord> records;
-  records.push_back(record_of(request, std::move(*event), request.body));
+  records.push_back(record_of(request, *event, request.body));
   auto ids = store_.append_and_wait(std::move(records));
   if (!ids) return fhir::error_response(ids.error(), f.response_format, f.pretty);
   auto stored = store_.read(ids->front());

@@ -61,7 +61,7 @@ class AuditRestApi {
                         const std::string& base);
   http::Response read(const fhir::FhirRequest& f, std::string_view id);
   http::Response search(const fhir::FhirRequest& f, const std::string& base);
-  storage::AuditRecord record_of(const http::Request& request, boost::json::object event,
+  storage::AuditRecord record_of(const http::Request& request, const boost::json::object& event,
                                  std::string raw) const;
 
   storage::AuditStore& store_;
