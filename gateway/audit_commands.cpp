@@ -57,7 +57,7 @@ Result<AuditCommand::Verb> parse_verb(std::string_view word) {
 // Which verb an option belongs to; "" for --config (every verb).
 std::string_view option_verb(std::string_view option) {
   if (option == "--since" || option == "--until" || option == "--out" ||
-      option == "--include-unreadable") {
+      option == "--include-unreadable" || option == "--as-received") {
     return "export";
   }
   if (option == "--before") return "prune";
@@ -102,6 +102,7 @@ Result<std::optional<ExportRange>> resolve_range(storage::AuditStore& store,
                                                  const AuditCommand& command) {
   ExportRange range;
   range.include_unreadable = command.include_unreadable;
+  range.as_received = command.as_received;
   if (command.since.id) range.after_id = *command.since.id;
   if (command.since.ms) {
     auto span = store.ids_received(*command.since.ms, kLatest);
@@ -135,8 +136,8 @@ bool create_private_file(const std::filesystem::path& path) {
   return true;
 }
 
-void print_export_summary(const ExportCount& count, std::ostream& err) {
-  err << "exported " << count.events << " AuditEvents";
+void print_export_summary(const ExportCount& count, bool as_received, std::ostream& err) {
+  err << "exported " << count.events << (as_received ? " records as received" : " AuditEvents");
   if (count.first_id) err << " (ids " << *count.first_id << " to " << *count.last_id << ")";
   if (count.unreadable_written > 0) {
     err << " and " << count.unreadable_written << " unreadable records";
@@ -181,7 +182,7 @@ int run_export(storage::AuditStore& store, const AuditCommand& command, std::ost
       return 1;
     }
   }
-  print_export_summary(*count, err);
+  print_export_summary(*count, command.as_received, err);
   return 0;
 }
 
@@ -284,8 +285,8 @@ Result<AuditCommand> parse_audit_command(std::span<const std::string_view> words
       return Error::invalid(std::string(word) + " is an option of 'audit " + std::string(belongs) +
                             "' only");
     }
-    if (word == "--include-unreadable") {
-      command.include_unreadable = true;
+    if (word == "--include-unreadable" || word == "--as-received") {
+      (word == "--as-received" ? command.as_received : command.include_unreadable) = true;
       continue;
     }
     if (i + 1 == words.size()) return Error::invalid(std::string(word) + " needs a value");

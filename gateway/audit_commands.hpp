@@ -45,6 +45,7 @@ struct AuditCommand {
   AuditBound until;
   std::optional<std::filesystem::path> out;
   bool include_unreadable = false;
+  bool as_received = false;    // --as-received: the payloads as received
   std::int64_t before_ms = 0;  // prune
 };
 

@@ -90,7 +90,7 @@ Status AuditEmitter::flush() {
   staged_pending_ = true;
   urgent_ = true;
   wake_.notify_one();
-  idle_.wait(lock, [&] { return rounds_ >= target || !thread_.joinable(); });
+  idle_.wait(lock, [&] { return (rounds_ >= target && in_flight_ == 0) || !thread_.joinable(); });
   return ok_status();
 }
 
@@ -123,45 +123,56 @@ void AuditEmitter::run() {
       last = stopping_;
       urgent_ = rounds_ + 1 < flush_target_;
     }
-    (void)write_queued();
+    write_queued();
     (void)move_staged();
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     ++rounds_;
     idle_.notify_all();
-    if (last && queue_.empty()) return;
+    if (last && queue_.empty()) {
+      // The store calls back into this object: wait for the batches still being written.
+      idle_.wait(lock, [&] { return in_flight_ == 0; });
+      return;
+    }
   }
 }
 
-Status AuditEmitter::write_queued() {
+void AuditEmitter::write_queued() {
   std::vector<storage::AuditRecord> batch;
   {
-    std::lock_guard lock(mutex_);
-    if (queue_.empty()) return ok_status();
+    std::unique_lock lock(mutex_);
+    if (queue_.empty()) return;
+    // A few batches wait for audit.db at once, so they share its commits (one fsync) and
+    // the next batch is taken while one is written; more would only hold memory.
+    batch_room_.wait(lock, [&] { return in_flight_ < kBatchesInFlight; });
     const std::size_t n = std::min(queue_.size(), config_.batch);
     batch.assign(std::make_move_iterator(queue_.begin()),
                  std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    ++in_flight_;
     room_.notify_all();
   }
   const std::size_t n = batch.size();
-  auto ids = audits_.append_and_wait(std::move(batch));
-  std::lock_guard lock(mutex_);
-  if (!ids) {
-    counters_.failed += n;
-    // Once per outage, not once per batch.
-    if (!emit_failing_) {
-      config_.log(kLogErr,
-                  "audit: the gateway's own audit records cannot be stored in "
-                  "audit.db (counted until it recovers): " +
-                      ids.error().message);
+  audits_.append(std::move(batch), [this, n](Result<std::vector<std::int64_t>> ids) {
+    std::lock_guard lock(mutex_);
+    --in_flight_;
+    batch_room_.notify_all();
+    idle_.notify_all();
+    if (!ids) {
+      counters_.failed += n;
+      // Once per outage, not once per batch.
+      if (!emit_failing_) {
+        config_.log(kLogErr,
+                    "audit: the gateway's own audit records cannot be stored in "
+                    "audit.db (counted until it recovers): " +
+                        ids.error().message);
+      }
+      emit_failing_ = true;
+      return;
     }
-    emit_failing_ = true;
-    return ids.take_error();
-  }
-  if (emit_failing_) config_.log(kLogInfo, "audit: audit.db stores audit records again");
-  emit_failing_ = false;
-  counters_.emitted += n;
-  return ok_status();
+    if (emit_failing_) config_.log(kLogInfo, "audit: audit.db stores audit records again");
+    emit_failing_ = false;
+    counters_.emitted += n;
+  });
 }
 
 Status AuditEmitter::move_staged() {

@@ -69,8 +69,10 @@ class AuditEmitter {
   AuditEmitterCounters counters() const;
 
  private:
+  static constexpr std::size_t kBatchesInFlight = 4;
+
   void run();
-  Status write_queued();
+  void write_queued();
   Status move_staged();
 
   storage::AuditStore& audits_;
@@ -78,13 +80,15 @@ class AuditEmitter {
   AuditEmitterConfig config_;
 
   mutable std::mutex mutex_;
-  std::condition_variable wake_;  // the thread: events queued, staged, or stopping
-  std::condition_variable room_;  // emit(): the queue has room again
-  std::condition_variable idle_;  // flush(): a round finished
+  std::condition_variable wake_;        // the thread: events queued, staged, or stopping
+  std::condition_variable room_;        // emit(): the queue has room again
+  std::condition_variable idle_;        // flush(): a round finished, or a batch was written
+  std::condition_variable batch_room_;  // the thread: fewer than kBatchesInFlight in flight
   std::vector<storage::AuditRecord> queue_;
   bool staged_pending_ = true;  // at start, the outbox may hold events from before a crash
   bool stopping_ = false;
-  bool urgent_ = false;  // flush() waits: no flush_interval pause until it is served
+  bool urgent_ = false;        // flush() waits: no flush_interval pause until it is served
+  std::size_t in_flight_ = 0;  // batches appended whose commit has not been reported
   std::uint64_t rounds_ = 0;
   std::uint64_t flush_target_ = 0;
   bool emit_failing_ = false;  // log an outage once

@@ -27,6 +27,9 @@ Status write_record(const storage::StoredAudit& stored, const ExportRange& range
     }
     out << unreadable_record_line(stored) << '\n';
     ++count.unreadable_written;
+  } else if (range.as_received) {
+    out << received_record_line(stored) << '\n';
+    ++count.events;
   } else {
     auto event = audit_event_with_id(stored);
     if (!event) return event.take_error();
@@ -61,7 +64,10 @@ Result<std::string> audit_event_with_id(const storage::StoredAudit& stored) {
   return fhir::serialize_json(out);
 }
 
-std::string unreadable_record_line(const storage::StoredAudit& stored) {
+namespace {
+
+// The record as it arrived, under `member`: "unreadable" or "received".
+std::string as_received_line(const storage::StoredAudit& stored, std::string_view member) {
   const storage::AuditRecord& r = stored.record;
   json::object fields;
   fields["id"] = std::to_string(stored.id);
@@ -69,11 +75,21 @@ std::string unreadable_record_line(const storage::StoredAudit& stored) {
   fields["transport"] = r.transport;
   fields["peer"] = r.peer;
   fields["format"] = r.format;
-  fields["problem"] = r.problem;
+  if (!r.problem.empty()) fields["problem"] = r.problem;
   fields["payload"] = base64_encode(r.raw);
   json::object line;
-  line["unreadable"] = std::move(fields);
+  line[member] = std::move(fields);
   return json::serialize(line);
+}
+
+}  // namespace
+
+std::string unreadable_record_line(const storage::StoredAudit& stored) {
+  return as_received_line(stored, "unreadable");
+}
+
+std::string received_record_line(const storage::StoredAudit& stored) {
+  return as_received_line(stored, "received");
 }
 
 Result<ExportCount> export_audit(storage::AuditStore& store, const ExportRange& range,

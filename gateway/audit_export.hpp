@@ -11,6 +11,10 @@
 //   something half-read:
 //     {"unreadable":{"id":"17","received":"2026-01-05T10:00:00.250Z","transport":"udp",
 //      "peer":"10.0.0.9","format":"unknown","problem":"…","payload":"<base64 of the bytes>"}}
+// - With `as_received`, a readable record is written the same way, as the bytes the gateway
+//   received (the syslog payload, the REST body) under one member "received", for an
+//   auditor who needs the original messages (the gateway's own records have no other form:
+//   their payload is empty).
 //
 // The export reads in pages by id (AuditStore::since), so memory stays flat whatever the
 // size, and it runs beside a serving daemon (audit.db is SQLite WAL: readers see a snapshot
@@ -34,6 +38,8 @@ Result<std::string> audit_event_with_id(const storage::StoredAudit& stored);
 
 // The "unreadable" line of a flagged record (see above).
 std::string unreadable_record_line(const storage::StoredAudit& stored);
+// The "received" line of a readable record (see above).
+std::string received_record_line(const storage::StoredAudit& stored);
 
 struct ExportRange {
   std::int64_t after_id = 0;                               // exclusive
@@ -41,6 +47,7 @@ struct ExportRange {
   std::optional<std::int64_t> received_from_ms;            // inclusive
   std::optional<std::int64_t> received_to_ms;              // exclusive
   bool include_unreadable = false;
+  bool as_received = false;  // readable records as received, not as AuditEvents
 };
 
 struct ExportCount {

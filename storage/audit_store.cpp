@@ -1,8 +1,12 @@
 #include "storage/audit_store.hpp"
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <future>
+#include <unordered_map>
 
+#include "storage/audit_codec.hpp"
 #include "storage/database_file.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/migrations.hpp"
@@ -47,12 +51,45 @@ CREATE TABLE audit_cursors (
 );
 )sql";
 
-constexpr std::array<std::string_view, 2> kAuditSteps = {kAuditV1, kAuditV2};
+// Version 3: compact rows, so the single writer keeps up with a clinic's audit traffic and
+// the gateway's own read records (docs/benchmarks.md, issue 6). Raw bytes and AuditEvent
+// JSON become zstd frames (`codec`, storage/audit_codec.hpp); each distinct search key is
+// stored once, as a term, and a record's keys become (term, record) postings of two integers
+// instead of four columns of text in two B-trees. `terms` lists a record's term ids so that
+// a prune finds its postings without a second index.
+constexpr std::string_view kAuditV3 = R"sql(
+CREATE TABLE audit_terms (
+  id     INTEGER PRIMARY KEY,
+  param  TEXT NOT NULL,
+  code   TEXT NOT NULL,
+  system TEXT NOT NULL,
+  UNIQUE (param, code, system)
+);
+CREATE TABLE audit_postings (
+  term   INTEGER NOT NULL,
+  record INTEGER NOT NULL,
+  PRIMARY KEY (term, record)
+) WITHOUT ROWID;
+ALTER TABLE audit_records ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE audit_records ADD COLUMN terms TEXT;
+INSERT INTO audit_terms (param, code, system)
+  SELECT DISTINCT param, code, system FROM audit_keys;
+INSERT INTO audit_postings (term, record)
+  SELECT t.id, k.record FROM audit_keys k JOIN audit_terms t
+    ON t.param = k.param AND t.code = k.code AND t.system = k.system;
+UPDATE audit_records SET terms = (
+  SELECT group_concat(t.id) FROM audit_keys k JOIN audit_terms t
+    ON t.param = k.param AND t.code = k.code AND t.system = k.system
+  WHERE k.record = audit_records.id);
+DROP TABLE audit_keys;
+)sql";
+
+constexpr std::array<std::string_view, 3> kAuditSteps = {kAuditV1, kAuditV2, kAuditV3};
 
 constexpr std::string_view kColumns =
-    "id, received_ms, recorded_ms, transport, peer, format, problem, raw, resource";
+    "id, received_ms, recorded_ms, transport, peer, format, problem, raw, resource, codec";
 
-StoredAudit read_row(const Statement& s) {
+Result<StoredAudit> read_row(const Statement& s) {
   StoredAudit a;
   a.id = s.column_int64(0);
   a.record.received_ms = s.column_int64(1);
@@ -61,8 +98,13 @@ StoredAudit read_row(const Statement& s) {
   a.record.peer = s.column_text(4);
   a.record.format = s.column_text(5);
   a.record.problem = s.column_text(6);
-  a.record.raw = s.column_blob(7);
-  a.record.resource_json = s.column_text(8);
+  const auto codec = static_cast<AuditCodec>(s.column_int64(9));
+  auto raw = expand_audit_bytes(s.column_blob(7), codec);
+  if (!raw) return raw.take_error();
+  auto resource = expand_audit_bytes(s.column_blob(8), codec);
+  if (!resource) return resource.take_error();
+  a.record.raw = std::move(*raw);
+  a.record.resource_json = std::move(*resource);
   return a;
 }
 
@@ -72,14 +114,48 @@ Result<std::vector<StoredAudit>> read_rows(Statement& s) {
     auto row = s.step();
     if (!row) return row.take_error();
     if (!*row) return out;
-    out.push_back(read_row(s));
+    auto audit = read_row(s);
+    if (!audit) return audit.take_error();
+    out.push_back(std::move(*audit));
   }
 }
 
-Result<std::int64_t> insert_record(Connection& conn, const AuditRecord& r) {
+// A record as the writer stores it: raw and resource_json become zstd frames, compressed by
+// the thread that appends the record, not by the one writer every record waits for.
+AuditRecord pack(AuditRecord r) {
+  r.raw = compress_audit_bytes(r.raw);
+  r.resource_json = compress_audit_bytes(r.resource_json);
+  return r;
+}
+
+// "12,5,40": how a record lists its term ids (read back only by prune).
+std::string term_list(const std::vector<std::int64_t>& terms) {
+  std::string out;
+  for (std::int64_t t : terms) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(t);
+  }
+  return out;
+}
+
+std::vector<std::int64_t> parse_term_list(std::string_view text) {
+  std::vector<std::int64_t> out;
+  while (!text.empty()) {
+    std::int64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec == std::errc()) out.push_back(value);
+    const auto comma = text.find(',', static_cast<std::size_t>(end - text.data()));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+Result<std::int64_t> insert_record(Connection& conn, const AuditRecord& r,
+                                   const std::vector<std::int64_t>& terms) {
   auto insert = conn.statement(
       "INSERT INTO audit_records (received_ms, recorded_ms, transport, peer, format, problem, "
-      "raw, resource) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      "raw, resource, codec, terms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   if (!insert) return insert.take_error();
   Statement& s = **insert;
   s.bind(1, r.received_ms);
@@ -100,22 +176,22 @@ Result<std::int64_t> insert_record(Connection& conn, const AuditRecord& r) {
   if (r.resource_json.empty()) {
     s.bind_null(8);
   } else {
-    s.bind(8, r.resource_json);
+    s.bind_blob(8, r.resource_json);
   }
+  s.bind(9, static_cast<std::int64_t>(AuditCodec::kV1));
+  s.bind(10, term_list(terms));
   if (auto run = s.run(); !run) return run.take_error();
   return conn.last_insert_rowid();
 }
 
-Status insert_keys(Connection& conn, std::int64_t record, const std::vector<AuditKey>& keys) {
-  auto insert = conn.statement(
-      "INSERT OR IGNORE INTO audit_keys (param, code, system, record) VALUES (?1, ?2, ?3, ?4)");
+Status insert_postings(Connection& conn, std::int64_t record,
+                       const std::vector<std::int64_t>& terms) {
+  auto insert = conn.statement("INSERT INTO audit_postings (term, record) VALUES (?1, ?2)");
   if (!insert) return insert.take_error();
-  for (const AuditKey& k : keys) {
+  for (std::int64_t term : terms) {
     Statement& s = **insert;
-    s.bind(1, k.param);
-    s.bind(2, k.code);
-    s.bind(3, k.system);
-    s.bind(4, record);
+    s.bind(1, term);
+    s.bind(2, record);
     if (auto run = s.run(); !run) return run;
     s.reset();
   }
@@ -135,9 +211,9 @@ std::string key_match(const std::string& param, const AuditKey& k, SearchSql& q)
     q.texts.push_back(std::move(value));
     return "?" + std::to_string(q.texts.size());
   };
-  std::string out = "k.param = " + placeholder(param);
-  if (!k.code.empty()) out += " AND k.code = " + placeholder(k.code);
-  if (!k.system.empty()) out += " AND k.system = " + placeholder(k.system);
+  std::string out = "t.param = " + placeholder(param);
+  if (!k.code.empty()) out += " AND t.code = " + placeholder(k.code);
+  if (!k.system.empty()) out += " AND t.system = " + placeholder(k.system);
   return out;
 }
 
@@ -153,9 +229,12 @@ SearchSql search_sql(const AuditQuery& query, bool counting = false) {
       any += (any.empty() ? "(" : " OR (") + key_match(c.param, k, q) + ")";
     }
     if (any.empty()) any = "0";
-    // IN over the key table's primary key (param, code, …): SQLite looks the matching
-    // records up instead of testing every record, so a rare patient is found at once.
-    q.sql += " AND r.id IN (SELECT k.record FROM audit_keys k WHERE " + any + ")";
+    // IN over the postings' primary key (term, record): SQLite looks the matching records
+    // up instead of testing every record, so a rare patient is found at once.
+    q.sql +=
+        " AND r.id IN (SELECT p.record FROM audit_postings p WHERE p.term IN "
+        "(SELECT t.id FROM audit_terms t WHERE " +
+        any + "))";
   }
   // Integers follow the texts: their placeholders are numbered after them.
   auto number = [&q](std::int64_t value) {
@@ -170,29 +249,148 @@ SearchSql search_sql(const AuditQuery& query, bool counting = false) {
   return q;
 }
 
-// One bounded slice of a prune: deletes up to `limit` of the oldest matching records and
-// their keys; `deleted` gets how many records went.
+// One bounded slice of a prune: deletes up to `limit` of the oldest matching records, their
+// postings, and the terms no record uses any more (a pruned patient's identifier does not
+// outlive its records); `deleted` gets how many records went.
 Status prune_slice(Connection& conn, std::int64_t received_before_ms, std::int64_t through_id,
                    std::int64_t limit, std::int64_t& deleted) {
-  constexpr std::string_view kVictims =
-      "(SELECT id FROM audit_records WHERE received_ms < ?1 AND id <= ?2 ORDER BY id LIMIT ?3)";
-  for (std::string_view table : {"audit_keys WHERE record", "audit_records WHERE id"}) {
-    auto s = conn.statement("DELETE FROM " + std::string(table) + " IN " + std::string(kVictims));
-    if (!s) return s.take_error();
-    (*s)->bind(1, received_before_ms);
-    (*s)->bind(2, through_id);
-    (*s)->bind(3, limit);
-    if (auto run = (*s)->run(); !run) return run;
+  auto victims = conn.statement(
+      "SELECT id, terms FROM audit_records WHERE received_ms < ?1 AND id <= ?2 "
+      "ORDER BY id LIMIT ?3");
+  if (!victims) return victims.take_error();
+  (*victims)->bind(1, received_before_ms);
+  (*victims)->bind(2, through_id);
+  (*victims)->bind(3, limit);
+  std::vector<std::pair<std::int64_t, std::string>> rows;
+  for (;;) {
+    auto row = (*victims)->step();
+    if (!row) return row.take_error();
+    if (!*row) break;
+    rows.emplace_back((*victims)->column_int64(0), (*victims)->column_text(1));
   }
-  auto changed = conn.query_int64("SELECT changes()");
-  if (!changed) return changed.take_error();
-  deleted = *changed;
+  (*victims)->reset();
+  auto posting = conn.statement("DELETE FROM audit_postings WHERE term = ?1 AND record = ?2");
+  auto record = conn.statement("DELETE FROM audit_records WHERE id = ?1");
+  auto unused = conn.statement(
+      "DELETE FROM audit_terms WHERE id = ?1 AND NOT EXISTS "
+      "(SELECT 1 FROM audit_postings WHERE term = ?1)");
+  if (!posting) return posting.take_error();
+  if (!record) return record.take_error();
+  if (!unused) return unused.take_error();
+  std::vector<std::int64_t> touched;
+  for (const auto& [id, terms] : rows) {
+    for (std::int64_t term : parse_term_list(terms)) {
+      (*posting)->bind(1, term);
+      (*posting)->bind(2, id);
+      if (auto run = (*posting)->run(); !run) return run;
+      (*posting)->reset();
+      touched.push_back(term);
+    }
+    (*record)->bind(1, id);
+    if (auto run = (*record)->run(); !run) return run;
+    (*record)->reset();
+  }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (std::int64_t term : touched) {
+    (*unused)->bind(1, term);
+    if (auto run = (*unused)->run(); !run) return run;
+    (*unused)->reset();
+  }
+  deleted = static_cast<std::int64_t>(rows.size());
   return ok_status();
 }
 
 std::optional<std::int64_t> optional_int64(const Statement& s, int column) {
   if (s.column_is_null(column)) return std::nullopt;
   return s.column_int64(column);
+}
+
+// The ids of the terms the writer has met, so a record's dozen keys cost no lookups in
+// audit_terms when they are the usual ones. Used on the writer thread only. An entry is
+// added only after the commit that made its term durable (a rolled-back job must not leave
+// an id behind), and a prune, which may delete terms, empties the cache.
+class TermCache {
+ public:
+  static constexpr std::size_t kMaxEntries = 16'384;  // ~2 MB at most; then it starts over
+
+  static std::string key_of(const AuditKey& k) {
+    std::string key;
+    key.reserve(k.param.size() + k.code.size() + k.system.size() + 2);
+    key.append(k.param).append(1, '\0').append(k.code).append(1, '\0').append(k.system);
+    return key;
+  }
+  std::optional<std::int64_t> find(const std::string& key) const {
+    auto it = ids_.find(key);
+    if (it == ids_.end()) return std::nullopt;
+    return it->second;
+  }
+  std::uint64_t generation() const { return generation_; }
+  void learn(std::uint64_t generation, std::vector<std::pair<std::string, std::int64_t>> terms) {
+    if (generation != generation_) return;  // a prune ran since: the ids may be gone
+    for (auto& [key, id] : terms) {
+      if (ids_.size() >= kMaxEntries) ids_.clear();
+      ids_.emplace(std::move(key), id);
+    }
+  }
+  void forget_all() {
+    ids_.clear();
+    ++generation_;
+  }
+
+ private:
+  std::unordered_map<std::string, std::int64_t> ids_;
+  std::uint64_t generation_ = 0;
+};
+
+// The term ids of a record's keys (sorted, each once), inserting terms never seen; terms
+// read or inserted here that the cache lacks are added to `learned`.
+Result<std::vector<std::int64_t>> resolve_terms(
+    Connection& conn, const TermCache& cache, const std::vector<AuditKey>& keys,
+    std::vector<std::pair<std::string, std::int64_t>>& learned) {
+  std::vector<std::int64_t> ids;
+  ids.reserve(keys.size());
+  for (const AuditKey& k : keys) {
+    std::string key = TermCache::key_of(k);
+    if (auto id = cache.find(key)) {
+      ids.push_back(*id);
+      continue;
+    }
+    auto known = std::find_if(learned.begin(), learned.end(),
+                              [&](const auto& entry) { return entry.first == key; });
+    if (known != learned.end()) {
+      ids.push_back(known->second);
+      continue;
+    }
+    auto select =
+        conn.statement("SELECT id FROM audit_terms WHERE param = ?1 AND code = ?2 AND system = ?3");
+    if (!select) return select.take_error();
+    (*select)->bind(1, k.param);
+    (*select)->bind(2, k.code);
+    (*select)->bind(3, k.system);
+    auto row = (*select)->step();
+    if (!row) return row.take_error();
+    std::int64_t id = 0;
+    if (*row) {
+      id = (*select)->column_int64(0);
+      (*select)->reset();
+    } else {
+      (*select)->reset();
+      auto insert =
+          conn.statement("INSERT INTO audit_terms (param, code, system) VALUES (?1, ?2, ?3)");
+      if (!insert) return insert.take_error();
+      (*insert)->bind(1, k.param);
+      (*insert)->bind(2, k.code);
+      (*insert)->bind(3, k.system);
+      if (auto run = (*insert)->run(); !run) return run.take_error();
+      id = conn.last_insert_rowid();
+    }
+    learned.emplace_back(std::move(key), id);
+    ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
 }
 
 }  // namespace
@@ -202,6 +400,7 @@ struct AuditStore::Impl {
   Connection writer;
   std::unique_ptr<GroupCommitWriter> group;
   std::unique_ptr<ReaderPool> readers;
+  TermCache terms;  // writer thread only
 
   // Runs `job` on the writer and waits for its commit.
   Status write_and_wait(BatchJob job) {
@@ -252,26 +451,40 @@ Result<std::unique_ptr<AuditStore>> AuditStore::open(const AuditStoreConfig& con
 }
 
 void AuditStore::append(std::vector<AuditRecord> records, AppendDone done) {
-  auto batch = std::make_shared<std::vector<AuditRecord>>(std::move(records));
-  auto ids = std::make_shared<std::vector<std::int64_t>>();
-  Connection* conn = &impl_->writer;
+  auto batch = std::make_shared<std::vector<AuditRecord>>();
+  batch->reserve(records.size());
+  for (AuditRecord& r : records) batch->push_back(pack(std::move(r)));
+  struct Outcome {
+    std::vector<std::int64_t> ids;
+    std::vector<std::pair<std::string, std::int64_t>> learned;  // terms new to the cache
+    std::uint64_t generation = 0;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  Impl* impl = impl_.get();
   impl_->group->submit(
-      [batch, ids, conn]() -> Status {
-        ids->clear();
+      [batch, outcome, impl]() -> Status {
+        Connection& conn = impl->writer;
+        outcome->ids.clear();
+        outcome->learned.clear();
+        outcome->generation = impl->terms.generation();
         for (const AuditRecord& r : *batch) {
-          auto id = insert_record(*conn, r);
+          auto terms = resolve_terms(conn, impl->terms, r.keys, outcome->learned);
+          if (!terms) return terms.take_error();
+          auto id = insert_record(conn, r, *terms);
           if (!id) return id.take_error();
-          if (auto s = insert_keys(*conn, *id, r.keys); !s) return s;
-          ids->push_back(*id);
+          if (auto s = insert_postings(conn, *id, *terms); !s) return s;
+          outcome->ids.push_back(*id);
         }
         return ok_status();
       },
-      [ids, done = std::move(done)](Status status) {
+      [outcome, impl, done = std::move(done)](Status status) {
         if (!status) {
           done(status.take_error());
-        } else {
-          done(std::move(*ids));
+          return;
         }
+        // Committed: the terms this job inserted are durable now.
+        impl->terms.learn(outcome->generation, std::move(outcome->learned));
+        done(std::move(outcome->ids));
       });
 }
 
@@ -359,9 +572,10 @@ Result<std::int64_t> AuditStore::prune(std::int64_t received_before_ms, std::int
   std::int64_t total = 0;
   while (!stop.stop_requested()) {
     auto deleted = std::make_shared<std::int64_t>(0);
-    Connection* conn = &impl_->writer;
-    Status slice = impl_->write_and_wait([conn, deleted, received_before_ms, through_id] {
-      return prune_slice(*conn, received_before_ms, through_id, kPruneBatch, *deleted);
+    Impl* impl = impl_.get();
+    Status slice = impl_->write_and_wait([impl, deleted, received_before_ms, through_id] {
+      impl->terms.forget_all();  // the slice may delete terms the cache knows
+      return prune_slice(impl->writer, received_before_ms, through_id, kPruneBatch, *deleted);
     });
     if (!slice) return slice.take_error();
     total += *deleted;

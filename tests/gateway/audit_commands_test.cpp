@@ -149,6 +149,13 @@ TEST_CASE("audit export: NDJSON to stdout, by id or by receive date, unreadable 
   auto lines = lines_of(gw.out.str());
   REQUIRE(lines.size() == 3);
   CHECK(lines[1].starts_with(R"({"unreadable":{"id":"3",)"));
+
+  CHECK(gw.run({"export", "--as-received", "--include-unreadable"}) == 0);
+  lines = lines_of(gw.out.str());
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0].starts_with(R"({"received":{"id":"1",)"));
+  CHECK(lines[2].starts_with(R"({"unreadable":{"id":"3",)"));
+  CHECK(gw.err.str() == "exported 3 records as received (ids 1 to 4) and 1 unreadable records\n");
 }
 
 TEST_CASE("audit export --out: a file for its owner only, complete or not there") {

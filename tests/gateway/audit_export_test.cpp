@@ -98,6 +98,22 @@ TEST_CASE("an unreadable record's line is no FHIR resource and keeps every byte"
   CHECK(base64_decode(std::string(u.at("payload").as_string())) == stored.record.raw);
 }
 
+TEST_CASE("as received: a readable record's line carries its payload, not its AuditEvent") {
+  StoredAudit stored;
+  stored.id = 9;
+  stored.record = event(1'767'607'200'250, R"({"resourceType":"AuditEvent","action":"R"})");
+  stored.record.raw = "<AuditMessage>\xc3\xa9</AuditMessage>";
+  auto parsed = fhir::parse_json(received_record_line(stored));
+  REQUIRE(parsed.ok());
+  const auto& top = parsed->as_object();
+  CHECK(top.size() == 1);
+  const auto& r = top.at("received").as_object();
+  CHECK(r.at("id").as_string() == "9");
+  CHECK(r.at("format").as_string() == "fhir");
+  CHECK_FALSE(r.contains("problem"));
+  CHECK(base64_decode(std::string(r.at("payload").as_string())) == stored.record.raw);
+}
+
 TEST_CASE("export pages through every record, oldest first, one line each") {
   Fixture f;
   std::vector<AuditRecord> many;

@@ -25,6 +25,8 @@ Skips (exit 77) when the samples are absent; the rsyslog part is a warning when 
 its openssl driver is not installed (apt-get install rsyslog rsyslog-openssl).
 """
 
+import base64
+import json
 import os
 import shutil
 import socket
@@ -280,7 +282,7 @@ def run(gw: GatewayProcess, samples: list[Sample], checks: Checks, pki: Path, ce
 
     search(gw, samples, transports, checks)
     checks.check("the daemon stops cleanly", gw.stop() == 0, gw.log_tail())
-    verify(db_path, samples, transports, checks)
+    verify(gw, samples, transports, checks)
     log = gw.log_text()
     # Identifiers long enough not to turn up in a timestamp or a port by chance.
     named = [value for s in samples for _, value in s.patients if len(value) >= 6 and value in log]
@@ -289,22 +291,33 @@ def run(gw: GatewayProcess, samples: list[Sample], checks: Checks, pki: Path, ce
                  "unreadable audit record(s) stored flagged" in log)
 
 
-def verify(db_path: Path, samples: list[Sample], transports: list[str], checks: Checks) -> None:
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
-        for transport in transports:
-            rows = db.execute("SELECT raw, format, problem, peer FROM audit_records"
-                              " WHERE transport = ? AND problem IS NULL", (transport,)).fetchall()
-            raws = sorted(bytes(r[0]).decode("utf-8") for r in rows)
-            checks.check(f"{transport}: every sample stored once, byte for byte",
-                         raws == sorted(s.text for s in samples),
-                         f"{len(rows)} readable records for {len(samples)} samples")
-            checks.check(f"{transport}: read as DICOM audit messages from 127.0.0.1",
-                         all(r[1] == "dicom" and r[3] == "127.0.0.1" for r in rows))
-        flagged = db.execute("SELECT transport, format, problem, raw FROM audit_records"
-                             " WHERE problem IS NOT NULL").fetchall()
-        checks.check("the payload that is no audit record is kept, flagged",
-                     len(flagged) == 1 and flagged[0][0] == "tcp" and flagged[0][1] == "unknown"
-                     and b"this is not an audit record" in bytes(flagged[0][3]), str(flagged))
+def exported_as_received(gw: GatewayProcess) -> list[dict]:
+    """Every stored record as the gateway received it (`audit export --as-received`): the
+    daemon keeps payloads compressed, so this is how an operator gets the bytes back."""
+    out = subprocess.run([gw.binary, "audit", "export", "--config", str(gw.config_path),
+                          "--as-received", "--include-unreadable"],
+                         capture_output=True, timeout=120, check=True)
+    lines = [json.loads(line) for line in out.stdout.decode().splitlines()]
+    return [line.get("received") or dict(line["unreadable"], unreadable=True) for line in lines]
+
+
+def verify(gw: GatewayProcess, samples: list[Sample], transports: list[str],
+           checks: Checks) -> None:
+    records = exported_as_received(gw)
+    for transport in transports:
+        rows = [r for r in records if r["transport"] == transport and "unreadable" not in r]
+        raws = sorted(base64.b64decode(r["payload"]).decode("utf-8") for r in rows)
+        checks.check(f"{transport}: every sample stored once, byte for byte",
+                     raws == sorted(s.text for s in samples),
+                     f"{len(rows)} readable records for {len(samples)} samples")
+        checks.check(f"{transport}: read as DICOM audit messages from 127.0.0.1",
+                     all(r["format"] == "dicom" and r["peer"] == "127.0.0.1" for r in rows))
+    flagged = [r for r in records if "unreadable" in r]
+    checks.check("the payload that is no audit record is kept, flagged",
+                 len(flagged) == 1 and flagged[0]["transport"] == "tcp"
+                 and flagged[0]["format"] == "unknown"
+                 and b"this is not an audit record" in base64.b64decode(flagged[0]["payload"]),
+                 str(flagged))
 
 
 def search(gw: GatewayProcess, samples: list[Sample], transports: list[str],

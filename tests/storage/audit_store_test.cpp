@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "storage/sqlite.hpp"
 #include "tests/storage/store_fixture.hpp"
 
 using namespace cg;
@@ -203,6 +204,86 @@ TEST_CASE("prune() keeps records above the id bound (not yet forwarded) and work
   // Once forwarded, they go too; an empty prune deletes nothing.
   CHECK(*f.store->prune(n + 1) == 5);
   CHECK(*f.store->prune(n + 1) == 0);
+  // No posting and no term outlives its records: a pruned patient's identifier is gone.
+  auto conn = Connection::open(f.dir.path() / "audit.db", Connection::Mode::kExisting);
+  REQUIRE(conn.ok());
+  CHECK(*conn->query_int64("SELECT count(*) FROM audit_postings") == 0);
+  CHECK(*conn->query_int64("SELECT count(*) FROM audit_terms") == 0);
+  // And terms the writer had cached before the prune are inserted again, not dangling.
+  REQUIRE(f.store->append_and_wait({record(n + 2, n + 2, "110110", "A")}).ok());
+  CHECK(f.ids(q).size() == 1);
+  CHECK(*conn->query_int64("SELECT count(*) FROM audit_terms") == 4);
+}
+
+TEST_CASE("records are kept compressed, each distinct key once") {
+  Fixture f;
+  std::vector<AuditRecord> batch;
+  for (int i = 0; i < 20; ++i) {
+    AuditRecord r = record(i, i, "110110", "7627199");
+    r.raw = R"(<AuditMessage><EventIdentification EventActionCode="E" EventOutcomeIndicator="0">)"
+            R"(<EventID csd-code="110110" codeSystemName="DCM" originalText="Patient Record"/>)"
+            R"(</EventIdentification><ActiveParticipant UserID="lab" UserIsRequestor="true"/>)"
+            R"(</AuditMessage>)";
+    batch.push_back(std::move(r));
+  }
+  const std::string raw = batch.front().raw;
+  REQUIRE(f.store->append_and_wait(std::move(batch)).ok());
+  auto conn = Connection::open(f.dir.path() / "audit.db", Connection::Mode::kExisting);
+  REQUIRE(conn.ok());
+  auto stored = conn->query_int64("SELECT max(length(raw)) FROM audit_records");
+  REQUIRE(stored.ok());
+  CHECK(*stored < static_cast<std::int64_t>(raw.size()) / 2);
+  CHECK(*conn->query_int64("SELECT count(*) FROM audit_terms") == 4);
+  CHECK(*conn->query_int64("SELECT count(*) FROM audit_postings") == 80);
+  auto back = f.store->read(20);
+  REQUIRE(back.ok());
+  CHECK(back->record.raw == raw);
+}
+
+TEST_CASE("an audit.db of schema 2 is migrated: its records and keys are found as before") {
+  TempDir dir;
+  {
+    auto conn = Connection::open(dir.path() / "audit.db", Connection::Mode::kCreate);
+    REQUIRE(conn.ok());
+    REQUIRE(conn->exec(R"sql(
+      CREATE TABLE audit_records (id INTEGER PRIMARY KEY, received_ms INTEGER NOT NULL,
+        recorded_ms INTEGER, transport TEXT NOT NULL, peer TEXT NOT NULL, format TEXT NOT NULL,
+        problem TEXT, raw BLOB NOT NULL, resource TEXT);
+      CREATE INDEX audit_records_recorded ON audit_records (recorded_ms);
+      CREATE INDEX audit_records_received ON audit_records (received_ms);
+      CREATE TABLE audit_keys (param TEXT NOT NULL, code TEXT NOT NULL, system TEXT NOT NULL,
+        record INTEGER NOT NULL, PRIMARY KEY (param, code, system, record)) WITHOUT ROWID;
+      CREATE INDEX audit_keys_record ON audit_keys (record);
+      CREATE TABLE audit_cursors (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL);
+      INSERT INTO audit_records VALUES (1, 10, 10, 'udp', '10.0.0.7', 'dicom', NULL,
+        '<AuditMessage/>', '{"resourceType":"AuditEvent"}');
+      INSERT INTO audit_records VALUES (2, 20, 20, 'udp', '10.0.0.7', 'dicom', NULL,
+        '<AuditMessage/>', '{"resourceType":"AuditEvent"}');
+      INSERT INTO audit_keys VALUES ('patient-identifier', 'A', 'urn:oid:1.2.3', 1);
+      INSERT INTO audit_keys VALUES ('patient-identifier', 'B', 'urn:oid:1.2.3', 2);
+      INSERT INTO audit_keys VALUES ('type', '110110', 'DCM', 1);
+      INSERT INTO audit_keys VALUES ('type', '110110', 'DCM', 2);
+      PRAGMA user_version = 2;
+    )sql"));
+  }
+  auto opened = AuditStore::open({dir.path(), 1, 64, 1000, nullptr});
+  REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().message));
+  AuditStore& store = **opened;
+  AuditQuery q;
+  q.all_of = {where("type", {{"", "", "110110"}}),
+              where("patient-identifier", {{"", "urn:oid:1.2.3", "B"}})};
+  auto found = store.search(q);
+  REQUIRE(found.ok());
+  REQUIRE(found->size() == 1);
+  CHECK(found->front().id == 2);
+  CHECK(found->front().record.raw == "<AuditMessage/>");  // stored plain, read plain
+  // New records go beside them, compressed; the old ones prune with their keys.
+  REQUIRE(store.append_and_wait({record(30, 30, "110110", "B")}).ok());
+  q.count = 10;
+  CHECK(store.search(q)->size() == 2);
+  CHECK(*store.prune(25) == 2);
+  CHECK(store.search(q)->size() == 1);
 }
 
 TEST_CASE("cursors start at 0, move both ways, and survive a restart") {
