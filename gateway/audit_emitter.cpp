@@ -39,8 +39,27 @@ AuditEmitter::~AuditEmitter() {
   stop();
 }
 
+storage::AuditRecord self_audit_record(const AuditSource& source, const AuditEventSpec& spec,
+                                       std::int64_t now_ms) {
+  storage::AuditRecord r;
+  r.received_ms = now_ms;
+  r.transport = "self";
+  r.format = "fhir";
+  r.resource_json = audit_event_json(source, spec, now_ms);
+  r.keys = audit_spec_keys(source, spec);
+  r.recorded_ms = now_ms;  // AuditEvent.recorded, written to the millisecond
+  return r;
+}
+
 void AuditEmitter::emit(const boost::json::object& event) {
-  storage::AuditRecord record = self_audit_record(event, config_.clock_ms());
+  enqueue(self_audit_record(event, config_.clock_ms()));
+}
+
+void AuditEmitter::emit(const AuditEventSpec& spec) {
+  enqueue(self_audit_record(config_.source, spec, config_.clock_ms()));
+}
+
+void AuditEmitter::enqueue(storage::AuditRecord record) {
   std::unique_lock lock(mutex_);
   room_.wait(lock, [&] { return queue_.size() < config_.max_queued || stopping_; });
   if (stopping_) {

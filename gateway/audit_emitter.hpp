@@ -58,6 +58,9 @@ class AuditEmitter {
   std::int64_t now_ms() const { return config_.clock_ms(); }
 
   void emit(const boost::json::object& event);
+  // The same for an event the gateway describes itself: its record is written straight
+  // from the spec, with no JSON tree (the path of every read's record).
+  void emit(const AuditEventSpec& spec);
   // Appends at once and waits for the commit (start and stop of the gateway).
   Status emit_and_wait(const boost::json::object& event);
   // Inside a job of `clinical`: stages the event in the outbox of that job's transaction.
@@ -72,6 +75,7 @@ class AuditEmitter {
   static constexpr std::size_t kBatchesInFlight = 4;
 
   void run();
+  void enqueue(storage::AuditRecord record);
   void write_queued();
   Status move_staged();
 
@@ -99,5 +103,7 @@ class AuditEmitter {
 
 // The audit.db record of one of the gateway's own events.
 storage::AuditRecord self_audit_record(const boost::json::object& event, std::int64_t now_ms);
+storage::AuditRecord self_audit_record(const AuditSource& source, const AuditEventSpec& spec,
+                                       std::int64_t now_ms);
 
 }  // namespace cg::gateway

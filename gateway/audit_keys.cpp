@@ -47,9 +47,12 @@ class KeyList {
   // A local reference ("Patient/1"), under `param` and, when it names a Patient, also under
   // "patient": the gateway's own records name patients this way.
   void reference(std::string_view param, const json::object& r) {
-    std::string ref = text(r, "reference");
+    reference(param, text(r, "reference"));
+  }
+  void coding(std::string_view param, const Coding& c) { add(param, c.system, c.code); }
+  void reference(std::string_view param, const std::string& ref) {
     if (ref.starts_with("Patient/")) add("patient", "", ref);
-    add(param, "", std::move(ref));
+    add(param, "", ref);
   }
   std::vector<storage::AuditKey> take() { return std::move(keys_); }
 
@@ -116,6 +119,32 @@ AuditSearchKeys audit_search_keys(const json::object& event) {
     out.recorded_ms = recorded->begin_ms;
   }
   return out;
+}
+
+std::vector<storage::AuditKey> audit_spec_keys(const AuditSource& source,
+                                               const AuditEventSpec& spec) {
+  KeyList keys;
+  keys.coding("type", spec.type);
+  for (const Coding& c : spec.subtypes) keys.coding("subtype", c);
+  keys.add("action", std::string(kAction), std::string(1, spec.action));
+  keys.add("outcome", std::string(kOutcome), std::to_string(spec.outcome));
+  keys.add("site", "", source.node_name);
+  keys.add("source", "", source.node_name);
+  for (const AuditAgent& a : spec.agents) {
+    keys.add("agent-identifier", "", a.who_identifier);
+    keys.reference("agent", a.who_reference);
+    keys.add("address", "", a.address);
+  }
+  for (const AuditEntity& e : spec.entities) {
+    keys.coding("entity-type", e.type);
+    keys.coding("entity-role", e.role);
+    keys.add("entity-identifier", e.identifier_system, e.identifier_value);
+    keys.reference("entity", e.reference);
+    if (e.type.code == "1" && e.role.code == "1") {
+      keys.add("patient-identifier", e.identifier_system, e.identifier_value);
+    }
+  }
+  return keys.take();
 }
 
 }  // namespace cg::gateway

@@ -25,6 +25,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "gateway/balp_events.hpp"
 #include "storage/audit_store.hpp"
 
 namespace cg::gateway {
@@ -39,5 +40,11 @@ AuditSearchKeys audit_search_keys(const boost::json::object& audit_event);
 // Gives `record` its FHIR form: the AuditEvent's JSON, its keys and `recorded`. Every way a
 // record arrives (syslog, the REST feed, the gateway's own) stores an AuditEvent this way.
 void set_audit_event(storage::AuditRecord& record, const boost::json::object& audit_event);
+
+// The same keys, read from what the gateway's own AuditEvent is written from instead of
+// from its JSON (the cheap path of the records of reads): equal, as a set, to
+// audit_search_keys(build_audit_event(source, spec, …)), which the tests hold it to.
+std::vector<storage::AuditKey> audit_spec_keys(const AuditSource& source,
+                                               const AuditEventSpec& spec);
 
 }  // namespace cg::gateway

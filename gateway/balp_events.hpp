@@ -79,6 +79,10 @@ struct AuditEventSpec {
   std::vector<AuditEntity> entities;
 };
 
+// The AuditEvent of `spec` as compact JSON, written directly (no JSON tree: the cheap path
+// of the gateway's own read records), and the same as a JSON object.
+std::string audit_event_json(const AuditSource& source, const AuditEventSpec& spec,
+                             std::int64_t now_ms);
 boost::json::object build_audit_event(const AuditSource& source, const AuditEventSpec& spec,
                                       std::int64_t now_ms);
 

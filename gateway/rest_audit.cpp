@@ -148,10 +148,10 @@ Status RestWriteAuditor::record(storage::WriteContext& ctx,
   return ok_status();
 }
 
-std::optional<json::object> rest_access_event(const AuditSource& source, const Principal& who,
-                                              const http::Request& request,
-                                              const fhir::FhirRequest& f,
-                                              const http::Response& response, std::int64_t now_ms) {
+std::optional<AuditEventSpec> rest_access_event(const AuditSource& source, const Principal& who,
+                                                const http::Request& request,
+                                                const fhir::FhirRequest& f,
+                                                const http::Response& response) {
   if (f.interaction == Interaction::kCapabilities) return std::nullopt;
   const bool audit_log = f.type == "AuditEvent";
   if (audit_log && f.interaction == Interaction::kCreate) return std::nullopt;
@@ -185,7 +185,7 @@ std::optional<json::object> rest_access_event(const AuditSource& source, const P
   }
   // Only a successful answer shows data; a refusal names what the path names.
   add_patients(spec, response.status < 300 ? std::string_view(response.body) : "", path_patient(f));
-  return build_audit_event(source, spec, now_ms);
+  return spec;
 }
 
 }  // namespace cg::gateway

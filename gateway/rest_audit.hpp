@@ -39,12 +39,14 @@ class RestWriteAuditor final : public fhir::WriteAuditor {
   const http::Request& request_;
 };
 
-// The record of a FHIR request after its response, or nullopt when there is none to make:
+// What the record of a FHIR request after its response says (AuditEmitter::emit writes it),
+// or nullopt when there is none to make:
 // a successful write (staged with the write), the CapabilityStatement, or a feed of audit
 // records (the record is its own trace). Reads of audit records are "Audit Log Used"
 // (DCM 110101).
-std::optional<boost::json::object> rest_access_event(
-    const AuditSource& source, const Principal& who, const http::Request& request,
-    const fhir::FhirRequest& fhir, const http::Response& response, std::int64_t now_ms);
+std::optional<AuditEventSpec> rest_access_event(const AuditSource& source, const Principal& who,
+                                                const http::Request& request,
+                                                const fhir::FhirRequest& fhir,
+                                                const http::Response& response);
 
 }  // namespace cg::gateway

@@ -303,9 +303,8 @@ void GatewayRouter::audit_fhir_access(const Principal& who, const http::Request&
   if (!parsed) return;
   // A Bundle of audit records is its own trace (like a single AuditEvent create).
   if (is_audit_feed(request, fhir_sub_path(path))) return;
-  auto event =
-      rest_access_event(emitter_->source(), who, request, *parsed, response, emitter_->now_ms());
-  if (event) emitter_->emit(*event);
+  auto spec = rest_access_event(emitter_->source(), who, request, *parsed, response);
+  if (spec) emitter_->emit(*spec);
 }
 
 }  // namespace cg::gateway

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "storage/audit_codec.hpp"
+#include "storage/audit_postings.hpp"
 #include "storage/database_file.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/migrations.hpp"
@@ -54,9 +55,9 @@ CREATE TABLE audit_cursors (
 // Version 3: compact rows, so the single writer keeps up with a clinic's audit traffic and
 // the gateway's own read records (docs/benchmarks.md, issue 6). Raw bytes and AuditEvent
 // JSON become zstd frames (`codec`, storage/audit_codec.hpp); each distinct search key is
-// stored once, as a term, and a record's keys become (term, record) postings of two integers
-// instead of four columns of text in two B-trees. `terms` lists a record's term ids so that
-// a prune finds its postings without a second index.
+// stored once, as a term, and the records of a term are kept in blocks, one row per term
+// per write job (storage/audit_postings.hpp). `terms` lists a record's term ids, so that a
+// prune knows which terms' blocks to drop. Keys of schema 2 become one-record blocks.
 constexpr std::string_view kAuditV3 = R"sql(
 CREATE TABLE audit_terms (
   id     INTEGER PRIMARY KEY,
@@ -66,16 +67,18 @@ CREATE TABLE audit_terms (
   UNIQUE (param, code, system)
 );
 CREATE TABLE audit_postings (
-  term   INTEGER NOT NULL,
-  record INTEGER NOT NULL,
-  PRIMARY KEY (term, record)
+  term         INTEGER NOT NULL,
+  last_record  INTEGER NOT NULL,
+  first_record INTEGER NOT NULL,
+  records      BLOB NOT NULL,
+  PRIMARY KEY (term, last_record)
 ) WITHOUT ROWID;
 ALTER TABLE audit_records ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE audit_records ADD COLUMN terms TEXT;
 INSERT INTO audit_terms (param, code, system)
   SELECT DISTINCT param, code, system FROM audit_keys;
-INSERT INTO audit_postings (term, record)
-  SELECT t.id, k.record FROM audit_keys k JOIN audit_terms t
+INSERT INTO audit_postings (term, last_record, first_record, records)
+  SELECT t.id, k.record, k.record, x'' FROM audit_keys k JOIN audit_terms t
     ON t.param = k.param AND t.code = k.code AND t.system = k.system;
 UPDATE audit_records SET terms = (
   SELECT group_concat(t.id) FROM audit_keys k JOIN audit_terms t
@@ -184,74 +187,78 @@ Result<std::int64_t> insert_record(Connection& conn, const AuditRecord& r,
   return conn.last_insert_rowid();
 }
 
-Status insert_postings(Connection& conn, std::int64_t record,
-                       const std::vector<std::int64_t>& terms) {
-  auto insert = conn.statement("INSERT INTO audit_postings (term, record) VALUES (?1, ?2)");
-  if (!insert) return insert.take_error();
-  for (std::int64_t term : terms) {
-    Statement& s = **insert;
-    s.bind(1, term);
-    s.bind(2, record);
-    if (auto run = s.run(); !run) return run;
-    s.reset();
-  }
-  return ok_status();
-}
-
-// The SQL of a search and its bound values, in order.
-struct SearchSql {
-  std::string sql;
-  std::vector<std::string> texts;  // bound as ?1…?n, then the integers
-  std::vector<std::int64_t> numbers;
-};
-
-// One key alternative of `param`: code (and system) given, or only a system (any code).
-std::string key_match(const std::string& param, const AuditKey& k, SearchSql& q) {
-  auto placeholder = [&q](std::string value) {
-    q.texts.push_back(std::move(value));
-    return "?" + std::to_string(q.texts.size());
-  };
-  std::string out = "t.param = " + placeholder(param);
-  if (!k.code.empty()) out += " AND t.code = " + placeholder(k.code);
-  if (!k.system.empty()) out += " AND t.system = " + placeholder(k.system);
-  return out;
-}
-
-// `counting`: SELECT count(*) of every match instead of one page of rows.
-SearchSql search_sql(const AuditQuery& query, bool counting = false) {
-  SearchSql q;
-  q.sql = counting ? std::string("SELECT count(*) FROM audit_records r WHERE 1")
-                   : "SELECT " + std::string(kColumns) + " FROM audit_records r WHERE 1";
-  if (!query.include_unreadable) q.sql += " AND r.problem IS NULL";
-  for (const AuditCriterion& c : query.all_of) {
-    std::string any;
-    for (const AuditKey& k : c.any_of) {
-      any += (any.empty() ? "(" : " OR (") + key_match(c.param, k, q) + ")";
+// The ids of the terms that match one criterion: any of its alternatives (code and system
+// given, or only a system: any code).
+Result<TermAlternatives> matching_terms(Connection& conn, const AuditCriterion& c) {
+  std::string sql = "SELECT id FROM audit_terms WHERE 0";
+  std::vector<std::string> values;
+  for (const AuditKey& k : c.any_of) {
+    values.push_back(c.param);
+    sql += " OR (param = ?" + std::to_string(values.size());
+    if (!k.code.empty()) {
+      values.push_back(k.code);
+      sql += " AND code = ?" + std::to_string(values.size());
     }
-    if (any.empty()) any = "0";
-    // IN over the postings' primary key (term, record): SQLite looks the matching records
-    // up instead of testing every record, so a rare patient is found at once.
-    q.sql +=
-        " AND r.id IN (SELECT p.record FROM audit_postings p WHERE p.term IN "
-        "(SELECT t.id FROM audit_terms t WHERE " +
-        any + "))";
+    if (!k.system.empty()) {
+      values.push_back(k.system);
+      sql += " AND system = ?" + std::to_string(values.size());
+    }
+    sql += ")";
   }
-  // Integers follow the texts: their placeholders are numbered after them.
-  auto number = [&q](std::int64_t value) {
-    q.numbers.push_back(value);
-    return "?" + std::to_string(q.texts.size() + q.numbers.size());
-  };
-  if (query.recorded_from_ms) q.sql += " AND r.recorded_ms >= " + number(*query.recorded_from_ms);
-  if (query.recorded_to_ms) q.sql += " AND r.recorded_ms < " + number(*query.recorded_to_ms);
-  if (query.before_id) q.sql += " AND r.id < " + number(*query.before_id);
-  if (counting) return q;
-  q.sql += " ORDER BY r.id DESC LIMIT " + number(static_cast<std::int64_t>(query.count));
-  return q;
+  auto s = conn.generated_statement(sql);
+  if (!s) return s.take_error();
+  for (std::size_t i = 0; i < values.size(); ++i) (*s)->bind(static_cast<int>(i + 1), values[i]);
+  TermAlternatives terms;
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return row.take_error();
+    if (!*row) return terms;
+    terms.push_back((*s)->column_int64(0));
+  }
 }
 
-// One bounded slice of a prune: deletes up to `limit` of the oldest matching records, their
-// postings, and the terms no record uses any more (a pruned patient's identifier does not
-// outlive its records); `deleted` gets how many records went.
+// Whether a stored record passes the query's conditions besides its criteria.
+bool passes(const AuditQuery& q, std::optional<std::int64_t> recorded_ms, bool unreadable) {
+  if (unreadable && !q.include_unreadable) return false;
+  if (q.recorded_from_ms && (!recorded_ms || *recorded_ms < *q.recorded_from_ms)) return false;
+  if (q.recorded_to_ms && (!recorded_ms || *recorded_ms >= *q.recorded_to_ms)) return false;
+  return true;
+}
+
+// A search without criteria: straight down audit_records.
+std::string plain_search_sql(const AuditQuery& query, bool counting) {
+  std::string sql = counting ? std::string("SELECT count(*) FROM audit_records WHERE 1")
+                             : "SELECT " + std::string(kColumns) + " FROM audit_records WHERE 1";
+  if (!query.include_unreadable) sql += " AND problem IS NULL";
+  if (query.recorded_from_ms) sql += " AND recorded_ms >= ?1";
+  if (query.recorded_to_ms) sql += " AND recorded_ms < ?2";
+  if (!counting && query.before_id) sql += " AND id < ?3";
+  if (!counting) sql += " ORDER BY id DESC LIMIT ?4";
+  return sql;
+}
+
+void bind_plain_search(Statement& s, const AuditQuery& query, bool counting) {
+  if (query.recorded_from_ms) s.bind(1, *query.recorded_from_ms);
+  if (query.recorded_to_ms) s.bind(2, *query.recorded_to_ms);
+  if (counting) return;
+  if (query.before_id) s.bind(3, *query.before_id);
+  s.bind(4, static_cast<std::int64_t>(query.count));
+}
+
+// Runs `body` inside a read transaction, so a search that takes several statements sees one
+// snapshot of audit.db.
+template <class Body>
+auto in_read_snapshot(Connection& conn, Body body) -> decltype(body()) {
+  if (auto begun = conn.exec("BEGIN"); !begun) return begun.take_error();
+  auto result = body();
+  (void)conn.exec(result ? "COMMIT" : "ROLLBACK");
+  return result;
+}
+
+// One bounded slice of a prune: deletes up to `limit` of the oldest matching records, then
+// the blocks of their terms that hold only records older than the oldest one left, and the
+// terms no block mentions any more (a pruned patient's identifier does not outlive its
+// records); `deleted` gets how many records went.
 Status prune_slice(Connection& conn, std::int64_t received_before_ms, std::int64_t through_id,
                    std::int64_t limit, std::int64_t& deleted) {
   auto victims = conn.statement(
@@ -261,43 +268,30 @@ Status prune_slice(Connection& conn, std::int64_t received_before_ms, std::int64
   (*victims)->bind(1, received_before_ms);
   (*victims)->bind(2, through_id);
   (*victims)->bind(3, limit);
-  std::vector<std::pair<std::int64_t, std::string>> rows;
+  std::vector<std::int64_t> ids;
+  std::vector<std::int64_t> terms;
   for (;;) {
     auto row = (*victims)->step();
     if (!row) return row.take_error();
     if (!*row) break;
-    rows.emplace_back((*victims)->column_int64(0), (*victims)->column_text(1));
+    ids.push_back((*victims)->column_int64(0));
+    for (std::int64_t t : parse_term_list((*victims)->column_text(1))) terms.push_back(t);
   }
   (*victims)->reset();
-  auto posting = conn.statement("DELETE FROM audit_postings WHERE term = ?1 AND record = ?2");
-  auto record = conn.statement("DELETE FROM audit_records WHERE id = ?1");
-  auto unused = conn.statement(
-      "DELETE FROM audit_terms WHERE id = ?1 AND NOT EXISTS "
-      "(SELECT 1 FROM audit_postings WHERE term = ?1)");
-  if (!posting) return posting.take_error();
-  if (!record) return record.take_error();
-  if (!unused) return unused.take_error();
-  std::vector<std::int64_t> touched;
-  for (const auto& [id, terms] : rows) {
-    for (std::int64_t term : parse_term_list(terms)) {
-      (*posting)->bind(1, term);
-      (*posting)->bind(2, id);
-      if (auto run = (*posting)->run(); !run) return run;
-      (*posting)->reset();
-      touched.push_back(term);
-    }
-    (*record)->bind(1, id);
-    if (auto run = (*record)->run(); !run) return run;
-    (*record)->reset();
+  auto remove = conn.statement("DELETE FROM audit_records WHERE id = ?1");
+  if (!remove) return remove.take_error();
+  for (std::int64_t id : ids) {
+    (*remove)->bind(1, id);
+    if (auto run = (*remove)->run(); !run) return run;
+    (*remove)->reset();
   }
-  std::sort(touched.begin(), touched.end());
-  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-  for (std::int64_t term : touched) {
-    (*unused)->bind(1, term);
-    if (auto run = (*unused)->run(); !run) return run;
-    (*unused)->reset();
-  }
-  deleted = static_cast<std::int64_t>(rows.size());
+  std::sort(terms.begin(), terms.end());
+  terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
+  auto first_kept =
+      conn.query_int64("SELECT coalesce(min(id), 9223372036854775807) FROM audit_records");
+  if (!first_kept) return first_kept.take_error();
+  if (auto dropped = drop_postings_before(conn, terms, *first_kept); !dropped) return dropped;
+  deleted = static_cast<std::int64_t>(ids.size());
   return ok_status();
 }
 
@@ -402,6 +396,19 @@ struct AuditStore::Impl {
   std::unique_ptr<ReaderPool> readers;
   TermCache terms;  // writer thread only
 
+  // Walks the records that match the query's criteria, newest first below its before_id.
+  Status walk(Connection& conn, const AuditQuery& query,
+              const std::function<Result<bool>(std::int64_t)>& visit) {
+    std::vector<TermAlternatives> criteria;
+    for (const AuditCriterion& c : query.all_of) {
+      auto terms = matching_terms(conn, c);
+      if (!terms) return terms.take_error();
+      if (terms->empty()) return ok_status();  // a criterion no record meets
+      criteria.push_back(std::move(*terms));
+    }
+    return walk_matches(conn, criteria, query.before_id.value_or(AuditStore::kAllIds), visit);
+  }
+
   // Runs `job` on the writer and waits for its commit.
   Status write_and_wait(BatchJob job) {
     std::promise<Status> committed;
@@ -467,15 +474,16 @@ void AuditStore::append(std::vector<AuditRecord> records, AppendDone done) {
         outcome->ids.clear();
         outcome->learned.clear();
         outcome->generation = impl->terms.generation();
+        PostingBatch postings;
         for (const AuditRecord& r : *batch) {
           auto terms = resolve_terms(conn, impl->terms, r.keys, outcome->learned);
           if (!terms) return terms.take_error();
           auto id = insert_record(conn, r, *terms);
           if (!id) return id.take_error();
-          if (auto s = insert_postings(conn, *id, *terms); !s) return s;
+          postings.add(*id, *terms);
           outcome->ids.push_back(*id);
         }
-        return ok_status();
+        return postings.write(conn);
       },
       [outcome, impl, done = std::move(done)](Status status) {
         if (!status) {
@@ -511,31 +519,70 @@ Result<StoredAudit> AuditStore::read(std::int64_t id) {
 }
 
 Result<std::vector<StoredAudit>> AuditStore::search(const AuditQuery& query) {
-  SearchSql q = search_sql(query);
   auto conn = impl_->readers->borrow();
   if (!conn) return conn.take_error();
-  auto s = (**conn).generated_statement(q.sql);
-  if (!s) return s.take_error();
-  int index = 1;
-  for (const auto& text : q.texts) (*s)->bind(index++, text);
-  for (auto number : q.numbers) (*s)->bind(index++, number);
-  return read_rows(**s);
+  Connection& c = **conn;
+  if (query.all_of.empty()) {
+    auto s = c.generated_statement(plain_search_sql(query, false));
+    if (!s) return s.take_error();
+    bind_plain_search(**s, query, false);
+    return read_rows(**s);
+  }
+  return in_read_snapshot(c, [&]() -> Result<std::vector<StoredAudit>> {
+    std::vector<StoredAudit> found;
+    auto row = c.statement("SELECT " + std::string(kColumns) + " FROM audit_records WHERE id = ?1");
+    if (!row) return row.take_error();
+    Status walked = impl_->walk(c, query, [&](std::int64_t id) -> Result<bool> {
+      (*row)->bind(1, id);
+      auto rows = read_rows(**row);
+      (*row)->reset();
+      if (!rows) return rows.take_error();
+      if (rows->empty()) return true;  // pruned; its id was left in a block
+      StoredAudit& a = rows->front();
+      if (passes(query, a.record.recorded_ms, !a.record.problem.empty())) {
+        found.push_back(std::move(a));
+      }
+      return found.size() < query.count;
+    });
+    if (!walked) return walked.take_error();
+    return found;
+  });
 }
 
 Result<std::int64_t> AuditStore::count(const AuditQuery& query) {
-  AuditQuery all = query;
-  all.before_id.reset();
-  SearchSql q = search_sql(all, /*counting=*/true);
   auto conn = impl_->readers->borrow();
   if (!conn) return conn.take_error();
-  auto s = (**conn).generated_statement(q.sql);
-  if (!s) return s.take_error();
-  int index = 1;
-  for (const auto& text : q.texts) (*s)->bind(index++, text);
-  for (auto number : q.numbers) (*s)->bind(index++, number);
-  auto row = (*s)->step();
-  if (!row) return row.take_error();
-  return (*s)->column_int64(0);
+  Connection& c = **conn;
+  if (query.all_of.empty()) {
+    auto s = c.generated_statement(plain_search_sql(query, true));
+    if (!s) return s.take_error();
+    bind_plain_search(**s, query, true);
+    auto row = (*s)->step();
+    if (!row) return row.take_error();
+    return (*s)->column_int64(0);
+  }
+  AuditQuery all = query;
+  all.before_id.reset();
+  return in_read_snapshot(c, [&]() -> Result<std::int64_t> {
+    std::int64_t n = 0;
+    auto row =
+        c.statement("SELECT recorded_ms, problem IS NOT NULL FROM audit_records WHERE id = ?1");
+    if (!row) return row.take_error();
+    Status walked = impl_->walk(c, all, [&](std::int64_t id) -> Result<bool> {
+      (*row)->bind(1, id);
+      auto found = (*row)->step();
+      if (!found) return found.take_error();
+      if (*found) {
+        std::optional<std::int64_t> recorded;
+        if (!(*row)->column_is_null(0)) recorded = (*row)->column_int64(0);
+        if (passes(all, recorded, (*row)->column_int64(1) != 0)) ++n;
+      }
+      (*row)->reset();
+      return true;
+    });
+    if (!walked) return walked.take_error();
+    return n;
+  });
 }
 
 Result<std::vector<StoredAudit>> AuditStore::since(std::int64_t after_id, std::size_t limit) {

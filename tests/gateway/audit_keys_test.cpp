@@ -156,3 +156,56 @@ TEST_CASE("IPF samples stored in audit.db are found by patient and by event type
   CHECK_FALSE(feeds->empty());
   for (const auto& a : *feeds) CHECK(a.record.raw.find("ITI-8") != std::string::npos);
 }
+
+namespace {
+
+std::vector<storage::AuditKey> sorted(std::vector<storage::AuditKey> keys) {
+  auto order = [](const storage::AuditKey& a, const storage::AuditKey& b) {
+    return std::tie(a.param, a.system, a.code) < std::tie(b.param, b.system, b.code);
+  };
+  std::sort(keys.begin(), keys.end(), order);
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+}  // namespace
+
+TEST_CASE("the keys of a spec are the keys of the AuditEvent it is written as") {
+  const AuditSource source{"clinic-7", "192.168.4.2"};
+  std::vector<AuditEventSpec> specs;
+  AuditEventSpec read;  // a FHIR read by an app
+  read.type = {std::string(codes::kEventType), "rest", "Restful Operation"};
+  read.subtypes = {{std::string(codes::kRestful), "read", ""}};
+  read.action = 'R';
+  AuditAgent app;
+  app.type = {std::string(codes::kDicom), "110153", "Source Role ID"};
+  app.who_identifier = "token:511a36fa";
+  app.requestor = true;
+  app.address = "192.168.4.31";
+  read.agents = {app, gateway_agent(source)};
+  read.entities = {resource_entity("Patient/p76"), patient_entity("Patient/p76")};
+  specs.push_back(read);
+  AuditEventSpec feed = read;  // an HL7v2 feed that failed, with identifiers and details
+  feed.type = {std::string(codes::kDicom), "110110", "Patient Record"};
+  feed.subtypes = {{std::string(codes::kIheEvent), "ITI-8", "Patient Identity Feed"}};
+  feed.action = 'C';
+  feed.outcome = 4;
+  feed.outcome_description = "AE";
+  feed.agents[0].who_identifier = "EMR^CLINIC";
+  feed.agents[0].address = "emr.clinic.lan";
+  feed.agents[0].who_reference = "Patient/self";  // a patient user
+  feed.agents[0].roles = {"clinician"};
+  feed.entities = {patient_identifier_entity("urn:oid:1.2.3", "M-1"),
+                   query_entity("QPD|x", "/fhir/Patient"), resource_entity("")};
+  feed.entities[0].details = {{"MSH-10", "MSG0001"}};
+  specs.push_back(feed);
+  AuditEventSpec bare;  // no agents, no entities, no address
+  bare.type = {std::string(codes::kDicom), "110100", "Application Activity"};
+  specs.push_back(bare);
+  for (const AuditEventSpec& spec : specs) {
+    const auto event = build_audit_event(source, spec, 1'767'607'200'250);
+    const auto from_json = audit_search_keys(event);
+    CHECK(sorted(audit_spec_keys(source, spec)) == sorted(from_json.keys));
+    CHECK(from_json.recorded_ms == 1'767'607'200'250);
+  }
+}

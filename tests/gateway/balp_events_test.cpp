@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "protocols/fhir/model/json.hpp"
 #include "protocols/fhir/model/validation.hpp"
 
 using namespace cg;
@@ -91,4 +92,33 @@ TEST_CASE("outcome codes of HTTP statuses") {
   CHECK(outcome_of_status(304) == 0);
   CHECK(outcome_of_status(403) == 4);
   CHECK(outcome_of_status(503) == 8);
+}
+
+TEST_CASE("the AuditEvent text is written in FHIR's member order, escaped, compact") {
+  AuditSource source{"gw", ""};
+  AuditEventSpec spec;
+  spec.type = {"http://s", "t", ""};
+  spec.action = 'E';
+  AuditAgent agent;
+  agent.who_identifier = "a\"b\\c\n";
+  agent.who_display = "Dr. O";
+  agent.requestor = true;
+  spec.agents = {agent};
+  AuditEntity entity = patient_identifier_entity("urn:oid:1", "7");
+  entity.details = {{"MSH-10", "M1"}};
+  spec.entities = {entity};
+  const std::string text = audit_event_json(source, spec, 0);
+  CHECK(text ==
+        R"({"resourceType":"AuditEvent","type":{"system":"http://s","code":"t"},"action":"E",)"
+        R"("recorded":"1970-01-01T00:00:00.000Z","outcome":"0","agent":[{"who":{"identifier":)"
+        R"({"value":"a\"b\\c\n"},"display":"Dr. O"},"requestor":true}],"source":{"site":"gw",)"
+        R"("observer":{"identifier":{"value":"gw"},"display":"gw"},"type":[{"system":)"
+        R"("http://terminology.hl7.org/CodeSystem/security-source-type","code":"4","display":)"
+        R"("Application Server"}]},"entity":[{"what":{"identifier":{"value":"7","system":)"
+        R"("urn:oid:1"}},"type":{"system":"http://terminology.hl7.org/CodeSystem/)"
+        R"(audit-entity-type","code":"1","display":"Person"},"role":{"system":)"
+        R"("http://terminology.hl7.org/CodeSystem/object-role","code":"1","display":"Patient"},)"
+        R"("detail":[{"type":"MSH-10","valueBase64Binary":"TTE="}]}]})");
+  // The JSON tree is the same document.
+  CHECK(fhir::serialize_json(build_audit_event(source, spec, 0)) == text);
 }

@@ -88,42 +88,53 @@ struct DecimalKeepingHandler {
   bool on_comment(json::string_view, json::error_code&) { return true; }
 };
 
-void write_string(std::string& out, std::string_view s) {
+bool needs_escape(unsigned char c) {
+  return c < 0x20 || c == '"' || c == '\\';
+}
+
+void write_escape(std::string& out, unsigned char c) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xF]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
+  switch (c) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    case '\b':
+      out += "\\b";
+      break;
+    case '\f':
+      out += "\\f";
+      break;
+    default:
+      out += "\\u00";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
   }
+}
+
+void write_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  // Runs of characters that need no escape (nearly all of them) are appended whole.
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (!needs_escape(c)) continue;
+    out.append(s.data() + run, i - run);
+    write_escape(out, c);
+    run = i + 1;
+  }
+  out.append(s.data() + run, s.size() - run);
   out.push_back('"');
 }
 
@@ -243,6 +254,10 @@ Result<json::value> parse_json(std::string_view text, JsonLimits limits) {
     return Error::invalid("malformed JSON: an object repeats a property name");
   }
   return value;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  write_string(out, text);
 }
 
 std::string serialize_json(const json::value& value) {

@@ -28,6 +28,9 @@ struct JsonLimits {
 // Parses text as one JSON value. Errors name the byte offset; never throws.
 Result<boost::json::value> parse_json(std::string_view text, JsonLimits limits = {});
 
+// Appends `text` as a JSON string, quoted and escaped as serialize_json writes strings (for
+// code that writes JSON without building a tree first).
+void append_json_string(std::string& out, std::string_view text);
 // Compact JSON (no spaces), decimals written exactly as they were read.
 std::string serialize_json(const boost::json::value& value);
 // Same, indented with two spaces, for `_pretty=true`.
