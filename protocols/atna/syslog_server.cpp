@@ -68,6 +68,8 @@ constexpr std::string_view kTls = "tls";
 // A busy sender's batch is what one read returns: 64 KiB (about 40 typical audit records)
 // keeps a single connection near the store's pace; 16 KiB held it to two thirds of it.
 constexpr std::size_t kReadChunk = 64 * 1024;
+// At most this much is read into one TCP/TLS batch (then it goes to the sink).
+constexpr std::size_t kBatchReadLimit = 256 * 1024;
 // A UDP burst becomes one batch up to this many bytes (and kUdpBurstMessages messages).
 constexpr std::size_t kUdpBurstBytes = 1024 * 1024;
 // Two bytes of trailer (CR LF) plus one: a datagram longer than the limit is seen as such
@@ -762,9 +764,22 @@ asio::awaitable<bool> SyslogServerImpl::wait_for_batch_slot(ConnectionFlow& flow
   co_return !stopping_.load();
 }
 
+// Whether more of the stream can be read at once: decrypted bytes the TLS layer holds, or
+// bytes waiting in the socket.
+template <class Stream>
+bool more_waiting(Stream& stream) {
+  error_code ec;
+  if constexpr (requires { ::SSL_pending(stream.native_handle()); }) {
+    if (::SSL_pending(stream.native_handle()) > 0) return true;
+  }
+  return beast::get_lowest_layer(stream).socket().available(ec) > 0 && !ec;
+}
+
 // Reads frames until the peer leaves, the idle deadline passes, a frame start is malformed or
-// the server stops. Every read's complete frames go to the sink as one batch; with
-// kBatchesInFlightPerConnection of them outstanding the connection is not read.
+// the server stops. What can be read at once (up to kBatchReadLimit bytes) goes to the sink
+// as one batch, so a busy sender's messages reach audit.db in large commits (a TLS read
+// returns one 16 KiB record: five audit messages); with kBatchesInFlightPerConnection
+// batches outstanding the connection is not read.
 template <class Stream>
 asio::awaitable<Ending> SyslogServerImpl::serve(Stream& stream, ConnectionFlow& flow,
                                                 const Peer& peer) {
@@ -775,21 +790,25 @@ asio::awaitable<Ending> SyslogServerImpl::serve(Stream& stream, ConnectionFlow& 
   for (;;) {
     const bool may_read = co_await wait_for_batch_slot(flow);
     if (!may_read) co_return Ending::kClose;
-    tcp_layer.expires_after(config_.idle_timeout);
-    auto [ec, n] = co_await stream.async_read_some(asio::buffer(chunk), kUseTuple);
     SyslogBatch batch = new_batch(peer.transport);
-    if (ec) {
-      note_read_end(ec, peer);
-      const bool peer_closed = ec == asio::error::eof || ec == ssl::error::stream_truncated;
-      finish_stream(framer, batch, flow, peer, peer_closed);
-      co_return Ending::kDone;
-    }
-    std::string_view input(chunk.data(), n);
+    std::size_t read = 0;
     bool malformed = false;
-    while (std::optional<SyslogFrameEvent> event = framer.extract(&input)) {
-      malformed = !take_event(*event, batch, peer, oversize_logged);
-      if (malformed) break;
-    }
+    do {
+      tcp_layer.expires_after(config_.idle_timeout);
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(chunk), kUseTuple);
+      if (ec) {
+        note_read_end(ec, peer);
+        const bool peer_closed = ec == asio::error::eof || ec == ssl::error::stream_truncated;
+        finish_stream(framer, batch, flow, peer, peer_closed);
+        co_return Ending::kDone;
+      }
+      read += n;
+      std::string_view input(chunk.data(), n);
+      while (std::optional<SyslogFrameEvent> event = framer.extract(&input)) {
+        malformed = !take_event(*event, batch, peer, oversize_logged);
+        if (malformed) break;
+      }
+    } while (!malformed && read < kBatchReadLimit && more_waiting(stream));
     if (!batch.messages.empty()) {
       ++flow.in_flight;
       submit(std::move(batch), peer.session, 0);

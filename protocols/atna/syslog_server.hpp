@@ -7,7 +7,9 @@
 // in batches, to the SyslogSink on a pool of `worker_threads` threads. It does not parse the
 // syslog header or the audit payload; the sink does (gateway/audit_intake).
 //
-// Batches: on TCP/TLS every read's complete frames form one batch; on UDP one datagram and
+// Batches: on TCP/TLS the complete frames of what can be read at once (up to 256 KiB) form
+// one batch, so batches grow with the load and a busy sender's messages share commits; on
+// UDP one datagram and
 // the others already queued on the socket (up to kUdpBurstMessages) form one. Each batch is
 // one store job, so a burst costs one savepoint, not one per message.
 //
@@ -15,7 +17,7 @@
 // the sink; with that many outstanding it stops reading (the kernel buffers, then TCP slows
 // the sender down), so no connection reads faster than the store commits. A connection holds
 // a 64 KiB read buffer, at most `max_message_size` of an unfinished frame, and its batches
-// in flight (each at most one read's worth of frames). UDP has no way to
+// in flight (each at most 256 KiB and a frame of frames). UDP has no way to
 // slow a sender: datagrams are received into a SO_RCVBUF of `udp_receive_buffer` bytes and,
 // when the batches in flight hold more than `max_udp_in_flight_bytes`, further datagrams are
 // dropped and counted as `dropped`.
