@@ -134,6 +134,7 @@ std::optional<std::vector<std::int64_t>> decode_block(std::int64_t first_record,
       shift += 7;
       continue;
     }
+    if (c == 0 && shift > 0) return std::nullopt;  // overlong: the writer never makes one
     if (delta == 0 ||
         delta > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max() - ids.back())) {
       return std::nullopt;

@@ -58,9 +58,10 @@ TEST_CASE("blocks: ascending ids as varint deltas, damaged bytes refused") {
   CHECK(bytes.size() == 1 + 1 + 2 + 3 + 6);
   CHECK(decode_block(5, bytes).value() == ids);
   CHECK(decode_block(9, "").value() == Ids{9});
-  CHECK_FALSE(decode_block(5, std::string("\x80", 1)).has_value());   // cut inside a varint
-  CHECK_FALSE(decode_block(5, std::string("\x00", 1)).has_value());   // ids must grow
-  CHECK_FALSE(decode_block(5, std::string(10, '\xff')).has_value());  // overflow
+  CHECK_FALSE(decode_block(5, std::string("\x80", 1)).has_value());      // cut inside a varint
+  CHECK_FALSE(decode_block(5, std::string("\x00", 1)).has_value());      // ids must grow
+  CHECK_FALSE(decode_block(5, std::string(10, '\xff')).has_value());     // overflow
+  CHECK_FALSE(decode_block(5, std::string("\x81\x00", 2)).has_value());  // overlong
 }
 
 TEST_CASE("walk: AND across criteria, OR within one, newest first, across many blocks") {
