@@ -117,7 +117,8 @@ enum class Ending {
 struct ConnectionFlow {
   explicit ConnectionFlow(const asio::any_io_executor& executor) : wake(executor) {}
   std::size_t in_flight = 0;
-  asio::steady_timer wake;  // waited on while in_flight is at the limit; cancelled to wake
+  std::size_t in_flight_bytes = 0;
+  asio::steady_timer wake;  // waited on while in flight is at a limit; cancelled to wake
 };
 
 }  // namespace
@@ -140,11 +141,8 @@ struct BatchTracker {
 class BatchCompletion {
  public:
   BatchCompletion(std::shared_ptr<BatchTracker> tracker, std::size_t messages,
-                  std::uint64_t session, std::size_t udp_bytes)
-      : tracker_(std::move(tracker)),
-        messages_(messages),
-        session_(session),
-        udp_bytes_(udp_bytes) {}
+                  std::uint64_t session, std::size_t bytes)
+      : tracker_(std::move(tracker)), messages_(messages), session_(session), bytes_(bytes) {}
   BatchCompletion(const BatchCompletion&) = delete;
   BatchCompletion& operator=(const BatchCompletion&) = delete;
   ~BatchCompletion() { finish(false); }
@@ -159,7 +157,7 @@ class BatchCompletion {
   std::shared_ptr<BatchTracker> tracker_;
   const std::size_t messages_;
   const std::uint64_t session_;  // 0 for UDP
-  const std::size_t udp_bytes_;
+  const std::size_t bytes_;      // what the batch counts against its connection's or UDP's bound
   std::atomic<bool> finished_{false};
 };
 
@@ -194,7 +192,7 @@ class SyslogServerImpl final : public SyslogServer {
   void stop(std::chrono::milliseconds drain) override;
 
   // A batch finished (from BatchCompletion::finish, under the tracker's mutex, any thread).
-  void batch_done(bool stored, std::size_t messages, std::uint64_t session, std::size_t udp_bytes);
+  void batch_done(bool stored, std::size_t messages, std::uint64_t session, std::size_t bytes);
 
  private:
   // Counts one admitted connection until destroyed. Passed by value into the connection
@@ -267,7 +265,7 @@ class SyslogServerImpl final : public SyslogServer {
   void release_connection();
   SessionRegistration register_session(beast::tcp_stream& stream, ConnectionFlow& flow);
   void unregister_session(std::uint64_t id);
-  void release_batch_slot(std::uint64_t id);
+  void release_batch_slot(std::uint64_t id, std::size_t bytes);
   void close_session(std::uint64_t id);
   void close_all_sessions();
   void close_listener(tcp::acceptor& acceptor, std::promise<void>& loop_done);
@@ -291,7 +289,9 @@ class SyslogServerImpl final : public SyslogServer {
   void take_datagram(SyslogBatch& batch, std::string_view datagram, const std::string& peer);
   void submit_udp(SyslogBatch batch);
 
-  void submit(SyslogBatch batch, std::uint64_t session, std::size_t udp_bytes);
+  // `session` 0 for UDP; `bytes` what the batch counts against its bound.
+  void submit(SyslogBatch batch, std::uint64_t session, std::size_t bytes);
+  void submit_tcp(SyslogBatch batch, ConnectionFlow& flow, std::uint64_t session);
   void call_sink(SyslogBatch batch, std::shared_ptr<BatchCompletion> completion);
   void note_dropped(std::size_t messages, std::string_view why);
 
@@ -350,25 +350,28 @@ void BatchCompletion::finish(bool stored) {
   std::lock_guard lock(tracker_->mutex);
   --tracker_->in_flight;
   tracker_->changed.notify_all();
-  if (!tracker_->detached) tracker_->server->batch_done(stored, messages_, session_, udp_bytes_);
+  if (!tracker_->detached) tracker_->server->batch_done(stored, messages_, session_, bytes_);
 }
 
 void SyslogServerImpl::batch_done(bool stored, std::size_t messages, std::uint64_t session,
-                                  std::size_t udp_bytes) {
+                                  std::size_t bytes) {
   if (!stored) note_dropped(messages, "not stored");
-  if (udp_bytes > 0) udp_in_flight_bytes_ -= udp_bytes;
-  if (session == 0) return;
+  if (session == 0) {
+    udp_in_flight_bytes_ -= bytes;
+    return;
+  }
   std::lock_guard lock(sessions_mutex_);
   if (auto it = sessions_.find(session); it != sessions_.end()) {
-    asio::post(it->second.executor, [this, session] { release_batch_slot(session); });
+    asio::post(it->second.executor, [this, session, bytes] { release_batch_slot(session, bytes); });
   }
 }
 
 // On the session's strand: the flow is alive exactly as long as the session is listed.
-void SyslogServerImpl::release_batch_slot(std::uint64_t id) {
+void SyslogServerImpl::release_batch_slot(std::uint64_t id, std::size_t bytes) {
   std::lock_guard lock(sessions_mutex_);
   if (auto it = sessions_.find(id); it != sessions_.end()) {
     --it->second.flow->in_flight;
+    it->second.flow->in_flight_bytes -= bytes;
     it->second.flow->wake.cancel();
   }
 }
@@ -757,7 +760,9 @@ asio::awaitable<void> SyslogServerImpl::run_tls(tcp::socket socket,
 
 // Waits until the connection may hand over another batch. False: the server is stopping.
 asio::awaitable<bool> SyslogServerImpl::wait_for_batch_slot(ConnectionFlow& flow) {
-  while (flow.in_flight >= kBatchesInFlightPerConnection && !stopping_.load()) {
+  while ((flow.in_flight >= kBatchesInFlightPerConnection ||
+          flow.in_flight_bytes >= kBytesInFlightPerConnection) &&
+         !stopping_.load()) {
     flow.wake.expires_at(Clock::time_point::max());
     co_await flow.wake.async_wait(kUseTuple);  // ends when cancelled by a completion or stop
   }
@@ -809,10 +814,7 @@ asio::awaitable<Ending> SyslogServerImpl::serve(Stream& stream, ConnectionFlow& 
         if (malformed) break;
       }
     } while (!malformed && read < kBatchReadLimit && more_waiting(stream));
-    if (!batch.messages.empty()) {
-      ++flow.in_flight;
-      submit(std::move(batch), peer.session, 0);
-    }
+    submit_tcp(std::move(batch), flow, peer.session);
     if (malformed || stopping_.load()) co_return Ending::kClose;
   }
 }
@@ -864,10 +866,7 @@ void SyslogServerImpl::finish_stream(SyslogFramer& framer, SyslogBatch& batch, C
     log(kLogInfo,
         "syslog connection from " + peer.address + " ended in the middle of a message (dropped)");
   }
-  if (!batch.messages.empty()) {
-    ++flow.in_flight;
-    submit(std::move(batch), peer.session, 0);
-  }
+  submit_tcp(std::move(batch), flow, peer.session);
 }
 
 void SyslogServerImpl::note_read_end(const error_code& ec, const Peer& peer) {
@@ -957,7 +956,15 @@ void SyslogServerImpl::submit_udp(SyslogBatch batch) {
 
 // ---- handing batches to the sink -------------------------------------------------------
 
-void SyslogServerImpl::submit(SyslogBatch batch, std::uint64_t session, std::size_t udp_bytes) {
+void SyslogServerImpl::submit_tcp(SyslogBatch batch, ConnectionFlow& flow, std::uint64_t session) {
+  if (batch.messages.empty()) return;
+  const std::size_t bytes = std::max<std::size_t>(1, batch_bytes(batch));
+  ++flow.in_flight;
+  flow.in_flight_bytes += bytes;
+  submit(std::move(batch), session, bytes);
+}
+
+void SyslogServerImpl::submit(SyslogBatch batch, std::uint64_t session, std::size_t bytes) {
   counters_.messages += batch.messages.size();
   counters_.bytes += batch_bytes(batch);
   {
@@ -965,7 +972,7 @@ void SyslogServerImpl::submit(SyslogBatch batch, std::uint64_t session, std::siz
     ++tracker_->in_flight;
   }
   auto completion =
-      std::make_shared<BatchCompletion>(tracker_, batch.messages.size(), session, udp_bytes);
+      std::make_shared<BatchCompletion>(tracker_, batch.messages.size(), session, bytes);
   asio::post(workers_,
              [this, batch = std::move(batch), completion = std::move(completion)]() mutable {
                call_sink(std::move(batch), std::move(completion));

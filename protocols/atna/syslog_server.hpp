@@ -13,13 +13,14 @@
 // the others already queued on the socket (up to kUdpBurstMessages) form one. Each batch is
 // one store job, so a burst costs one savepoint, not one per message.
 //
-// Backpressure: a TCP/TLS connection has at most kBatchesInFlightPerConnection batches with
-// the sink; with that many outstanding it stops reading (the kernel buffers, then TCP slows
-// the sender down), so no connection reads faster than the store commits. A connection holds
-// a 64 KiB read buffer, at most `max_message_size` of an unfinished frame, and its batches
-// in flight (each at most 256 KiB and a frame of frames). UDP has no way to
-// slow a sender: datagrams are received into a SO_RCVBUF of `udp_receive_buffer` bytes and,
-// when the batches in flight hold more than `max_udp_in_flight_bytes`, further datagrams are
+// Backpressure: a TCP/TLS connection has at most kBatchesInFlightPerConnection batches, and
+// kBytesInFlightPerConnection bytes, with the sink; with that much outstanding it stops
+// reading (the kernel buffers, then TCP slows the sender down), so no connection reads faster
+// than the store commits. A connection holds a 64 KiB read buffer, at most `max_message_size`
+// of an unfinished frame, its batches in flight (512 KiB) and the batch being read (256 KiB
+// and a frame). UDP has no way to slow a sender: datagrams are received into a SO_RCVBUF of
+// `udp_receive_buffer` bytes and, when the batches in flight hold more than
+// `max_udp_in_flight_bytes`, further datagrams are
 // dropped and counted as `dropped`.
 //
 // Limits and bad input: a message over `max_message_size` is dropped and counted (TCP/TLS: the
@@ -54,6 +55,8 @@ namespace cg::atna {
 inline constexpr std::uint16_t kDefaultSyslogPort = 5514;     // UDP and TCP
 inline constexpr std::uint16_t kDefaultSyslogTlsPort = 6514;  // IANA's syslog-tls
 inline constexpr std::size_t kBatchesInFlightPerConnection = 8;
+// …and at most this many bytes of messages (the bound on a connection's memory).
+inline constexpr std::size_t kBytesInFlightPerConnection = 512 * 1024;
 inline constexpr std::size_t kUdpBurstMessages = 256;
 
 // One message as received: the bytes of one frame or datagram, framing removed.

@@ -327,6 +327,31 @@ TEST_CASE("TCP: a connection is not read while its batches in flight are at the 
   CHECK(sink.texts() == sent);
 }
 
+TEST_CASE("TCP: a connection is not read while its bytes in flight are at the limit") {
+  LogCapture logs;
+  RecordingSink sink;
+  sink.hold();
+  SyslogConfig config = test_config(logs);
+  config.max_message_size = 300 * 1024;
+  auto server = start_server(config, sink.sink());
+  TestClient client(*server->tcp_port());
+  // 200 KiB messages, one at a time: the third batch takes the connection past 512 KiB.
+  const std::string big = audit(1) + std::string(200 * 1024, 'x');
+  const std::size_t over = kBytesInFlightPerConnection / big.size() + 1;
+  REQUIRE(over < kBatchesInFlightPerConnection);  // the byte bound is the one reached
+  for (std::size_t i = 1; i <= over; ++i) {
+    REQUIRE(client.send(octet_frame(big)));
+    REQUIRE(eventually([&] { return sink.batch_count() == i; }));
+  }
+  REQUIRE(client.send(octet_frame(audit(2))));
+  // Bounded wait for what must not happen: the frame past the bound stays unread.
+  CHECK_FALSE(eventually([&] { return server->counters().messages > over; }, 300ms));
+  REQUIRE(sink.release_one());
+  CHECK(eventually([&] { return sink.batch_count() == over + 1; }));
+  while (sink.release_one()) {
+  }
+}
+
 TEST_CASE("TCP: connections over max_connections are closed at once") {
   LogCapture logs;
   RecordingSink sink;
