@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/allocator.hpp"
 #include "gateway/audit_commands.hpp"
 #include "gateway/client_commands.hpp"
 #include "gateway/config.hpp"
@@ -234,7 +235,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "version" || cmd == "--version") {
-    std::cout << "clinic-gateway " CG_VERSION "\n";
+    std::cout << "clinic-gateway " CG_VERSION "\n"
+              << "allocator: " << cg::gateway::allocator_description() << "\n";
     return 0;
   }
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
