@@ -1,15 +1,19 @@
 #!/usr/bin/python3
-"""The packaged service unit (systemd/clinic-gateway.service) is hardened: systemd's own
-reviewer, `systemd-analyze security --offline=true`, rates its exposure at most 2.0 ("OK"),
-and the settings the appliance relies on are there (Type=notify, the state and config
-directories, a system user, no capabilities by default).
+"""The packaged systemd files. The service unit (systemd/clinic-gateway.service) is hardened:
+systemd's own reviewer, `systemd-analyze security --offline=true`, rates its exposure at most
+2.0 ("OK"), and the settings the appliance relies on are there (Type=notify, the state and
+config directories, a system user, no capabilities by default). The sysusers.d and
+tmpfiles.d snippets beside it, applied by systemd-sysusers and systemd-tmpfiles to an empty
+root directory, create the user and its directories with the right owner and modes.
 
 Usage: unit_security_test.py UNIT_FILE. Exit 77 (skip) without systemd-analyze."""
 
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 MAX_EXPOSURE = 2.0
@@ -35,6 +39,39 @@ def settings(unit: Path) -> dict[str, list[str]]:
     return found
 
 
+def check_snippets(unit: Path, failures: list[str]) -> None:
+    """sysusers + tmpfiles into an empty root: the user exists, its directories are its own."""
+    sysusers = unit.with_suffix(".sysusers").resolve()
+    tmpfiles = unit.with_suffix(".tmpfiles").resolve()
+    if os.geteuid() != 0:
+        print("note: not root, the sysusers/tmpfiles check is left out (it chowns)")
+        return
+    with tempfile.TemporaryDirectory(prefix="cg-sysroot-") as root:
+        Path(root, "etc").mkdir()
+        for cmd in (["systemd-sysusers", f"--root={root}", str(sysusers)],
+                    ["systemd-tmpfiles", f"--root={root}", "--create", str(tmpfiles)]):
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+            if done.returncode != 0:
+                failures.append(f"{' '.join(cmd)} failed: {done.stderr}")
+                return
+        users = {line.split(":")[0]: line.split(":") for line in
+                 Path(root, "etc/passwd").read_text().splitlines()}
+        user = users.get("clinic-gateway")
+        if user is None:
+            failures.append("sysusers created no clinic-gateway user")
+            return
+        if user[6] != "/usr/sbin/nologin":
+            failures.append(f"clinic-gateway has a login shell: {user[6]}")
+        state = Path(root, "var/lib/clinic-gateway").stat()
+        if state.st_uid != int(user[2]) or state.st_mode & 0o777 != 0o750:
+            failures.append(f"/var/lib/clinic-gateway is uid {state.st_uid} mode "
+                            f"{oct(state.st_mode & 0o777)}, not the user's and 0750")
+        config = Path(root, "etc/clinic-gateway").stat()
+        if config.st_gid != int(user[3]) or config.st_mode & 0o777 != 0o750:
+            failures.append("/etc/clinic-gateway is not root:clinic-gateway 0750")
+        print(f"sysusers/tmpfiles: user clinic-gateway (uid {user[2]}), directories created")
+
+
 def main() -> int:
     unit = Path(sys.argv[1])
     if not shutil.which("systemd-analyze"):
@@ -56,6 +93,7 @@ def main() -> int:
         if exposure > MAX_EXPOSURE:
             failures.append("exposure above the limit; what counts against it:\n" + "\n".join(
                 line for line in out.stdout.splitlines() if line.startswith("✗")))
+    check_snippets(unit, failures)
     for f in failures:
         print("FAIL:", f)
     return 1 if failures else 0
