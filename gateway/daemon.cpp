@@ -16,6 +16,7 @@
 #include "gateway/lifecycle_audit.hpp"
 #include "gateway/log.hpp"
 #include "gateway/router.hpp"
+#include "gateway/watchdog.hpp"
 #include "protocols/fhir/rest/fhir_api.hpp"
 #include "protocols/hl7v2/mllp_server.hpp"
 #include "protocols/hl7v2/receiver.hpp"
@@ -230,6 +231,23 @@ void register_hl7_services(hl7v2::MessageReceiver& receiver, storage::ResourceSt
 // Everything serve() starts, stopped in reverse order by stop(): the listeners first (no
 // new requests), then the audit machinery (whose last records are written after the last
 // request), then the stores.
+// When systemd asked for a watchdog (WatchdogSec= in the unit), pings it while the HTTP,
+// MLLP and syslog event loops all turn (gateway/watchdog.hpp).
+std::unique_ptr<Watchdog> start_watchdog(http::HttpServer& http, hl7v2::MllpServer* mllp,
+                                         atna::SyslogServer* syslog) {
+  const auto interval = systemd_watchdog_interval();
+  if (!interval) return nullptr;
+  WatchdogConfig w;
+  w.interval = *interval;
+  w.loops.push_back({"HTTP", [&http](std::function<void()> task) { http.post(std::move(task)); }});
+  if (mllp) w.loops.push_back({"MLLP", [mllp](auto task) { mllp->post(std::move(task)); }});
+  if (syslog) w.loops.push_back({"syslog", [syslog](auto task) { syslog->post(std::move(task)); }});
+  w.notify = [](std::string_view state) { notify(std::string(state)); };
+  w.log = [](int priority, std::string_view message) { log(priority, message); };
+  log_lifecycle("systemd watchdog: pinging every " + std::to_string(interval->count()) + " ms");
+  return std::make_unique<Watchdog>(std::move(w));
+}
+
 struct Running {
   std::unique_ptr<http::HttpServer> http;
   std::optional<Hl7Service> hl7;
@@ -251,8 +269,10 @@ struct Running {
 int serve(const GatewayConfig& config, const std::filesystem::path& config_file) {
   sigset_t set = handled_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);  // threads created below inherit the mask
-  // glibc gives each busy thread its own heap arena; with 30+ worker threads the freed
-  // memory of large Bundles stays spread over many arenas. Two arenas keep RSS flat.
+  // Builds on glibc's malloc (the sanitizer builds; the daemon links jemalloc, set up the
+  // same way in gateway/allocator.cpp): glibc gives each busy thread its own heap arena;
+  // with 30+ worker threads the freed memory of large Bundles stays spread over many arenas.
+  // Two arenas keep RSS flat.
   mallopt(M_ARENA_MAX, 2);
   set_log_level(config.log_level);
 
@@ -336,8 +356,11 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
   notify("READY=1\nSTATUS=Serving FHIR on " + url +
          (syslog.empty() ? std::string() : "; ATNA syslog on " + syslog));
 
+  auto watchdog = start_watchdog(*running.http, running.hl7->server.get(), audit->receivers());
+
   wait_for_stop(*running.http, running.hl7->server.get(), audit->receivers(), config_file, emitter);
 
+  if (watchdog) watchdog->stop();  // pings end with the loops they vouch for
   notify("STOPPING=1\nSTATUS=Draining connections");
   running.stop(config.shutdown_drain, *audit);
   audit->close();

@@ -190,6 +190,7 @@ class SyslogServerImpl final : public SyslogServer {
   std::size_t open_connections() const override { return open_connections_.load(); }
   Status reload_tls() override;
   void stop(std::chrono::milliseconds drain) override;
+  void post(std::function<void()> task) override { asio::post(ioc_, std::move(task)); }
 
   // A batch finished (from BatchCompletion::finish, under the tracker's mutex, any thread).
   void batch_done(bool stored, std::size_t messages, std::uint64_t session, std::size_t bytes);

@@ -104,6 +104,9 @@ class MllpServer {
   // Re-reads the TLS certificate, key and client CA file (SIGHUP); new connections use
   // them. On failure the previous ones stay in use.
   virtual Status reload_tls() = 0;
+  // Runs `task` on one of the server's I/O threads, after what is queued there: the
+  // watchdog's proof that the event loop still turns (gateway/watchdog.hpp).
+  virtual void post(std::function<void()> task) = 0;
   virtual void stop(std::chrono::milliseconds drain) = 0;
 };
 

@@ -198,6 +198,7 @@ class ServerImpl final : public HttpServer {
   std::size_t open_connections() const override { return open_connections_.load(); }
   Status reload_tls() override;
   void stop(std::chrono::milliseconds drain) override;
+  void post(std::function<void()> task) override { asio::post(ioc_, std::move(task)); }
 
  private:
   // Counts one admitted connection until destroyed. Passed by value into the connection

@@ -23,6 +23,7 @@ REQUIRED = {
     "StateDirectory": "clinic-gateway",
     "ConfigurationDirectory": "clinic-gateway",
     "Restart": "on-failure",
+    "WatchdogSec": "30s",
     "CapabilityBoundingSet": "",
     "NoNewPrivileges": "yes",
     "ProtectSystem": "strict",
