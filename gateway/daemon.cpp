@@ -16,6 +16,8 @@
 #include "gateway/lifecycle_audit.hpp"
 #include "gateway/log.hpp"
 #include "gateway/router.hpp"
+#include "gateway/scheduled_worker.hpp"
+#include "gateway/service_status.hpp"
 #include "gateway/watchdog.hpp"
 #include "protocols/fhir/rest/fhir_api.hpp"
 #include "protocols/hl7v2/mllp_server.hpp"
@@ -141,7 +143,8 @@ void record_reload(AuditEmitter* audit, const std::string& problems) {
 
 // Waits for SIGTERM/SIGINT; handles SIGHUP reloads in between.
 void wait_for_stop(http::HttpServer& server, hl7v2::MllpServer* mllp, atna::SyslogServer* syslog,
-                   const std::filesystem::path& config_file, AuditEmitter* audit) {
+                   const std::filesystem::path& config_file, AuditEmitter* audit,
+                   ScheduledWorker& status) {
   sigset_t set = handled_signals();
   while (true) {
     int sig = 0;
@@ -180,6 +183,7 @@ void wait_for_stop(http::HttpServer& server, hl7v2::MllpServer* mllp, atna::Sysl
     record_reload(audit, problems);
     log_lifecycle("reloaded configuration");
     notify("READY=1");
+    status.wake();  // a fresh STATUS= line: the load since the last one
   }
 }
 
@@ -265,6 +269,49 @@ struct Running {
     if (upkeep) upkeep->stop();
   }
 };
+
+// What the gateway's counters say now (service_status.hpp).
+LoadSample sample_load(const Running& running, AuditService& audit, const AuditEmitter& emitter) {
+  LoadSample s;
+  s.http_requests = running.http->counters().requests;
+  s.open_connections = running.http->open_connections();
+  if (running.hl7 && running.hl7->server) {
+    s.hl7_messages = running.hl7->server->counters().frames;
+    s.open_connections += running.hl7->server->open_connections();
+  }
+  if (auto* receivers = audit.receivers()) {
+    s.audit_records = receivers->counters().messages;
+    s.open_connections += receivers->open_connections();
+  }
+  const AuditEmitterCounters own = emitter.counters();
+  s.audit_records += own.emitted + own.moved;
+  return s;
+}
+
+// Every minute (and after a reload), STATUS= with the load since the last update: what
+// `systemctl status` shows.
+ScheduledWorker::Task status_task(std::vector<std::string> listeners, const Running& running,
+                                  AuditService& audit, const AuditEmitter& emitter) {
+  using Clock = ScheduledWorker::Clock;
+  constexpr std::chrono::seconds kEvery{60};
+  struct Last {
+    std::optional<LoadSample> load;
+    Clock::time_point at;
+  };
+  auto last = std::make_shared<Last>();
+  return [=, &running, &audit, &emitter](std::stop_token) {
+    const LoadSample now = sample_load(running, audit, emitter);
+    const Clock::time_point at = Clock::now();
+    if (last->load) {
+      const auto span = std::chrono::duration_cast<std::chrono::seconds>(at - last->at);
+      notify("STATUS=" +
+             service_status(listeners, &*last->load, now, std::max(span, std::chrono::seconds(1))));
+    }
+    last->load = now;
+    last->at = at;
+    return at + kEvery;
+  };
+}
 
 int serve(const GatewayConfig& config, const std::filesystem::path& config_file) {
   sigset_t set = handled_signals();
@@ -353,14 +400,22 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
       scheme + "://" + config.http.address + ":" + std::to_string(running.http->port()) + "/fhir";
   log_lifecycle("clinic-gateway " CG_VERSION " listening on " + url);
   record_activity(emitter, /*start=*/true);
-  notify("READY=1\nSTATUS=Serving FHIR on " + url +
-         (syslog.empty() ? std::string() : "; ATNA syslog on " + syslog));
+  std::vector<std::string> listeners{"FHIR on " + url};
+  if (running.hl7->server) {
+    listeners.push_back("HL7v2 MLLP on " + config.mllp.address + ":" +
+                        std::to_string(running.hl7->server->port()));
+  }
+  if (!syslog.empty()) listeners.push_back("ATNA syslog on " + syslog);
+  notify("READY=1\nSTATUS=" + service_status(listeners, nullptr, {}, {}));
 
   auto watchdog = start_watchdog(*running.http, running.hl7->server.get(), audit->receivers());
+  ScheduledWorker status_updates(status_task(listeners, running, *audit, *emitter));
 
-  wait_for_stop(*running.http, running.hl7->server.get(), audit->receivers(), config_file, emitter);
+  wait_for_stop(*running.http, running.hl7->server.get(), audit->receivers(), config_file, emitter,
+                status_updates);
 
   if (watchdog) watchdog->stop();  // pings end with the loops they vouch for
+  status_updates.stop();
   notify("STOPPING=1\nSTATUS=Draining connections");
   running.stop(config.shutdown_drain, *audit);
   audit->close();

@@ -10,6 +10,7 @@ and WATCHDOG_USEC in the daemon's environment; no systemd is needed.
 Usage: systemd_notify_test.py BINARY"""
 
 import os
+import re
 import signal
 import socket
 import sys
@@ -42,6 +43,19 @@ class NotifySocket:
                 break
         return self.count(wanted) >= count
 
+    def wait_for_match(self, pattern: str) -> bool:
+        """Reads datagrams until a line of one matches `pattern` (bounded)."""
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            if any(re.match(pattern, line) for m in self.messages for line in m.splitlines()):
+                return True
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                self.messages.append(self.sock.recv(65536).decode())
+            except socket.timeout:
+                break
+        return False
+
     def count(self, wanted: str) -> int:
         return sum(1 for m in self.messages if wanted in m.splitlines())
 
@@ -54,13 +68,14 @@ def main() -> int:
         os.environ["NOTIFY_SOCKET"] = str(notify.path)
         os.environ["WATCHDOG_USEC"] = str(WATCHDOG_USEC)
         gw = GatewayProcess(binary, {
-            "atna": {"enabled": True, "udp_port": 0, "tcp_port": 0, "tls_port": 0},
+            "mllp": {"enabled": True, "port": 0},
+            "atna": {"enabled": True, "udp_port": 0, "tcp_port": 0},
         }, name="notify")
         with gw:
             checks.check("READY=1 once serving", notify.wait_for("READY=1"), str(notify.messages))
             ready = next((m for m in notify.messages if "READY=1" in m.splitlines()), "")
-            checks.check("STATUS= says what it serves", "STATUS=Serving FHIR on http" in ready
-                         and "ATNA syslog on" in ready, ready)
+            checks.check("STATUS= names the listeners", "STATUS=FHIR on http" in ready
+                         and "HL7v2 MLLP on" in ready and "ATNA syslog on" in ready, ready)
             checks.check("WATCHDOG=1 keeps coming while the loops turn",
                          notify.wait_for("WATCHDOG=1", 3), str(notify.messages[-3:]))
             checks.check("the watchdog interval is logged",
@@ -68,6 +83,10 @@ def main() -> int:
             gw.proc.send_signal(signal.SIGHUP)
             checks.check("RELOADING=1 on SIGHUP", notify.wait_for("RELOADING=1"))
             checks.check("READY=1 again after the reload", notify.wait_for("READY=1", 2))
+            checks.check("a STATUS= line with the load since the last one",
+                         notify.wait_for_match(r"^STATUS=FHIR on .*; last \d+ s: \d+ HTTP requests, "
+                                               r"\d+ HL7v2 messages, \d+ audit records; \d+ "
+                                               r"connections?$"), str(notify.messages[-3:]))
             pings = notify.count("WATCHDOG=1")
             checks.check("pings go on after the reload", notify.wait_for("WATCHDOG=1", pings + 2))
             checks.check("the daemon stops cleanly", gw.stop() == 0, gw.log_tail())
