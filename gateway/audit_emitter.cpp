@@ -2,6 +2,7 @@
 
 #include "gateway/audit_keys.hpp"
 #include "protocols/fhir/model/json.hpp"
+#include "protocols/fhir/search/search_query.hpp"
 #include "storage/audit_outbox.hpp"
 
 namespace cg::gateway {
@@ -9,12 +10,6 @@ namespace {
 
 constexpr int kLogErr = 3;
 constexpr int kLogInfo = 6;
-
-std::int64_t system_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -30,7 +25,7 @@ storage::AuditRecord self_audit_record(const boost::json::object& event, std::in
 AuditEmitter::AuditEmitter(storage::AuditStore& audits, storage::ResourceStore* clinical,
                            AuditEmitterConfig config)
     : audits_(audits), clinical_(clinical), config_(std::move(config)) {
-  if (!config_.clock_ms) config_.clock_ms = system_now_ms;
+  if (!config_.clock_ms) config_.clock_ms = fhir::search::system_now_ms;
   if (!config_.log) config_.log = [](int, std::string_view) {};
   thread_ = std::thread([this] { run(); });
 }
@@ -90,9 +85,10 @@ Status AuditEmitter::emit_and_wait(const boost::json::object& event) {
   return ok_status();
 }
 
-Status AuditEmitter::stage(storage::WriteContext& ctx, const boost::json::object& event) {
+Status AuditEmitter::stage(storage::WriteContext& ctx, const AuditEventSpec& spec) {
+  const std::int64_t now = config_.clock_ms();
   auto staged =
-      storage::stage_audit(ctx.connection(), config_.clock_ms(), fhir::serialize_json(event));
+      storage::stage_audit(ctx.connection(), now, audit_event_json(config_.source, spec, now));
   if (!staged) return staged;
   std::lock_guard lock(mutex_);
   staged_pending_ = true;

@@ -64,7 +64,8 @@ class AuditEmitter {
   // Appends at once and waits for the commit (start and stop of the gateway).
   Status emit_and_wait(const boost::json::object& event);
   // Inside a job of `clinical`: stages the event in the outbox of that job's transaction.
-  Status stage(storage::WriteContext& ctx, const boost::json::object& event);
+  // The record is written straight from the spec, like emit(spec)'s.
+  Status stage(storage::WriteContext& ctx, const AuditEventSpec& spec);
   // Writes everything queued and staged so far, and waits (tests; stop()).
   Status flush();
   void stop();

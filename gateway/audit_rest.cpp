@@ -13,6 +13,7 @@
 #include "protocols/fhir/rest/outcome.hpp"
 #include "protocols/fhir/rest/resource_io.hpp"
 #include "protocols/fhir/rest/responses.hpp"
+#include "protocols/fhir/search/search_query.hpp"
 
 namespace cg::gateway {
 namespace {
@@ -21,12 +22,6 @@ namespace json = boost::json;
 using fhir::Interaction;
 
 constexpr std::string_view kType = "AuditEvent";
-
-std::int64_t system_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The stored record as the version FhirApi's renderers know: every audit record is
 // version 1 of itself, last updated when it was received.
@@ -122,7 +117,7 @@ Result<json::object> bundle_of(const http::Request& request) {
 
 AuditRestApi::AuditRestApi(storage::AuditStore& store, AuditRestConfig config)
     : store_(store), config_(std::move(config)) {
-  if (!config_.clock_ms) config_.clock_ms = system_now_ms;
+  if (!config_.clock_ms) config_.clock_ms = fhir::search::system_now_ms;
 }
 
 http::Response AuditRestApi::handle(const http::Request& request, std::string_view path,

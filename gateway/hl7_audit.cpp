@@ -187,10 +187,8 @@ AuditEventSpec query_spec(const AuditedMessage& m, const std::string& trigger,
 
 }  // namespace
 
-std::optional<boost::json::object> hl7_message_event(const AuditSource& source,
-                                                     const AuditedMessage& m,
-                                                     const hl7v2::IdentifierSystems& systems,
-                                                     std::int64_t now_ms) {
+std::optional<AuditEventSpec> hl7_message_event(const AuditSource& source, const AuditedMessage& m,
+                                                const hl7v2::IdentifierSystems& systems) {
   const std::string code = m.message.get("MSH-9");
   const std::string trigger = m.message.get("MSH-9.2");
   const bool query = code == "QBP";
@@ -213,20 +211,18 @@ std::optional<boost::json::object> hl7_message_event(const AuditSource& source,
   spec.agents.push_back(gateway_agent(source));
   spec.entities = entities.take();
   spec.outcome_description = describe_outcome(m, entities.truncated());
-  return build_audit_event(source, spec, now_ms);
+  return spec;
 }
 
 hl7v2::MessageAuditHooks hl7_audit_hooks(AuditEmitter& emitter, const Hl7Settings& settings) {
   hl7v2::MessageAuditHooks hooks;
   hooks.in_job = [&emitter, systems = identifier_systems(settings)](
                      storage::WriteContext& ctx, const AuditedMessage& m) -> Status {
-    auto event = hl7_message_event(emitter.source(), m, systems, emitter.now_ms());
-    return event ? emitter.stage(ctx, *event) : ok_status();
+    auto spec = hl7_message_event(emitter.source(), m, systems);
+    return spec ? emitter.stage(ctx, *spec) : ok_status();
   };
   hooks.after = [&emitter, systems = identifier_systems(settings)](const AuditedMessage& m) {
-    if (auto event = hl7_message_event(emitter.source(), m, systems, emitter.now_ms())) {
-      emitter.emit(*event);
-    }
+    if (auto spec = hl7_message_event(emitter.source(), m, systems)) emitter.emit(*spec);
   };
   return hooks;
 }

@@ -30,12 +30,11 @@
 
 namespace cg::gateway {
 
-// The record of one message as the receiver reports it; nullopt for what is not audited (a
-// query cancel, QCN^J01: it discloses and changes nothing).
-std::optional<boost::json::object> hl7_message_event(const AuditSource& source,
-                                                     const hl7v2::AuditedMessage& message,
-                                                     const hl7v2::IdentifierSystems& systems,
-                                                     std::int64_t now_ms);
+// What the record of one message says (AuditEmitter writes it), as the receiver reports it;
+// nullopt for what is not audited (a query cancel, QCN^J01: it discloses and changes nothing).
+std::optional<AuditEventSpec> hl7_message_event(const AuditSource& source,
+                                                const hl7v2::AuditedMessage& message,
+                                                const hl7v2::IdentifierSystems& systems);
 
 // The receiver's hooks over `emitter` (which must outlive the receiver): stored messages
 // staged in their job, everything else emitted.

@@ -124,7 +124,6 @@ AuditAgent requestor_agent(const Principal& who, std::string_view address) {
 
 Status RestWriteAuditor::record(storage::WriteContext& ctx,
                                 std::span<const fhir::WrittenResource> written) const {
-  const std::int64_t now = emitter_.now_ms();
   for (const auto& w : written) {
     AuditEventSpec spec = rest_spec(method_code(w.method), method_action(w.method), w.status, who_,
                                     request_.remote_address, emitter_.source());
@@ -142,8 +141,7 @@ Status RestWriteAuditor::record(storage::WriteContext& ctx,
       }
     }
     add_patients(spec, content, own);
-    auto event = build_audit_event(emitter_.source(), spec, now);
-    if (auto s = emitter_.stage(ctx, event); !s) return s;
+    if (auto s = emitter_.stage(ctx, spec); !s) return s;
   }
   return ok_status();
 }

@@ -33,12 +33,16 @@ struct Fixture {
     return c;
   }
 
-  boost::json::object event(std::string patient) {
+  AuditEventSpec spec(std::string patient) {
     AuditEventSpec spec;
     spec.type = {std::string(codes::kDicom), "110110", "Patient Record"};
     spec.agents = {gateway_agent({"gw-test", ""})};
     spec.entities = {patient_entity(std::move(patient))};
-    return build_audit_event({"gw-test", ""}, spec, 1'795'255'200'000);
+    return spec;
+  }
+
+  boost::json::object event(std::string patient) {
+    return build_audit_event({"gw-test", ""}, spec(std::move(patient)), 1'795'255'200'000);
   }
 
   std::size_t found(std::string_view patient) {
@@ -83,13 +87,13 @@ TEST_CASE("a staged event commits with its job and is then moved out of clinical
   AuditEmitter emitter(*f.audits, f.clinical.get(), f.config());
   REQUIRE(f.clinical
               ->write([&](storage::WriteContext& ctx) {
-                return emitter.stage(ctx, f.event("Patient/w1"));
+                return emitter.stage(ctx, f.spec("Patient/w1"));
               })
               .ok());
   // A failing job takes its staged event with it.
   CHECK_FALSE(f.clinical
                   ->write([&](storage::WriteContext& ctx) -> Status {
-                    if (auto s = emitter.stage(ctx, f.event("Patient/w2")); !s) return s;
+                    if (auto s = emitter.stage(ctx, f.spec("Patient/w2")); !s) return s;
                     return Error::invalid("the write failed");
                   })
                   .ok());
@@ -122,7 +126,7 @@ TEST_CASE("stop() writes what is queued and staged; emit after stop still stores
     emitter.emit(f.event("Patient/s1"));
     REQUIRE(f.clinical
                 ->write([&](storage::WriteContext& ctx) {
-                  return emitter.stage(ctx, f.event("Patient/s2"));
+                  return emitter.stage(ctx, f.spec("Patient/s2"));
                 })
                 .ok());
     emitter.stop();
@@ -138,7 +142,7 @@ TEST_CASE("when audit.db refuses, staged events stay in clinical.db (nothing los
   AuditEmitter emitter(*f.audits, f.clinical.get(), f.config());
   REQUIRE(f.clinical
               ->write([&](storage::WriteContext& ctx) {
-                return emitter.stage(ctx, f.event("Patient/kept"));
+                return emitter.stage(ctx, f.spec("Patient/kept"));
               })
               .ok());
   f.audits->close();  // appends now fail with kUnavailable

@@ -199,8 +199,9 @@ TEST_CASE(
   hl7v2::AuditedMessage refused(message, {"10.9.9.9", "", "10.9.9.9"});
   refused.disposition = hl7v2::MessageDisposition::kSenderRefused;
   refused.ack_code = "AR";
-  auto event = hl7_message_event({"gw", ""}, refused, {}, 0);
-  REQUIRE(event);
+  auto spec = hl7_message_event({"gw", ""}, refused, {});
+  REQUIRE(spec);
+  auto event = std::optional(build_audit_event({"gw", ""}, *spec, 0));
   CHECK(fhir::validate_structure(*event).empty());
   CHECK(code_of(event->at("type")) == "110113");
   CHECK(has(subtypes(*event), "110126"));
@@ -214,7 +215,7 @@ TEST_CASE(
   hl7v2::AuditedMessage cancelled(cancel, {"10.1.1.1", "", "10.1.1.1"});
   cancelled.disposition = hl7v2::MessageDisposition::kAnswered;
   cancelled.ack_code = "AA";
-  CHECK(!hl7_message_event({"gw", ""}, cancelled, {}, 0));
+  CHECK(!hl7_message_event({"gw", ""}, cancelled, {}));
 }
 
 TEST_CASE("a reprocessed message is recorded again, marked as a rerun") {
