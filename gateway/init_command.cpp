@@ -204,8 +204,9 @@ std::vector<std::string> admins(const std::vector<User>& users) {
 }
 
 // Step 3: the first admin, unless there is one.
-Status admin_step(IdentityStore& store, const InitCommand& command, const IdentityCommandEnv& env,
-                  std::ostream& out, std::ostream& err) {
+// Its value: whether it added one.
+Result<bool> admin_step(IdentityStore& store, const InitCommand& command,
+                        const IdentityCommandEnv& env, std::ostream& out, std::ostream& err) {
   auto users = store.list_users();
   if (!users) {
     err << "cannot read the users: " << users.error().message << "\n";
@@ -214,7 +215,7 @@ Status admin_step(IdentityStore& store, const InitCommand& command, const Identi
   if (auto existing = admins(*users); !existing.empty()) {
     out << "admin user: none added; " << joined(existing)
         << (existing.size() == 1 ? " has" : " have") << " the admin role already\n";
-    return ok_status();
+    return false;
   }
   auto password = command.password_stdin ? env.new_password() : generate_password();
   if (!password) {
@@ -229,7 +230,7 @@ Status admin_step(IdentityStore& store, const InitCommand& command, const Identi
   out << "admin user: added " << user->username << " (role admin)\n";
   if (!command.password_stdin)
     out << "password: " << *password << "\n" << kStorePasswordNow << "\n";
-  return ok_status();
+  return true;
 }
 
 // The URL an operator on the gateway itself reaches it by.
@@ -241,6 +242,31 @@ std::string local_url(const GatewayConfig& config) {
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   const std::string port = config.http.port == 0 ? "PORT" : std::to_string(config.http.port);
   return std::string(config.http.tls.certificate ? "https://" : "http://") + host + ":" + port;
+}
+
+// After a package install the service starts by itself, on HTTPS with the certificate the
+// postinst made: say how to reach it from the gateway and from the LAN.
+void print_packaged_next_steps(const InitCommand& command, const GatewayConfig& config,
+                               std::ostream& out) {
+  const std::string file = command.config_file.string();
+  const std::string url = local_url(config);
+  std::string curl = "curl -s";
+  if (config.http.tls.certificate) curl += " --cacert " + config.http.tls.certificate->string();
+  out << "\nnext steps:\n"
+      << "  is it running:  systemctl status clinic-gateway; clinic-gateway status --config "
+      << file << "\n"
+      << "  check it:       " << curl << " " << url << "/health\n"
+      << "  get a token:    read -rs PW && printf '%s' \"$PW\" | " << curl << " " << url
+      << "/auth/token \\\n"
+      << "                    -d grant_type=password -d username=" << command.admin
+      << " --data-urlencode password@- \\\n"
+      << "                    --data-urlencode 'scope=user/*.cruds'\n"
+      << "  enrol people and devices:\n"
+      << "                  clinic-gateway user add NAME --role clinician --config " << file << "\n"
+      << "                  clinic-gateway client add NAME --scope system/Patient.rs --config "
+      << file << "\n"
+      << "  tablets on the LAN find it by DNS-SD: avahi-browse -rt _clinic-gateway._tcp\n"
+      << "  settings: " << file << " (then systemctl restart clinic-gateway)\n";
 }
 
 void print_next_steps(const InitCommand& command, const GatewayConfig& config, std::ostream& out) {
@@ -275,6 +301,8 @@ Result<InitCommand> parse_init_command(std::span<const std::string_view> words) 
       command.force = true;
     } else if (word == "--password-stdin") {
       command.password_stdin = true;
+    } else if (word == "--packaged") {
+      command.packaged = true;
     } else if (word.starts_with("--")) {
       if (i + 1 == words.size()) return Error::invalid(std::string(word) + " needs a value");
       if (auto s = apply_option(command, word, words[++i]); !s) return s.take_error();
@@ -385,8 +413,13 @@ int run_init_command(const InitCommand& command, const IdentityCommandEnv& env, 
   if (!config) return 1;
   auto store = data_step(*config, env, out, err);
   if (!store) return 1;
-  if (!admin_step(**store, command, env, out, err)) return 1;
-  print_next_steps(command, *config, out);
+  auto added_admin = admin_step(**store, command, env, out, err);
+  if (!added_admin) return 1;
+  if (!command.packaged) {
+    print_next_steps(command, *config, out);
+  } else if (*added_admin) {
+    print_packaged_next_steps(command, *config, out);
+  }
   return 0;
 }
 

@@ -2,7 +2,7 @@
 // The `init` command: sets a new gateway up in one step, for a clinic's IT person and for
 // the package's postinst:
 //   init --config FILE [--data-dir DIR] [--admin NAME] [--password-stdin]
-//        [--http-address ADDRESS] [--http-port PORT] [--force]
+//        [--http-address ADDRESS] [--http-port PORT] [--force] [--packaged]
 // 1. FILE (default /etc/clinic-gateway/gateway.toml): a commented gateway.toml with the
 //    defaults (initial_config_text), mode 0640.
 //    An existing FILE is kept and used (--force replaces it); its data_dir wins over
@@ -40,6 +40,10 @@ struct InitCommand {
   std::string http_address = "127.0.0.1";
   std::uint16_t http_port = 8080;
   bool force = false;  // replace an existing config file
+  // --packaged: run by the Debian package's postinst, the service about to start: the next
+  // steps fit that install (HTTPS with its certificate, DNS-SD) and are printed only when
+  // this run added the first admin, so an upgrade prints nothing new.
+  bool packaged = false;
 };
 
 // Parses the words after "init"; --config and --data-dir default to the packaged paths.

@@ -31,7 +31,7 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  init [--config FILE] [--data-dir DIR] [--admin NAME] [--password-stdin]\n"
-    "       [--http-address ADDRESS] [--http-port PORT] [--force]\n"
+    "       [--http-address ADDRESS] [--http-port PORT] [--force] [--packaged]\n"
     "                          set up a new gateway: a commented config (default\n"
     "                          /etc/clinic-gateway/gateway.toml; kept if it exists unless\n"
     "                          --force), the data directory, security.db, the token signing\n"

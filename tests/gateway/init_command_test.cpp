@@ -240,3 +240,39 @@ TEST_CASE("init adds no admin when any user has the admin role, even under anoth
   CHECK(f.out.str().find("alice has the admin role already") != std::string::npos);
   CHECK_FALSE(f.store().find_user("bob").ok());
 }
+
+TEST_CASE("init --packaged: next steps for the running service, printed only with a new admin") {
+  Fixture f;
+  REQUIRE(f.run({"--packaged"}) == 0);
+  const std::string first = f.out.str();
+  INFO(first);
+  CHECK(printed(first, "password").size() == 29);
+  CHECK(first.find("next steps:") != std::string::npos);
+  CHECK(first.find("systemctl status clinic-gateway") != std::string::npos);
+  CHECK(first.find("avahi-browse -rt _clinic-gateway._tcp") != std::string::npos);
+  CHECK(first.find("serve --config") == std::string::npos);  // systemd runs it
+
+  REQUIRE(f.run({"--packaged"}) == 0);  // an upgrade: the admin exists
+  const std::string again = f.out.str();
+  INFO(again);
+  CHECK(again.find("admin user: none added") != std::string::npos);
+  CHECK(again.find("next steps:") == std::string::npos);
+}
+
+TEST_CASE("the packaged gateway.toml loads with no problem: LAN listeners on TLS") {
+  const fs::path file = fs::path(CG_SOURCE_DIR) / "packaging" / "gateway.toml";
+  auto load = load_config(file);
+  for (const auto& p : load.problems) INFO(describe(p));
+  REQUIRE(load.problems.empty());
+  const GatewayConfig& c = load.config;
+  CHECK(c.data_dir == fs::path("/var/lib/clinic-gateway"));
+  CHECK(c.http.address == "0.0.0.0");
+  CHECK(c.http.port == 8443);
+  REQUIRE(c.http.tls.certificate);
+  CHECK(*c.http.tls.certificate == file.parent_path() / "tls" / "gateway.crt");
+  CHECK(c.mllp.enabled);
+  CHECK(c.mllp.address == "0.0.0.0");
+  CHECK(c.atna.enabled);
+  REQUIRE(c.atna.tls.private_key);
+  CHECK(*c.atna.tls.private_key == file.parent_path() / "tls" / "gateway.key");
+}

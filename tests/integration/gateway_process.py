@@ -85,12 +85,14 @@ class GatewayProcess:
     dir is removed by cleanup() unless CG_TEST_KEEP=1.
 
     `config_file` runs the daemon with that file as it is (e.g. one `clinic-gateway init`
-    wrote) instead of writing one: then `token` and `data_dir` mean nothing.
+    wrote) instead of writing one: then `token` and `data_dir` mean nothing. `launcher` runs
+    the binary through another program, e.g. ["qemu-aarch64-static"] for an arm64 build.
     """
 
     def __init__(self, binary: str, overrides: dict | None = None, name: str = "integ",
-                 config_file: Path | None = None):
+                 config_file: Path | None = None, launcher: list[str] | None = None):
         self.binary = binary
+        self.launcher = list(launcher or [])  # e.g. ["qemu-aarch64-static"] for another arch
         self.node_name = name  # [node] name: the source of the gateway's own audit records
         self.dir = Path(tempfile.mkdtemp(prefix=f"cg-{name}-"))
         self.data_dir = self.dir / "data"
@@ -142,7 +144,7 @@ class GatewayProcess:
         self.port = None
         self._log_file = open(self.log_path, "a", encoding="utf-8", errors="replace")
         self.proc = subprocess.Popen(
-            [self.binary, "serve", "--config", str(self.config_path)],
+            [*self.launcher, self.binary, "serve", "--config", str(self.config_path)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             cwd=self.dir, env={k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"})
         self._reader = threading.Thread(target=self._read_stderr, args=(self.proc,), daemon=True)
