@@ -379,6 +379,37 @@ void read_audit(TableReader r, AuditSettings& a, const std::filesystem::path& ba
   r.reject_unknown();
 }
 
+// Well-formed UTF-8 without control characters.
+bool is_printable_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = c < 0x80             ? 1
+                          : (c & 0xE0) == 0xC0 ? 2
+                          : (c & 0xF0) == 0xE0 ? 3
+                          : (c & 0xF8) == 0xF0 ? 4
+                                               : 0;
+    if (n == 0 || i + n > s.size() || c < 0x20 || c == 0x7F || c == 0xC0 || c == 0xC1) {
+      return false;
+    }
+    for (std::size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+void read_discovery(TableReader r, DiscoverySettings& d, std::vector<ConfigProblem>& problems) {
+  r.boolean("enabled", d.enabled);
+  r.string("name", d.name);
+  r.reject_unknown();
+  // A DNS-SD instance name: at most 63 bytes of UTF-8 (RFC 6763 §4.1.1); "" is the default.
+  if (d.name.size() > 63 || !is_printable_utf8(d.name)) {
+    problems.push_back(
+        {"discovery.name", "must be at most 63 bytes of UTF-8 without control characters"});
+  }
+}
+
 void read_root(const toml::table& root, GatewayConfig& c, const std::filesystem::path& base,
                std::vector<ConfigProblem>& problems) {
   TableReader r(&root, "", problems);
@@ -408,6 +439,8 @@ void read_root(const toml::table& root, GatewayConfig& c, const std::filesystem:
   read_upstream(TableReader(r.subtable("upstream"), "upstream.", problems), c.upstream, base,
                 problems);
   read_audit(TableReader(r.subtable("audit"), "audit.", problems), c.audit, base, problems);
+  read_discovery(TableReader(r.subtable("discovery"), "discovery.", problems), c.discovery,
+                 problems);
   r.reject_unknown();
 }
 

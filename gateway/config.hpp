@@ -132,6 +132,13 @@ struct AuditSettings {
   AuditForwardSettings forward;
 };
 
+// [discovery]: mDNS/DNS-SD announcement of the listeners through avahi-daemon
+// (docs/operations.md, "Discovery"). Listeners on loopback addresses are never announced.
+struct DiscoverySettings {
+  bool enabled = true;
+  std::string name;  // the DNS-SD instance name; "": "Clinic Gateway <node name>"
+};
+
 struct GatewayConfig {
   std::string node_name = "clinic-gateway";
   std::filesystem::path data_dir = "/var/lib/clinic-gateway";
@@ -146,6 +153,7 @@ struct GatewayConfig {
   AuthSettings auth;
   UpstreamSettings upstream;
   AuditSettings audit;
+  DiscoverySettings discovery;
 };
 
 struct ConfigProblem {

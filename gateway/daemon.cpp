@@ -10,6 +10,7 @@
 
 #include "gateway/audit_service.hpp"
 #include "gateway/audit_upkeep.hpp"
+#include "gateway/discovery_publisher.hpp"
 #include "gateway/hl7_audit.hpp"
 #include "gateway/hl7_handlers.hpp"
 #include "gateway/hl7_queries.hpp"
@@ -313,6 +314,15 @@ ScheduledWorker::Task status_task(std::vector<std::string> listeners, const Runn
   };
 }
 
+// The ports the listeners bound, for the mDNS/DNS-SD announcement (discovery.hpp).
+BoundListeners bound_listeners(const Running& running, AuditService& audit) {
+  BoundListeners bound;
+  bound.http_port = running.http->port();
+  if (running.hl7 && running.hl7->server) bound.mllp_port = running.hl7->server->port();
+  if (const auto* receivers = audit.receivers()) bound.syslog_tls_port = receivers->tls_port();
+  return bound;
+}
+
 int serve(const GatewayConfig& config, const std::filesystem::path& config_file) {
   sigset_t set = handled_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);  // threads created below inherit the mask
@@ -406,6 +416,8 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
                         std::to_string(running.hl7->server->port()));
   }
   if (!syslog.empty()) listeners.push_back("ATNA syslog on " + syslog);
+  auto discovery = start_discovery(config, bound_listeners(running, *audit),
+                                   [](int p, std::string_view m) { log(p, m); });
   notify("READY=1\nSTATUS=" + service_status(listeners, nullptr, {}, {}));
 
   auto watchdog = start_watchdog(*running.http, running.hl7->server.get(), audit->receivers());
@@ -417,6 +429,7 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
   if (watchdog) watchdog->stop();  // pings end with the loops they vouch for
   status_updates.stop();
   notify("STOPPING=1\nSTATUS=Draining connections");
+  if (discovery) discovery->stop();  // tablets stop finding a gateway that is going away
   running.stop(config.shutdown_drain, *audit);
   audit->close();
   (*store)->close();

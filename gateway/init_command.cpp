@@ -389,6 +389,12 @@ retention_days = 2190
 # tls_ca = "tls/district-ca.crt"
 # client_certificate = "tls/gateway.crt"   # mutual TLS: this gateway as an ATNA secure node
 # client_key = "tls/gateway.key"
+
+[discovery]
+# Tablets find this gateway on the clinic network by mDNS/DNS-SD, through avahi-daemon
+# (docs/operations.md, "Discovery"). Listeners on 127.0.0.1 are never announced.
+enabled = true
+# name = "Reception gateway"   # what tablets show; default "Clinic Gateway " + [node] name
 )";
   return text;
 }

@@ -15,6 +15,7 @@ BUILD_PACKAGES="g++ cmake ninja-build pkg-config ccache
 TEST_PACKAGES="doctest-dev curl bzip2 sqlite3 nginx-light wrk procps
   clang-14 libclang-rt-14-dev clang-format openssl systemd python3 python3-hl7
   rsyslog rsyslog-openssl
+  dbus avahi-daemon avahi-utils iproute2
   debhelper dpkg-dev lintian"
 # The libraries the daemon links, for a cross-build (architecture-qualified below). jemalloc's
 # -dev package cannot sit next to the build machine's: the runtime library is enough

@@ -421,3 +421,42 @@ TEST_CASE("[audit] problems name their keys") {
   auto orphan_token = parse_config("[audit.forward]\ntoken_file = \"t\"\n", "/srv/gw");
   CHECK(has_problem(orphan_token, "audit.forward.token_file", "https://"));
 }
+
+TEST_CASE("[discovery]: on by default, with the instance name derived from the node name") {
+  auto load = parse_config("", "/srv/gw");
+  CHECK(load.problems.empty());
+  CHECK(load.config.discovery.enabled);
+  CHECK(load.config.discovery.name.empty());
+
+  auto set = parse_config(R"(
+    [discovery]
+    enabled = false
+    name = "Kisumu Clinic – reception"
+  )",
+                          "/srv/gw");
+  CHECK(set.problems.empty());
+  CHECK_FALSE(set.config.discovery.enabled);
+  CHECK(set.config.discovery.name == "Kisumu Clinic – reception");
+}
+
+TEST_CASE("[discovery] problems name their keys") {
+  auto bad = parse_config(R"(
+    [discovery]
+    enabled = "yes"
+    name = "a name far too long for DNS-SD, which allows at most sixty-three bytes"
+    port = 5353
+  )",
+                          "/srv/gw");
+  CHECK(has_problem(bad, "discovery.enabled", "true or false"));
+  CHECK(has_problem(bad, "discovery.name", "at most 63 bytes"));
+  CHECK(has_problem(bad, "discovery.port", "unknown setting"));
+
+  // Control characters and broken UTF-8 are no instance name.
+  CHECK(has_problem(parse_config("[discovery]\nname = \"a\\tb\"\n", "/srv/gw"), "discovery.name",
+                    "UTF-8"));
+  CHECK(has_problem(parse_config("[discovery]\nname = \"a\\u007fb\"\n", "/srv/gw"),
+                    "discovery.name", "UTF-8"));
+  // 63 bytes exactly is fine.
+  CHECK(parse_config("[discovery]\nname = \"" + std::string(63, 'x') + "\"\n", "/srv/gw")
+            .problems.empty());
+}

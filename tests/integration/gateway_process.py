@@ -37,7 +37,9 @@ START_TIMEOUT_S = float(os.environ.get("CG_TEST_START_TIMEOUT", "60"))
 STOP_TIMEOUT_S = float(os.environ.get("CG_TEST_STOP_TIMEOUT", "60"))
 REQUEST_TIMEOUT_S = float(os.environ.get("CG_TEST_REQUEST_TIMEOUT", "120"))
 
-_LISTENING = re.compile(r"listening on (https?)://127\.0\.0\.1:(\d+)/fhir")
+# 127.0.0.1, or 0.0.0.0 (every interface, as the discovery test's daemon listens; still reached
+# over 127.0.0.1).
+_LISTENING = re.compile(r"listening on (https?)://(?:127\.0\.0\.1|0\.0\.0\.0):(\d+)/fhir")
 _MLLP_LISTENING = re.compile(r"HL7v2 MLLP(?: over TLS)? listening on [0-9.]+:(\d+)")
 _ATNA_LISTENING = re.compile(r"ATNA syslog listening on (.*)$")
 _ATNA_RECEIVER = re.compile(r"(udp|tcp|tls) [0-9a-fA-F.:]+:(\d+)")

@@ -73,6 +73,18 @@ def check_snippets(unit: Path, failures: list[str]) -> None:
         print(f"sysusers/tmpfiles: user clinic-gateway (uid {user[2]}), directories created")
 
 
+def check_discovery_allowed(have: dict[str, list[str]], failures: list[str]) -> None:
+    """Discovery talks to avahi-daemon over the D-Bus system bus: an AF_UNIX socket at
+    /run/dbus/system_bus_socket. The hardening must leave both reachable."""
+    families = " ".join(have.get("RestrictAddressFamilies", [])).split()
+    if families and ("AF_UNIX" not in families or families[0].startswith("~")):
+        failures.append(f"RestrictAddressFamilies={' '.join(families)} blocks AF_UNIX (D-Bus)")
+    for key in ("InaccessiblePaths", "TemporaryFileSystem"):
+        for value in have.get(key, []):
+            if any(p.lstrip("-") in ("/run", "/run/dbus", "/var/run") for p in value.split()):
+                failures.append(f"{key}={value} hides the D-Bus system bus socket")
+
+
 def main() -> int:
     unit = Path(sys.argv[1])
     if not shutil.which("systemd-analyze"):
@@ -83,6 +95,7 @@ def main() -> int:
     for key, value in REQUIRED.items():
         if value not in have.get(key, []):
             failures.append(f"{key}={value} missing (has {have.get(key)})")
+    check_discovery_allowed(have, failures)
     out = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager", str(unit)],
                          capture_output=True, text=True, timeout=120)
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out.stdout)
