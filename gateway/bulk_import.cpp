@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "gateway/audit_emitter.hpp"
@@ -147,14 +148,23 @@ struct Item {
   std::string type;
   std::string id;
   json::object resource;  // without meta.versionId / lastUpdated
-  storage::IndexEntries index;
+  // nullopt when the line looked unchanged as it was checked: the writer computes the
+  // index only if it finds the content changed after all.
+  fhir::PrecomputedIndex index;
 };
 
 bool blank(std::string_view line) {
   return line.find_first_not_of(" \t") == std::string_view::npos;
 }
 
-Result<Item> check_line(std::string_view text) {
+// Indexing is most of an import's work; a line whose content is stored already (a replay,
+// a rerun with --restart) skips it. Read through the reader pool: the writer decides again.
+bool stored_already(storage::ResourceStore& store, const Item& item) {
+  auto head = store.head(item.type, item.id);
+  return head && *head && !(*head)->deleted && same_content((*head)->json, item.resource);
+}
+
+Result<Item> check_line(std::string_view text, storage::ResourceStore& store) {
   auto resource = fhir::parse_checked_resource(text, fhir::Format::kJson, "");
   if (!resource) return resource.take_error();
   const auto* id = resource->if_contains("id");
@@ -175,8 +185,8 @@ Result<Item> check_line(std::string_view text) {
   }
   item.id = std::string(id->get_string());
   drop_version_meta(*resource);
-  item.index = fhir::index_for(*resource);
   item.resource = std::move(*resource);
+  if (!stored_already(store, item)) item.index = fhir::index_for(item.resource);
   return item;
 }
 
@@ -204,7 +214,7 @@ Status write_batch(storage::WriteContext& ctx, Batch& batch, const ImportAuditHo
       continue;
     }
     auto out = fhir::apply_update(ctx, item.type, item.id, std::move(item.resource), std::nullopt,
-                                  std::move(item.index));
+                                  std::move(item.index));  // nullopt: indexed here
     if (!out) return out.take_error();
     ++(out->status == 201 ? batch.created : batch.updated);
     batch.written.push_back(std::move(*out->stored));
@@ -293,22 +303,18 @@ class FileImport {
         save({b.end_offset, b.last_line});
       }
     };
-    std::string line;
-    bool too_long = false;
-    auto batch = std::make_shared<Batch>();
-    batch->file = file.string();
-    while (true) {
-      auto more = reader->next(line, too_long);
-      if (!more) return more.take_error();
-      if (*more) add_line(file, *reader, line, too_long, *batch);
-      if (*more && batch->items.size() < options_.batch) continue;
+    std::vector<RawLine> lines;
+    bool more = true;
+    while (more) {
+      const std::int64_t first_line = reader->line() + 1;
+      auto read = read_lines(*reader, lines);
+      if (!read) return read.take_error();
+      more = *read;
+      auto batch = check_lines(file, lines);
+      batch->first_line = first_line;
       batch->last_line = reader->line();
       batch->end_offset = reader->offset();
       if (auto s = submit(std::move(batch), committed); !s) return s;
-      if (!*more) break;
-      batch = std::make_shared<Batch>();
-      batch->file = file.string();
-      batch->first_line = reader->line() + 1;
     }
     if (auto s = settle(committed); !s) return s;
     save({reader->offset(), reader->line()});
@@ -316,23 +322,70 @@ class FileImport {
   }
 
  private:
-  void add_line(const fs::path& file, const LineReader& reader, const std::string& line,
-                bool too_long, Batch& batch) {
-    if (batch.first_line == 0) batch.first_line = reader.line();
-    std::string_view text = line;
-    if (reader.line() == 1 && text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
-    if (!too_long && blank(text)) return;
-    auto item =
-        too_long
-            ? Result<Item>(Error::too_large("the line is longer than " +
-                                            std::to_string(options_.max_line_bytes) + " bytes"))
-            : check_line(text);
-    if (!item) {
-      ++counts_.rejected;
-      if (events_.problem) events_.problem({file.string(), reader.line(), item.error().message});
-      return;
+  struct RawLine {
+    std::int64_t number = 0;
+    std::string text;
+    bool too_long = false;
+  };
+
+  // Up to options_.batch non-blank lines; false when the file has no more.
+  Result<bool> read_lines(LineReader& reader, std::vector<RawLine>& lines) {
+    lines.clear();
+    RawLine raw;
+    while (lines.size() < options_.batch) {
+      auto more = reader.next(raw.text, raw.too_long);
+      if (!more) return more.take_error();
+      if (!*more) return false;
+      raw.number = reader.line();
+      if (raw.number == 1 && raw.text.starts_with("\xEF\xBB\xBF")) raw.text.erase(0, 3);
+      if (!raw.too_long && blank(raw.text)) continue;
+      lines.push_back(std::move(raw));
+      raw = RawLine();
     }
-    batch.items.push_back(std::move(*item));
+    return true;
+  }
+
+  // Checks the lines on up to options_.check_threads threads, then reports the bad ones
+  // in line order and keeps the good ones for the writer.
+  std::shared_ptr<Batch> check_lines(const fs::path& file, const std::vector<RawLine>& lines) {
+    std::vector<std::optional<Result<Item>>> checked(lines.size());
+    const auto check_range = [&](std::size_t from, std::size_t to) {
+      for (std::size_t i = from; i < to; ++i) {
+        const RawLine& raw = lines[i];
+        checked[i].emplace(raw.too_long ? Result<Item>(Error::too_large(
+                                              "the line is longer than " +
+                                              std::to_string(options_.max_line_bytes) + " bytes"))
+                                        : check_line(raw.text, store_));
+      }
+    };
+    const std::size_t threads = std::min(check_threads(), std::max<std::size_t>(lines.size(), 1));
+    const std::size_t share = (lines.size() + threads - 1) / threads;
+    std::vector<std::thread> helpers;
+    for (std::size_t t = 1; t < threads; ++t) {
+      helpers.emplace_back(check_range, std::min(t * share, lines.size()),
+                           std::min((t + 1) * share, lines.size()));
+    }
+    check_range(0, std::min(share, lines.size()));
+    for (auto& h : helpers) h.join();
+
+    auto batch = std::make_shared<Batch>();
+    batch->file = file.string();
+    batch->items.reserve(lines.size());
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      auto& item = *checked[i];
+      if (item) {
+        batch->items.push_back(std::move(*item));
+        continue;
+      }
+      ++counts_.rejected;
+      if (events_.problem) events_.problem({file.string(), lines[i].number, item.error().message});
+    }
+    return batch;
+  }
+
+  std::size_t check_threads() const {
+    if (options_.check_threads > 0) return options_.check_threads;
+    return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
   }
 
   // Waits for the batch in flight, then queues `next` (which may be empty of items: it

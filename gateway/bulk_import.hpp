@@ -18,9 +18,10 @@
 // continues there. Lines replayed after a crash find their content already stored and write
 // nothing. Online: writes go through SQLite WAL with busy timeouts beside a running daemon.
 //
-// Thread-safety: one call at a time (main(), tests). Uses the caller's thread to read and
-// check lines and the store's writer thread to write, one batch in flight while the next is
-// checked.
+// Thread-safety: one call at a time (main(), tests). The caller's thread reads the lines;
+// it and a few short-lived helper threads check and index them (most of the work), and the
+// store's writer thread writes, one batch in flight while the next is checked. A line whose
+// content is stored already is not indexed (a replay costs reading and comparing).
 
 #include <cstdint>
 #include <filesystem>
@@ -44,7 +45,8 @@ struct BulkImportOptions {
   std::vector<std::filesystem::path> files;  // imported in this order
   std::size_t batch = 500;                   // resources per transaction
   std::size_t max_line_bytes = 16 * 1024 * 1024;
-  bool resume = true;  // false: ignore and overwrite import-progress.json
+  bool resume = true;             // false: ignore and overwrite import-progress.json
+  std::size_t check_threads = 0;  // threads checking and indexing lines; 0: one per core
 };
 
 // A bad line: nothing of it was stored.
