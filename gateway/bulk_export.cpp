@@ -264,10 +264,20 @@ class TypeWriter {
 
 Status prepare_directory(const fs::path& dir) {
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  const bool created = fs::create_directories(dir, ec);
   if (ec) return Error::unavailable("cannot create " + dir.string() + ": " + ec.message());
+  if (created) fs::permissions(dir, fs::perms::owner_all, ec);  // patient data: owner only
   if (!fs::is_directory(dir, ec)) return Error::invalid(dir.string() + " is not a directory");
   return ok_status();
+}
+
+// A .part an interrupted run left for a type that has no resources any more.
+void remove_stale_parts(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.ends_with(".ndjson.part")) fs::remove(entry.path(), ec);
+  }
 }
 
 }  // namespace
@@ -334,6 +344,7 @@ Result<BulkExportOutcome> export_ndjson(
       query, [&](const storage::StoredVersion& v) -> Status { return writer.visit(v); });
   if (!seq) return seq.take_error();
   if (auto s = writer.finish_type(); !s) return s.take_error();
+  remove_stale_parts(options.directory);
   manifest.complete = true;
   manifest.snapshot_seq = *seq;
   outcome.snapshot_seq = *seq;

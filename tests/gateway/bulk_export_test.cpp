@@ -116,6 +116,9 @@ TEST_CASE("export writes one NDJSON file per type with current resources and a m
     CHECK_MESSAGE((st.st_mode & 0777) == 0600, name);
   }
   CHECK_FALSE(fs::exists(dir.path() / "Patient.ndjson.part"));
+  struct stat st {};
+  REQUIRE(::stat(dir.path().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
 }
 
 TEST_CASE("export --types and --since select what is exported") {
@@ -150,6 +153,7 @@ TEST_CASE("a rerun resumes: types the manifest names are kept, the others are wr
                                       fhir::serialize_json(manifest))
               .ok());
   fs::rename(dir.path() / "Patient.ndjson", dir.path() / "Patient.ndjson.part");
+  std::ofstream(dir.path() / "Device.ndjson.part") << "{}\n";  // a type since emptied
   testing::put_json(*store, "Observation", "o2", R"({"resourceType":"Observation"})");
 
   auto outcome = gateway::export_ndjson(*store, options_for(dir.path()));
@@ -159,6 +163,7 @@ TEST_CASE("a rerun resumes: types the manifest names are kept, the others are wr
   CHECK(lines_of(dir.path() / "Observation.ndjson").size() == 1);  // the earlier run's
   CHECK(lines_of(dir.path() / "Patient.ndjson").size() == 2);
   CHECK(manifest_of(dir.path()).at("output").as_array().size() == 2);
+  CHECK_FALSE(fs::exists(dir.path() / "Device.ndjson.part"));
 
   auto again = gateway::export_ndjson(*store, options_for(dir.path()));
   REQUIRE(again.ok());
