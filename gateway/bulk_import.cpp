@@ -28,6 +28,7 @@
 #include "protocols/fhir/rest/resource_io.hpp"
 #include "protocols/fhir/rest/write_ops.hpp"
 #include "storage/audit_store.hpp"
+#include "storage/sqlite.hpp"
 
 namespace cg::gateway {
 namespace {
@@ -37,6 +38,7 @@ namespace json = boost::json;
 
 constexpr std::size_t kReadChunk = 1 << 20;
 constexpr auto kProgressInterval = std::chrono::seconds(1);
+constexpr std::string_view kWriterCachePragma = "PRAGMA cache_size = -32768";  // 32 MB
 
 // Reads a file line by line from a byte offset, in chunks, never holding more than one
 // line of at most `max_line` bytes (a longer one is reported as such, its bytes dropped).
@@ -455,6 +457,13 @@ Result<std::vector<fs::path>> ndjson_files(std::span<const fs::path> paths) {
 
 Result<ImportCounts> import_ndjson(storage::ResourceStore& store, const BulkImportOptions& options,
                                    const ImportAuditHook& audit, const ImportEvents& events) {
+  // A bulk load touches every index B-tree with every batch: a bigger page cache on this
+  // process's write connection (the daemon's own is not affected) saves most page reads.
+  if (auto s = store.write(
+          [](storage::WriteContext& ctx) { return ctx.connection().exec(kWriterCachePragma); });
+      !s) {
+    return s.take_error();
+  }
   ImportCounts total;
   for (const auto& file : options.files) {
     ImportCounts counts;
