@@ -38,14 +38,13 @@ bool has_space(std::string_view text) {
                      [](unsigned char c) { return c == ' ' || c == '\t' || c == '\n'; });
 }
 
-// Who ran the command: the person behind sudo when there is one.
+}  // namespace
+
 std::string operator_name() {
   if (const char* sudo = std::getenv("SUDO_USER"); sudo != nullptr && *sudo != '\0') return sudo;
   if (const passwd* user = getpwuid(geteuid()); user != nullptr) return user->pw_name;
   return "uid " + std::to_string(geteuid());
 }
-
-}  // namespace
 
 void record_account_change(const GatewayConfig& config, AccountChange change, std::ostream& err) {
   change.operator_name = operator_name();

@@ -76,6 +76,10 @@ Result<std::unique_ptr<IdentityStore>> open_identity_store(const GatewayConfig& 
 // passwd entry). The change is made
 // already: a failure is a warning on `err`, not an error of the command.
 void record_account_change(const GatewayConfig& config, AccountChange change, std::ostream& err);
+
+// Who ran a command, for its audit records: the person behind sudo when there is one, else
+// the effective user.
+std::string operator_name();
 using AccountChangeRecorder = std::function<void(AccountChange)>;
 
 // "2026-01-05T08:00:00.000Z".

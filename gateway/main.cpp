@@ -12,6 +12,8 @@
 
 #include "gateway/allocator.hpp"
 #include "gateway/audit_commands.hpp"
+#include "gateway/bulk_export.hpp"
+#include "gateway/bulk_import.hpp"
 #include "gateway/client_commands.hpp"
 #include "gateway/config.hpp"
 #include "gateway/daemon.hpp"
@@ -40,6 +42,14 @@ constexpr const char* kUsage =
     "  serve --config FILE     run the gateway in the foreground (systemd: Type=notify)\n"
     "  check-config FILE       validate a configuration file and exit\n"
     "  reindex --config FILE   rebuild the search index of every resource (online)\n"
+    "  export --ndjson DIR --config FILE [--types TYPE,TYPE...] [--since DATE]\n"
+    "                          every current resource as FHIR Bulk Data NDJSON, one\n"
+    "                          TYPE.ndjson per type and export.json (online, one snapshot;\n"
+    "                          rerun to resume)\n"
+    "  import PATH... --config FILE [--batch N] [--restart]\n"
+    "                          load NDJSON files (a directory's *.ndjson) keeping ids, like\n"
+    "                          PUT; unchanged content makes no new version (online; rerun to\n"
+    "                          resume, --restart ignores import-progress.json)\n"
     "  hl7 list --config FILE [--since DATE] [--outcome AA|AE|AR] [--limit N] [--before ID]\n"
     "                          archived HL7v2 messages, newest first (no patient data)\n"
     "  hl7 show ID --config FILE\n"
@@ -191,6 +201,21 @@ int init(int argc, char** argv) {
   return cg::gateway::run_init_command(*command, terminal_env(), std::cout, std::cerr);
 }
 
+// "export …" and "import …": parse with `parse`, run with `run` on the config's data.
+template <class Parse, class Run>
+int bulk(std::string_view what, int argc, char** argv, Parse parse, Run run) {
+  const std::vector<std::string_view> words(argv + 2, argv + argc);
+  auto command = parse(std::span<const std::string_view>(words));
+  if (!command) {
+    std::cerr << what << ": " << command.error().message << "\n" << kUsage;
+    return 2;
+  }
+  auto config = load_or_report(command->config_file);
+  if (!config) return 1;
+  cg::gateway::set_log_level(config->log_level);
+  return run(*command, *config, std::cout, std::cerr);
+}
+
 // "user …" and "client …": parse with `parse`, run with `run` on the config's security.db.
 template <class Parse, class Run>
 int identity(std::string_view what, int argc, char** argv, Parse parse, Run run) {
@@ -215,6 +240,14 @@ int main(int argc, char** argv) {
   if (cmd == "check-config" && argc == 3) return check_config(argv[2]);
   if (cmd == "reindex") return reindex(argc, argv);
   if (cmd == "hl7") return hl7(argc, argv);
+  if (cmd == "export") {
+    return bulk("export", argc, argv, cg::gateway::parse_bulk_export_command,
+                cg::gateway::run_bulk_export_command);
+  }
+  if (cmd == "import") {
+    return bulk("import", argc, argv, cg::gateway::parse_bulk_import_command,
+                cg::gateway::run_bulk_import_command);
+  }
   if (cmd == "security") return security(argc, argv);
   if (cmd == "audit") return audit(argc, argv);
   if (cmd == "user") {

@@ -153,6 +153,38 @@ StoredVersion read_version_row(const Statement& stmt) {
   return v;
 }
 
+Result<std::int64_t> scan_current_resources(
+    Connection& conn, const ScanQuery& query,
+    const std::function<Status(const StoredVersion&)>& visit) {
+  auto txn = snapshot(conn);
+  if (!txn) return txn.take_error();
+  auto seq = read_latest_seq(conn);
+  if (!seq) return seq.take_error();
+  Filter filter{"r.deleted = 0", {}};
+  if (!query.types.empty()) {
+    filter.add(" AND r.type IN (SELECT value FROM json_each(?))", ids_as_json(query.types));
+  }
+  if (!query.skip_types.empty()) {
+    filter.add(" AND r.type NOT IN (SELECT value FROM json_each(?))",
+               ids_as_json(query.skip_types));
+  }
+  if (query.updated_from_ms) filter.add(" AND r.last_updated_ms >= ?", *query.updated_from_ms);
+  // Prepared for this walk only: a cached statement would keep the snapshot's row cursor.
+  auto stmt = conn.statement_once("SELECT " + std::string(kVersionColumns) +
+                                  " FROM resources r JOIN resource_versions v ON v.seq = r.seq"
+                                  " WHERE " +
+                                  filter.sql + " ORDER BY r.type, r.id");
+  if (!stmt) return stmt.take_error();
+  bind_all(**stmt, filter.bindings);
+  while (true) {
+    auto row = (*stmt)->step();
+    if (!row) return row.take_error();
+    if (!*row) break;
+    if (auto s = visit(read_version_row(**stmt)); !s) return s.take_error();
+  }
+  return *seq;
+}
+
 Result<std::optional<ReadTransaction>> snapshot(Connection& conn) {
   if (conn.in_transaction()) return std::optional<ReadTransaction>();
   auto txn = ReadTransaction::begin(conn);

@@ -7,6 +7,7 @@
 // used by one thread at a time (see sqlite.hpp).
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,10 @@ Result<std::optional<StoredVersion>> read_version(Connection& conn, const std::s
 // Runs in one read transaction when `conn` is not already inside one.
 Result<SearchPage> search_resources(Connection& conn, const SearchQuery& query);
 Result<HistoryPage> read_history(Connection& conn, const HistoryQuery& query);
+// ResourceStore::scan_current over `conn`, in one read transaction.
+Result<std::int64_t> scan_current_resources(
+    Connection& conn, const ScanQuery& query,
+    const std::function<Status(const StoredVersion&)>& visit);
 // Highest committed changes.seq, 0 for an empty store.
 Result<std::int64_t> read_latest_seq(Connection& conn);
 // last_updated_ms of the newest version, 0 for an empty store: the floor for the next write.

@@ -84,6 +84,11 @@ class SqliteResourceStore final : public ResourceStore {
     return with_reader([](Connection& c) { return read_latest_seq(c); });
   }
 
+  Result<std::int64_t> scan_current(
+      const ScanQuery& query, const std::function<Status(const StoredVersion&)>& visit) override {
+    return with_reader([&](Connection& c) { return scan_current_resources(c, query, visit); });
+  }
+
   void close() override;
   Status integrity_check() override;
   StoreStats stats() const override { return group_.stats(); }

@@ -95,6 +95,15 @@ struct SearchQuery {
   bool with_total = false;
 };
 
+// A walk over every current (not deleted) resource for bulk export: ordered by type, then
+// id. `types` empty: every type; `skip_types` are left out (types an interrupted export
+// already wrote).
+struct ScanQuery {
+  std::vector<std::string> types;
+  std::vector<std::string> skip_types;
+  std::optional<std::int64_t> updated_from_ms;  // last_updated >= this
+};
+
 struct SearchPage {
   std::vector<StoredVersion> items;
   std::optional<std::string> next_after_id;  // set when more results follow
@@ -193,6 +202,12 @@ class ResourceStore {
   // for a cursor of another search or a search over query.budget.
   virtual Result<IndexSearchPage> search_index(const IndexQuery& query) = 0;
   virtual Result<std::int64_t> latest_seq() = 0;
+  // Hands every resource `query` selects to `visit`, one at a time (nothing is collected:
+  // memory stays flat whatever the store holds), all from one read snapshot, and returns
+  // that snapshot's latest seq. Holds one reader connection, and its snapshot, for the whole
+  // walk. An error from `visit` stops the walk and is returned.
+  virtual Result<std::int64_t> scan_current(
+      const ScanQuery& query, const std::function<Status(const StoredVersion&)>& visit) = 0;
 
   // Flushes the queue, stops the writer, checkpoints the WAL (TRUNCATE). Idempotent.
   // Reads and writes after close() fail with kUnavailable.

@@ -203,17 +203,7 @@ namespace {
 Result<json::object> body_resource(const http::Request& req, const std::string& type) {
   auto format = request_body_format(req);
   if (!format) return format.take_error();
-  auto resource = parse_resource(req.body, *format);
-  if (!resource) return resource.take_error();
-  const auto* rt = resource->if_contains("resourceType");
-  if (!rt || !rt->is_string()) return Error::invalid("resourceType is missing", "resourceType");
-  if (!type.empty() && rt->get_string() != type) {
-    return Error::invalid(
-        "the body is a " + std::string(rt->get_string()) + ", the URL says " + type,
-        "resourceType");
-  }
-  if (auto s = check_structure(*resource); !s) return s.take_error();
-  return resource;
+  return parse_checked_resource(req.body, *format, type);
 }
 
 }  // namespace

@@ -35,6 +35,21 @@ Status check_structure(const boost::json::object& resource) {
   return Error::invalid(std::move(message), issues.front().path);
 }
 
+Result<boost::json::object> parse_checked_resource(std::string_view text, Format format,
+                                                   std::string_view type) {
+  auto resource = parse_resource(text, format);
+  if (!resource) return resource.take_error();
+  const auto* rt = resource->if_contains("resourceType");
+  if (!rt || !rt->is_string()) return Error::invalid("resourceType is missing", "resourceType");
+  if (!type.empty() && rt->get_string() != type) {
+    return Error::invalid(
+        "the body is a " + std::string(rt->get_string()) + ", the URL says " + std::string(type),
+        "resourceType");
+  }
+  if (auto s = check_structure(*resource); !s) return s.take_error();
+  return resource;
+}
+
 std::string render(const boost::json::object& resource, Format format, bool pretty) {
   if (format == Format::kXml) {
     auto xml = resource_to_xml(resource);

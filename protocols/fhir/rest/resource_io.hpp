@@ -20,6 +20,12 @@ Result<boost::json::object> parse_resource(std::string_view body, Format format)
 // message and names the first path in `location`. `detail` receives all issues when given.
 Status check_structure(const boost::json::object& resource);
 
+// What every write of the FHIR API accepts: `text` parsed in `format`, with a resourceType
+// that equals `type` (any type when `type` is empty), structurally valid. kInvalid naming
+// the first problem otherwise. Used for request bodies and for bulk import lines alike.
+Result<boost::json::object> parse_checked_resource(std::string_view text, Format format,
+                                                   std::string_view type);
+
 // Body text for a resource or Bundle in `format`.
 std::string render(const boost::json::object& resource, Format format, bool pretty);
 // Body text of a stored version; reuses the stored JSON text when no conversion is needed.

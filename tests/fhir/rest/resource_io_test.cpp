@@ -48,3 +48,26 @@ TEST_CASE("stored JSON is sent as is, and converted for XML") {
         std::string::npos);
   CHECK(render_stored(v, Format::kJson, true).find("\n") != std::string::npos);
 }
+
+TEST_CASE("parse_checked_resource: what every write accepts, with the first problem named") {
+  auto ok = parse_checked_resource(R"({"resourceType":"Patient","gender":"female"})", Format::kJson,
+                                   "Patient");
+  REQUIRE(ok.ok());
+  CHECK(ok->at("gender").as_string() == "female");
+  CHECK(parse_checked_resource(R"({"resourceType":"Patient"})", Format::kJson, "").ok());
+
+  auto syntax = parse_checked_resource(R"({"resourceType":)", Format::kJson, "");
+  REQUIRE_FALSE(syntax.ok());
+  CHECK(syntax.error().kind == ErrorKind::kInvalid);
+  auto no_type = parse_checked_resource(R"({"id":"1"})", Format::kJson, "");
+  REQUIRE_FALSE(no_type.ok());
+  CHECK(no_type.error().location == "resourceType");
+  auto other =
+      parse_checked_resource(R"({"resourceType":"Patient"})", Format::kJson, "Observation");
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().message.find("Observation") != std::string::npos);
+  auto invalid =
+      parse_checked_resource(R"({"resourceType":"Patient","gender":17})", Format::kJson, "");
+  REQUIRE_FALSE(invalid.ok());
+  CHECK(invalid.error().message.find("gender") != std::string::npos);
+}
