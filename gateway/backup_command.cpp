@@ -152,6 +152,16 @@ int run_backup_command(const OperationsArgs& command, const GatewayConfig& confi
         << " (is data_dir right, and has the gateway run?)\n";
     return 1;
   }
+  // A backup inside the data directory would be in the next one, and the next.
+  const fs::path data_dir = fs::weakly_canonical(config.data_dir, ec);
+  const fs::path backup_dir = fs::weakly_canonical(fs::absolute(command.file).parent_path(), ec);
+  const auto inside =
+      std::mismatch(data_dir.begin(), data_dir.end(), backup_dir.begin(), backup_dir.end());
+  if (!ec && inside.first == data_dir.end()) {
+    err << "backup refused: " << command.file.string()
+        << " is inside the data directory; write it elsewhere\n";
+    return 1;
+  }
   auto contents = list_data_dir(config.data_dir);
   if (!contents) {
     err << "backup failed: " << contents.error().message << "\n";
@@ -175,10 +185,7 @@ int run_backup_command(const OperationsArgs& command, const GatewayConfig& confi
     written = Error::unavailable("cannot rename to " + command.file.string() + ": " +
                                  std::strerror(errno));
   }
-  if (written) {
-    const fs::path parent = command.file.has_parent_path() ? command.file.parent_path() : ".";
-    written = sync_directory(parent);
-  }
+  if (written) written = sync_directory(backup_dir);
   if (!written) {
     ::unlink(temporary.c_str());
     err << "backup failed: " << written.error().message << "\n";

@@ -31,8 +31,8 @@ namespace cg::gateway {
 Result<OperationsArgs> parse_backup_command(std::span<const std::string_view> words);
 
 // Writes the backup; what went in to `out`, problems to `err`. Returns 0 when FILE is
-// complete, 1 otherwise (no clinical.db in data_dir, a database that fails its check, disk
-// errors; FILE is then left as it was).
+// complete, 1 otherwise (no clinical.db in data_dir, FILE inside data_dir, a database that
+// fails its check, disk errors; FILE is then left as it was).
 int run_backup_command(const OperationsArgs& command, const GatewayConfig& config,
                        std::ostream& out, std::ostream& err);
 

@@ -359,11 +359,14 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
     return 1;
   }
   // One daemon per data directory; restore and vacuum take the same lock (data_dir.hpp).
+  // A lock file that cannot be made (a full or read-only disk) does not stop the service.
   auto data_dir_lock = DataDirLock::acquire(config.data_dir, "serve");
-  if (!data_dir_lock) {
+  if (!data_dir_lock && data_dir_lock.error().kind == ErrorKind::kConflict) {
     log(kErr, "cannot serve: " + data_dir_lock.error().message);
     return 1;
   }
+  if (!data_dir_lock)
+    log(kWarning, "serving without the data directory's lock: " + data_dir_lock.error().message);
   auto store = storage::ResourceStore::open(store_config(config));
   if (!store) {
     log(kErr, "cannot open the clinical store in " + config.data_dir.string() + ": " +

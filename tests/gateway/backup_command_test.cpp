@@ -120,3 +120,11 @@ TEST_CASE("a backup into a directory that does not exist fails and leaves nothin
   CHECK(backup(gw, file) == 1);
   CHECK(gw.err.str().find("backup failed") != std::string::npos);
 }
+
+TEST_CASE("a backup into the data directory is refused: it would be in the next one") {
+  TestGateway gw;
+  CHECK(backup(gw, gw.config.data_dir / "gw.tar") == 1);
+  CHECK(gw.err.str().find("inside the data directory") != std::string::npos);
+  CHECK(backup(gw, gw.config.data_dir / "keys" / "gw.tar") == 1);
+  CHECK_FALSE(fs::exists(gw.config.data_dir / "gw.tar"));
+}

@@ -153,3 +153,20 @@ TEST_CASE("a file that is not a backup is refused") {
   CHECK(gw.err.str().find("no backup file") != std::string::npos);
   check_no_staging(gw);
 }
+
+TEST_CASE("run as root, restore gives the files the data directory's owner and group") {
+  if (::geteuid() != 0) return;  // only root can hand files to another user
+  TestGateway gw;
+  const fs::path file = take_backup(gw);
+  constexpr uid_t kService = 65534;  // nobody: any user that is not root
+  REQUIRE(::chown(gw.config.data_dir.c_str(), kService, kService) == 0);
+  REQUIRE_MESSAGE(restore(gw, file) == 0, gw.err.str());
+  for (const fs::path& path :
+       {gw.config.data_dir, gw.config.data_dir / "clinical.db", gw.config.data_dir / "keys",
+        gw.config.data_dir / "keys" / "token-signing-key.pem"}) {
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK_MESSAGE(st.st_uid == kService, path.string());
+    CHECK_MESSAGE(st.st_gid == kService, path.string());
+  }
+}
