@@ -154,7 +154,8 @@ int run_backup_command(const OperationsArgs& command, const GatewayConfig& confi
   }
   // A backup inside the data directory would be in the next one, and the next.
   const fs::path data_dir = fs::weakly_canonical(config.data_dir, ec);
-  const fs::path backup_dir = fs::weakly_canonical(fs::absolute(command.file).parent_path(), ec);
+  const fs::path backup_dir =
+      fs::weakly_canonical(fs::absolute(command.file, ec).parent_path(), ec);
   const auto inside =
       std::mismatch(data_dir.begin(), data_dir.end(), backup_dir.begin(), backup_dir.end());
   if (!ec && inside.first == data_dir.end()) {

@@ -30,7 +30,8 @@ std::string utc_stamp() {
 
 // The data directory without a trailing slash, so that siblings can be named after it.
 fs::path normal_directory(const fs::path& dir) {
-  fs::path normal = fs::absolute(dir).lexically_normal();
+  std::error_code ec;
+  fs::path normal = fs::absolute(dir, ec).lexically_normal();
   if (normal.filename().empty()) normal = normal.parent_path();
   return normal;
 }
@@ -131,8 +132,10 @@ Result<Manifest> unpack_and_check(const OperationsArgs& command, const fs::path&
   if (auto s = check_schemas(*manifest, staging); !s) return s.take_error();
   // The checks opened the databases; SQLite removed its side files on close, but a crash
   // of this process must not leave a -wal that is not the backup's.
-  for (const auto& entry : fs::directory_iterator(staging)) {
-    if (is_transient_file(entry.path().filename().string())) fs::remove(entry.path());
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(staging, ec); !ec && it != fs::end(it); it.increment(ec)) {
+    std::error_code ignored;
+    if (is_transient_file(it->path().filename().string())) fs::remove(it->path(), ignored);
   }
   if (auto s = take_ownership(staging, like); !s) return s.take_error();
   return manifest;

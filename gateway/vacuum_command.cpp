@@ -26,9 +26,10 @@ std::vector<std::string> databases_in(const fs::path& dir) {
   for (const auto& db : known_databases()) {
     if (fs::is_regular_file(dir / db.file, ec)) names.emplace_back(db.file);
   }
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.ends_with(".db") && !known_database(name) && entry.is_regular_file(ec)) {
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
+    std::error_code ignored;
+    const std::string name = it->path().filename().string();
+    if (name.ends_with(".db") && !known_database(name) && it->is_regular_file(ignored)) {
       names.push_back(name);
     }
   }
