@@ -22,3 +22,4 @@ pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
 pkg_check_modules(ARGON2 REQUIRED IMPORTED_TARGET libargon2)
 # mDNS/DNS-SD announcement through avahi-daemon over D-Bus (gateway/discovery_publisher.cpp).
 pkg_check_modules(AVAHI_CLIENT REQUIRED IMPORTED_TARGET avahi-client)
+pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)

@@ -10,6 +10,7 @@
 
 #include "gateway/audit_service.hpp"
 #include "gateway/audit_upkeep.hpp"
+#include "gateway/data_dir.hpp"
 #include "gateway/discovery_publisher.hpp"
 #include "gateway/hl7_audit.hpp"
 #include "gateway/hl7_handlers.hpp"
@@ -17,6 +18,7 @@
 #include "gateway/lifecycle_audit.hpp"
 #include "gateway/log.hpp"
 #include "gateway/router.hpp"
+#include "gateway/runtime_status.hpp"
 #include "gateway/scheduled_worker.hpp"
 #include "gateway/service_status.hpp"
 #include "gateway/watchdog.hpp"
@@ -323,6 +325,33 @@ BoundListeners bound_listeners(const Running& running, AuditService& audit) {
   return bound;
 }
 
+// What `clinic-gateway status` shows of this run (runtime_status.hpp): pid, start, listeners.
+RuntimeStatus runtime_status_at_start(const GatewayConfig& config, const Running& running,
+                                      AuditService& audit) {
+  RuntimeStatus s;
+  s.pid = static_cast<long>(::getpid());
+  s.version = CG_VERSION;
+  s.node_name = config.node_name;
+  s.started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  const bool https = config.http.tls.certificate.has_value();
+  s.listeners.push_back({"FHIR", config.http.address, running.http->port(), https});
+  if (running.hl7 && running.hl7->server) {
+    s.listeners.push_back({"HL7v2 MLLP", config.mllp.address, running.hl7->server->port(),
+                           config.mllp.tls.certificate.has_value()});
+  }
+  if (const auto* syslog = audit.receivers()) {
+    if (auto port = syslog->udp_port())
+      s.listeners.push_back({"ATNA syslog udp", config.atna.address, *port, false});
+    if (auto port = syslog->tcp_port())
+      s.listeners.push_back({"ATNA syslog tcp", config.atna.address, *port, false});
+    if (auto port = syslog->tls_port())
+      s.listeners.push_back({"ATNA syslog tls", config.atna.address, *port, true});
+  }
+  return s;
+}
+
 int serve(const GatewayConfig& config, const std::filesystem::path& config_file) {
   sigset_t set = handled_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);  // threads created below inherit the mask
@@ -339,6 +368,15 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
     log(kErr, "cannot create data directory " + config.data_dir.string() + ": " + ec.message());
     return 1;
   }
+  // One daemon per data directory; restore and vacuum take the same lock (data_dir.hpp).
+  // A lock file that cannot be made (a full or read-only disk) does not stop the service.
+  auto data_dir_lock = DataDirLock::acquire(config.data_dir, "serve");
+  if (!data_dir_lock && data_dir_lock.error().kind == ErrorKind::kConflict) {
+    log(kErr, "cannot serve: " + data_dir_lock.error().message);
+    return 1;
+  }
+  if (!data_dir_lock)
+    log(kWarning, "serving without the data directory's lock: " + data_dir_lock.error().message);
   auto store = storage::ResourceStore::open(store_config(config));
   if (!store) {
     log(kErr, "cannot open the clinical store in " + config.data_dir.string() + ": " +
@@ -422,12 +460,15 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
 
   auto watchdog = start_watchdog(*running.http, running.hl7->server.get(), audit->receivers());
   ScheduledWorker status_updates(status_task(listeners, running, *audit, *emitter));
+  ScheduledWorker status_file(
+      runtime_status_task(config.data_dir, runtime_status_at_start(config, running, *audit)));
 
   wait_for_stop(*running.http, running.hl7->server.get(), audit->receivers(), config_file, emitter,
                 status_updates);
 
   if (watchdog) watchdog->stop();  // pings end with the loops they vouch for
   status_updates.stop();
+  status_file.stop();
   notify("STOPPING=1\nSTATUS=Draining connections");
   if (discovery) discovery->stop();  // tablets stop finding a gateway that is going away
   running.stop(config.shutdown_drain, *audit);

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <deque>
+#include <mutex>
 #include <string>
 
 namespace cg::gateway {
@@ -57,7 +59,25 @@ std::string timestamp() {
 
 void write_line(int priority, std::string_view message);
 
+// The bounded ring behind recent_errors().
+std::mutex g_errors_mutex;
+std::deque<LoggedError> g_errors;
+
+void remember_error(std::string_view message) {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  LoggedError error{std::chrono::duration_cast<std::chrono::milliseconds>(now).count(),
+                    std::string(message)};
+  std::lock_guard lock(g_errors_mutex);
+  if (g_errors.size() == kRecentErrors) g_errors.pop_front();
+  g_errors.push_back(std::move(error));
+}
+
 }  // namespace
+
+std::vector<LoggedError> recent_errors() {
+  std::lock_guard lock(g_errors_mutex);
+  return {g_errors.begin(), g_errors.end()};
+}
 
 bool stderr_is_journal() {
   static const bool journal = detect_journal();
@@ -81,6 +101,7 @@ bool log_enabled(int priority) {
 
 void log(int priority, std::string_view message) {
   if (!log_enabled(priority)) return;
+  if (priority <= kErr) remember_error(message);
   write_line(priority, message);
 }
 

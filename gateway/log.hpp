@@ -5,7 +5,10 @@
 // content or query strings (patient data); callers log ids, counts and reasons only.
 // Thread-safe: each line is written with a single write(2).
 
+#include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace cg::gateway {
 
@@ -18,6 +21,15 @@ void log(int priority, std::string_view message);
 // Lifecycle events (listening, reloaded, stopping, stopped): written at every log level,
 // as notice, because operators and scripts (port 0) rely on them.
 void log_lifecycle(std::string_view message);
+
+// An error-level line as logged, for the daemon's status file (runtime_status.hpp).
+struct LoggedError {
+  std::int64_t at_ms = 0;  // ms since the Unix epoch
+  std::string message;
+};
+// The last kRecentErrors error-level lines written, oldest first.
+inline constexpr std::size_t kRecentErrors = 20;
+std::vector<LoggedError> recent_errors();
 
 // True when stderr is connected to the journal (JOURNAL_STREAM matches it).
 bool stderr_is_journal();

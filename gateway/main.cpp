@@ -12,6 +12,7 @@
 
 #include "gateway/allocator.hpp"
 #include "gateway/audit_commands.hpp"
+#include "gateway/backup_command.hpp"
 #include "gateway/bulk_export.hpp"
 #include "gateway/bulk_import.hpp"
 #include "gateway/client_commands.hpp"
@@ -22,9 +23,12 @@
 #include "gateway/log.hpp"
 #include "gateway/password_entry.hpp"
 #include "gateway/reindex.hpp"
+#include "gateway/restore_command.hpp"
 #include "gateway/security/static_tokens.hpp"
 #include "gateway/security_commands.hpp"
+#include "gateway/status_command.hpp"
 #include "gateway/user_commands.hpp"
+#include "gateway/vacuum_command.hpp"
 
 namespace {
 
@@ -81,6 +85,18 @@ constexpr const char* kUsage =
     "                          delete older records, except those not yet forwarded\n"
     "  audit stats --config FILE\n"
     "                          counts, ids, receive times, forwarding cursors and queues\n"
+    "  status --config FILE [--json]\n"
+    "                          version, data directory and free space, each database's size,\n"
+    "                          schema and row counts, whether the daemon runs, its listeners\n"
+    "                          and last errors\n"
+    "  backup FILE --config FILE\n"
+    "                          the data directory in one tar file (mode 0600), taken while\n"
+    "                          the gateway serves: consistent database copies, the signing\n"
+    "                          key, the config, a manifest with checksums\n"
+    "  restore FILE --config FILE\n"
+    "                          check a backup and swap it in as the data directory (the gateway\n"
+    "                          must be stopped); the old one is kept beside it and named\n"
+    "  vacuum --config FILE    compact every database (the gateway must be stopped)\n"
     "  security events --config FILE [--since DATE] [--limit N]\n"
     "                          failed logins, lockouts and offline logins, newest first\n"
     "  new-token               print a new random bearer token and its sha256 for the config\n"
@@ -182,6 +198,22 @@ int audit(int argc, char** argv) {
   return cg::gateway::run_audit_command(*command, *config, std::cout, std::cerr);
 }
 
+// "status", "backup", "restore", "vacuum": parse with `parse` (its messages name the
+// command), run with `run` on the config.
+template <class Parse, class Run>
+int operations(int argc, char** argv, Parse parse, Run run) {
+  const std::vector<std::string_view> words(argv + 2, argv + argc);
+  auto command = parse(std::span<const std::string_view>(words));
+  if (!command) {
+    std::cerr << command.error().message << "\n" << kUsage;
+    return 2;
+  }
+  auto config = load_or_report(command->config_file);
+  if (!config) return 1;
+  cg::gateway::set_log_level(config->log_level);
+  return run(*command, *config, std::cout, std::cerr);
+}
+
 // The real Argon2 cost, and new passwords from the terminal (or stdin's first line).
 cg::gateway::IdentityCommandEnv terminal_env() {
   cg::gateway::IdentityCommandEnv env;
@@ -250,6 +282,24 @@ int main(int argc, char** argv) {
   }
   if (cmd == "security") return security(argc, argv);
   if (cmd == "audit") return audit(argc, argv);
+  if (cmd == "status") {
+    return operations(argc, argv, cg::gateway::parse_status_command,
+                      cg::gateway::run_status_command);
+  }
+  if (cmd == "backup") {
+    return operations(argc, argv, cg::gateway::parse_backup_command,
+                      cg::gateway::run_backup_command);
+  }
+  if (cmd == "restore") {
+    return operations(argc, argv, cg::gateway::parse_restore_command,
+                      [](const auto& c, const auto& config, auto& out, auto& err) {
+                        return cg::gateway::run_restore_command(c, config, out, err);
+                      });
+  }
+  if (cmd == "vacuum") {
+    return operations(argc, argv, cg::gateway::parse_vacuum_command,
+                      cg::gateway::run_vacuum_command);
+  }
   if (cmd == "user") {
     return identity("user", argc, argv, cg::gateway::parse_user_command,
                     cg::gateway::run_user_command);

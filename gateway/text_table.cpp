@@ -1,6 +1,7 @@
 #include "gateway/text_table.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace cg::gateway {
 
@@ -25,6 +26,20 @@ std::string joined(const std::vector<std::string>& items, std::string_view empty
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
   return out;
+}
+
+std::string byte_size(std::int64_t bytes) {
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes) / 1024;
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f %s", value, kUnits[unit]);
+  return text;
 }
 
 }  // namespace cg::gateway

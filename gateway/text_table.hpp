@@ -4,6 +4,7 @@
 // pass text already made terminal-safe where it comes from outside (terminal_safe()).
 // Thread-safety: pure functions.
 
+#include <cstdint>
 #include <ostream>
 #include <span>
 #include <string>
@@ -18,5 +19,8 @@ void print_table(std::span<const std::vector<std::string>> rows, std::ostream& o
 
 // "a, b", or `empty` for none.
 std::string joined(const std::vector<std::string>& items, std::string_view empty = "-");
+
+// A size for people: "812 B", "3.4 KiB", "12.0 MiB", "1.2 GiB".
+std::string byte_size(std::int64_t bytes);
 
 }  // namespace cg::gateway

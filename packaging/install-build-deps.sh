@@ -11,7 +11,7 @@ BUILD_PACKAGES="g++ cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev
   libsqlite3-dev libssl-dev zlib1g-dev libzstd-dev libjemalloc-dev libpugixml-dev
   libtomlplusplus-dev
-  libsystemd-dev libavahi-client-dev libargon2-dev"
+  libsystemd-dev libavahi-client-dev libargon2-dev libarchive-dev"
 TEST_PACKAGES="doctest-dev curl bzip2 sqlite3 nginx-light wrk procps
   clang-14 libclang-rt-14-dev clang-format openssl systemd python3 python3-hl7
   rsyslog rsyslog-openssl

@@ -434,6 +434,10 @@ struct AuditStore::Impl {
   }
 };
 
+std::span<const std::string_view> audit_migrations() {
+  return kAuditSteps;
+}
+
 AuditStore::AuditStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 AuditStore::~AuditStore() {

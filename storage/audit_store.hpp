@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -103,6 +104,9 @@ struct AuditStoreConfig {
   std::size_t max_queued_jobs = 20'000;
   std::function<void(int priority, std::string_view message)> log;
 };
+
+// The audit.db schema steps this build knows (storage/migrations.hpp).
+std::span<const std::string_view> audit_migrations();
 
 class AuditStore {
  public:

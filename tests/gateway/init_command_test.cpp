@@ -275,4 +275,5 @@ TEST_CASE("the packaged gateway.toml loads with no problem: LAN listeners on TLS
   CHECK(c.atna.enabled);
   REQUIRE(c.atna.tls.private_key);
   CHECK(*c.atna.tls.private_key == file.parent_path() / "tls" / "gateway.key");
+  CHECK(c.discovery.enabled);
 }

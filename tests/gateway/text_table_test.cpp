@@ -18,3 +18,11 @@ TEST_CASE("an empty list prints as its placeholder") {
   CHECK(joined({}, "none") == "none");
   CHECK(joined({"a", "b"}) == "a, b");
 }
+
+TEST_CASE("sizes are written in bytes, then binary units with one decimal") {
+  CHECK(byte_size(0) == "0 B");
+  CHECK(byte_size(1023) == "1023 B");
+  CHECK(byte_size(1536) == "1.5 KiB");
+  CHECK(byte_size(12 * 1024 * 1024) == "12.0 MiB");
+  CHECK(byte_size(3LL * 1024 * 1024 * 1024 / 2) == "1.5 GiB");
+}
