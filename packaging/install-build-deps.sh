@@ -22,7 +22,7 @@ TEST_PACKAGES="doctest-dev curl bzip2 sqlite3 nginx-light wrk procps
 # (packaging/debian/rules).
 CROSS_LIBRARIES="libboost1.81-dev libboost-json1.81-dev libsqlite3-dev libssl-dev zlib1g-dev
   libzstd-dev libjemalloc2 libpugixml-dev libtomlplusplus-dev libsystemd-dev
-  libavahi-client-dev libargon2-dev"
+  libavahi-client-dev libargon2-dev libarchive-dev"
 
 test_deps=0
 cross_arch=""
