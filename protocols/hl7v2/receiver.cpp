@@ -307,8 +307,16 @@ std::string MessageReceiver::unavailable(const Message& message, std::string_vie
   // The store could not take it now: answer AR and archive nothing, so a retry applies.
   ++rejected_;
   log(kLogWarning, "HL7v2 " + std::string(name) + " not processed: " + error.message);
-  const Error errors[] = {make_error(ErrorCode::kApplicationInternalError,
-                                     "the gateway cannot process messages now; send again later")};
+  // The sender learns a full or read-only disk (its operator can tell the clinic's); other
+  // causes are the gateway's business and stay in its log.
+  std::string text = "the gateway cannot process messages now; send again later";
+  if (config_.write_refusal_reason) {
+    if (auto reason = config_.write_refusal_reason()) {
+      text = "the gateway cannot store messages now: " + *reason +
+             "; nothing was stored; send again later";
+    }
+  }
+  const Error errors[] = {make_error(ErrorCode::kApplicationInternalError, std::move(text))};
   return build_ack(message, AckCode::kReject, errors, ack_options()).serialize();
 }
 
