@@ -14,6 +14,7 @@ namespace {
 
 constexpr int kLogWarning = 4;
 constexpr int kLogInfo = 6;
+constexpr int kLogDebug = 7;
 
 std::int64_t system_ms() {
   using namespace std::chrono;
@@ -306,16 +307,17 @@ std::string MessageReceiver::unavailable(const Message& message, std::string_vie
                                          const Error& error) {
   // The store could not take it now: answer AR and archive nothing, so a retry applies.
   ++rejected_;
-  log(kLogWarning, "HL7v2 " + std::string(name) + " not processed: " + error.message);
   // The sender learns a full or read-only disk (its operator can tell the clinic's); other
   // causes are the gateway's business and stay in its log.
   std::string text = "the gateway cannot process messages now; send again later";
-  if (config_.write_refusal_reason) {
-    if (auto reason = config_.write_refusal_reason()) {
-      text = "the gateway cannot store messages now: " + *reason +
-             "; nothing was stored; send again later";
-    }
+  auto reason = config_.write_refusal_reason ? config_.write_refusal_reason() : std::nullopt;
+  if (reason) {
+    text = "the gateway cannot store messages now: " + *reason +
+           "; nothing was stored; send again later";
   }
+  // A refused disk was logged once when it happened; senders retrying it are not news.
+  log(reason ? kLogDebug : kLogWarning,
+      "HL7v2 " + std::string(name) + " not processed: " + error.message);
   const Error errors[] = {make_error(ErrorCode::kApplicationInternalError, std::move(text))};
   return build_ack(message, AckCode::kReject, errors, ack_options()).serialize();
 }

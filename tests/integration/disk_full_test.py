@@ -11,7 +11,9 @@ OperationOutcome naming the full disk, and so is every later one; every resource
 acknowledged (201) reads back; reads and searches go on (200); an HL7v2 message over MLLP
 is answered AR with ERR-3 207 naming the disk, never AA; the refusal is logged at error level
 once. Once the filler file is deleted, a FHIR create and the HL7v2 resend succeed within a
-bounded wait, without a restart. Then, if the kernel lets the tmpfs be remounted read-only
+bounded wait, without a restart. A second daemon with `[storage] min_free_mb = 12` refuses
+creates (503 naming the setting, HL7v2 AR 207) once a filler leaves 6 MB, reads go on, and
+writes resume when the filler goes. Then, if the kernel lets the tmpfs be remounted read-only
 while the daemon holds its files open for writing (it normally refuses: EBUSY), the same for
 a read-only disk; otherwise that case is left to the fault-injecting VFS unit test
 (tests/storage/write_gate_test.cpp) and the test says so.
@@ -188,7 +190,48 @@ def run(binary: str, mount: Path) -> int:
             checks.check(f"writable again: a FHIR create is 201 ({waited:.1f} s)", status == 201,
                          str(status))
         checks.check("the daemon stops cleanly", gw.stop() == 0, gw.log_tail())
+    run_floor(binary, mount, checks)
     return checks.summary()
+
+
+def run_floor(binary: str, mount: Path, checks: Checks) -> None:
+    """[storage] min_free_mb: clinical writes stop before the disk is full, and resume."""
+    overrides = {"node": {"data_dir": str(mount / "floor")},
+                 "storage": {"min_free_mb": 12},
+                 "mllp": {"enabled": True, "port": 0},
+                 "hl7.identifier_systems": {"CLINIC": "http://clinic.example/mrn"}}
+    with GatewayProcess(binary, overrides, name="diskfloor") as gw:
+        status, headers, _ = post(gw, 0)
+        checks.check("floor: a create with room to spare is 201", status == 201, str(status))
+        kept = headers.get("location", "").split("/Patient/")[-1].split("/")[0]
+        fs = os.statvfs(mount)
+        filler = mount / "floor-filler"
+        with open(filler, "wb") as f:  # leave about 6 MB: under the 12 MB floor, far from full
+            f.truncate(0)
+            remaining = fs.f_bavail * fs.f_frsize - 6 * (1 << 20)
+            block = b"\0" * (1 << 20)
+            while remaining > 0:
+                remaining -= f.write(block[:min(len(block), remaining)])
+        start = time.monotonic()
+        while status == 201 and time.monotonic() - start < RECOVERY_WAIT_S:
+            status, headers, body = post(gw, 1)
+            if status == 201:
+                time.sleep(0.5)  # the floor is checked every 5 s
+        checks.check("floor: below min_free_mb a create is 503", status == 503, str(status))
+        checks.check("floor: its diagnostics name the setting", b"min_free_mb" in body,
+                     body[:300].decode(errors="replace"))
+        checks.check("floor: reads go on (200)", gw.request("GET", f"/fhir/Patient/{kept}")[0] == 200)
+        answer = mllp(gw.mllp_port, a28("FLOOR-1", "M-FLOOR-1"))
+        checks.check("floor: HL7v2 is AR 207", segment(answer, "MSA")[1:2] == ["AR"]
+                     and segment(answer, "ERR")[3:4] and segment(answer, "ERR")[3].startswith("207"),
+                     answer.replace("\r", "\\r"))
+        checks.check("floor: logged at error level", "below [storage] min_free_mb" in gw.log_text(),
+                     gw.log_tail())
+        filler.unlink()
+        status, waited = wait_for_writes(gw, 2)
+        checks.check(f"floor: space freed, a create is 201 ({waited:.1f} s)", status == 201,
+                     str(status))
+        checks.check("floor: the daemon stops cleanly", gw.stop() == 0, gw.log_tail())
 
 
 def main() -> int:
