@@ -346,10 +346,12 @@ std::string MessageReceiver::archived(const Message& incoming, const Message& ac
     // The message's changes are durable but its answer is not archived: answer AR so the
     // sender retries; the handlers are idempotent, so the retry changes nothing twice.
     ++rejected_;
-    log(kLogWarning, "HL7v2 answer not archived: " + stored.error().message);
-    const Error errors[] = {
-        make_error(ErrorCode::kApplicationInternalError,
-                   "the gateway cannot archive messages now; send again later")};
+    auto reason = config_.write_refusal_reason ? config_.write_refusal_reason() : std::nullopt;
+    log(reason ? kLogDebug : kLogWarning, "HL7v2 answer not archived: " + stored.error().message);
+    const Error errors[] = {make_error(
+        ErrorCode::kApplicationInternalError,
+        reason ? "the gateway cannot archive messages now: " + *reason + "; send again later"
+               : std::string("the gateway cannot archive messages now; send again later"))};
     return build_ack(incoming, AckCode::kReject, errors, ack_options()).serialize();
   }
   // Normally the record just made; a message archived meanwhile under the same key answers

@@ -299,6 +299,12 @@ TEST_CASE("a full disk: AR 207 naming the disk, nothing stored; once it heals th
   CHECK(refused.get("ERR-8").find("disk is full") != std::string::npos);
   CHECK(refused.get("ERR-8").find("Okafor") == std::string::npos);
   CHECK(g.patients("M-9").empty());
+  // A message with an error would be AE, but its answer cannot be archived either: AR.
+  hl7v2::Message unarchived = g.answer(
+      "MSH|^~\\&|EMR|CLINIC|GW|GW|20261121||ADT^A01^ADT_A01|F2|P|2.5.1\rPID|1||M-8^^^CLINIC^MR||"
+      "Doe^Ann\r");
+  CHECK(unarchived.get("MSA-1") == "AR");
+  CHECK(unarchived.get("ERR-8").find("disk is full") != std::string::npos);
 
   healed = true;
   REQUIRE(gate->check());
