@@ -4,9 +4,9 @@
 //
 // Two conditions close it:
 // - a disk problem: a write failed because the disk is full, read-only or failing
-//   (note_failure(), called by the group-commit writers). Every write is refused, clinical
-//   and audit alike, until check() finds the directory writable again (a probe file is
-//   written, synced and removed).
+//   (note_failure(), called by the group-commit writers), or check() found the file system
+//   mounted read-only. Every write is refused, clinical and audit alike, until check() finds
+//   the directory writable again (a probe file is written, synced and removed).
 // - the free-space floor: check() found less than min_free_bytes available. Only clinical
 //   writes (resources, HL7v2 messages) are refused; audit records go on, so reads stay
 //   audited in the space the floor keeps back.
