@@ -132,9 +132,12 @@ void AuditEmitter::run() {
   for (;;) {
     bool last = false;
     {
+      const bool held = holding();
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, config_.flush_interval,
-                     [&] { return stopping_ || urgent_ || queue_.size() >= config_.batch; });
+      // While held, a full batch is no reason to wake: it could not be written.
+      wake_.wait_for(lock, held ? config_.gate_interval : config_.flush_interval, [&] {
+        return stopping_ || urgent_ || (!held && queue_.size() >= config_.batch);
+      });
       last = stopping_;
       urgent_ = rounds_ + 1 < flush_target_;
     }
@@ -151,7 +154,17 @@ void AuditEmitter::run() {
   }
 }
 
+bool AuditEmitter::holding() const {
+  if (!config_.write_gate) return false;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+  }
+  return !config_.write_gate->admit(storage::WriteClass::kAudit).ok();
+}
+
 void AuditEmitter::write_queued() {
+  if (holding()) return;  // kept in the queue; the gate's own log says why
   std::vector<storage::AuditRecord> batch;
   {
     std::unique_lock lock(mutex_);
@@ -194,6 +207,13 @@ Status AuditEmitter::move_staged() {
   {
     std::lock_guard lock(mutex_);
     if (clinical_ == nullptr || !staged_pending_) return ok_status();
+  }
+  // They are safe in clinical.db's outbox; moving them needs both databases to take writes.
+  if (config_.write_gate && !config_.write_gate->admit(storage::WriteClass::kClinical)) {
+    return ok_status();
+  }
+  {
+    std::lock_guard lock(mutex_);
     staged_pending_ = false;
   }
   for (;;) {

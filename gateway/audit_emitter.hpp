@@ -12,6 +12,10 @@
 //   write. The background thread then moves staged events to audit.db and removes them from
 //   the outbox; a crash between the two may store an event twice, never lose one.
 //
+// While the data directory's write gate (storage/write_gate.hpp) refuses audit writes (the
+// disk is full or read-only), queued events stay in memory and are written once it reopens;
+// when the queue is full too, emit() waits, so reads wait rather than go unaudited.
+//
 // Thread-safety: every method may be called from any thread; stage() only from inside a
 // job of `clinical`. stop() (also the destructor) writes what is queued and staged.
 
@@ -20,6 +24,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -27,6 +32,7 @@
 #include "gateway/balp_events.hpp"
 #include "storage/audit_store.hpp"
 #include "storage/resource_store.hpp"
+#include "storage/write_gate.hpp"
 
 namespace cg::gateway {
 
@@ -37,6 +43,10 @@ struct AuditEmitterConfig {
   std::size_t batch = 1'000;       // events per audit.db job
   std::function<void(int priority, std::string_view message)> log;
   std::function<std::int64_t()> clock_ms;  // empty: the system clock
+  // The data directory's gate; null: records are always handed to audit.db at once.
+  std::shared_ptr<storage::WriteGate> write_gate;
+  // How long queued events wait between looks at a closed gate.
+  std::chrono::milliseconds gate_interval{1000};
 };
 
 struct AuditEmitterCounters {
@@ -77,6 +87,9 @@ class AuditEmitter {
 
   void run();
   void enqueue(storage::AuditRecord record);
+  // True while the gate refuses audit writes (then queued events are held), except when
+  // stopping: the last round tries anyway.
+  bool holding() const;
   void write_queued();
   Status move_staged();
 

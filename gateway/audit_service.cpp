@@ -38,8 +38,9 @@ atna::SyslogConfig syslog_config(const GatewayConfig& c) {
   return s;
 }
 
-Result<AuditService> AuditService::open(const GatewayConfig& config) {
-  auto store = storage::AuditStore::open(audit_store_config(config));
+Result<AuditService> AuditService::open(const GatewayConfig& config,
+                                        std::shared_ptr<storage::WriteGate> write_gate) {
+  auto store = storage::AuditStore::open(audit_store_config(config), std::move(write_gate));
   if (!store) return store.take_error();
   return AuditService(std::move(*store));
 }

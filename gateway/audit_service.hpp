@@ -25,8 +25,9 @@ atna::SyslogConfig syslog_config(const GatewayConfig& config);
 
 class AuditService {
  public:
-  // Opens data_dir/audit.db.
-  static Result<AuditService> open(const GatewayConfig& config);
+  // Opens data_dir/audit.db; its writes go through `write_gate` (null: none).
+  static Result<AuditService> open(const GatewayConfig& config,
+                                   std::shared_ptr<storage::WriteGate> write_gate = nullptr);
   AuditService(AuditService&&) = default;
   AuditService& operator=(AuditService&&) = delete;
   ~AuditService() { close(); }

@@ -81,6 +81,10 @@ struct StorageSettings {
   int reader_connections = 4;
   std::size_t max_batch_jobs = 256;
   std::size_t max_queued_jobs = 10'000;
+  // Below this much free space on the data directory's file system, clinical writes (FHIR,
+  // HL7v2) are refused with 503 / AR 207 before the disk fills, keeping room for audit
+  // records and recovery (docs/operations.md). 0: no floor.
+  std::uint64_t min_free_mb = 64;
 };
 
 struct FhirSettings {

@@ -28,6 +28,7 @@
 #include "protocols/http/server.hpp"
 #include "storage/message_archive.hpp"
 #include "storage/resource_store.hpp"
+#include "storage/write_gate.hpp"
 
 namespace cg::gateway {
 namespace {
@@ -102,14 +103,15 @@ struct Hl7Service {
 };
 
 Result<Hl7Service> start_hl7(const GatewayConfig& config, storage::ResourceStore& store,
-                             AuditEmitter* audit) {
+                             AuditEmitter* audit, std::shared_ptr<storage::WriteGate> gate) {
   Hl7Service hl7;
   if (!config.mllp.enabled) return hl7;
   auto opened = storage::MessageArchive::open(store, archive_config(config));
   if (!opened) return opened.take_error();
   hl7.archive = std::move(*opened);
-  hl7.receiver =
-      std::make_unique<hl7v2::MessageReceiver>(*hl7.archive, receiver_config(config, audit));
+  hl7v2::ReceiverConfig receiving = receiver_config(config, audit);
+  receiving.write_refusal_reason = [gate] { return gate->write_refusal_reason(); };
+  hl7.receiver = std::make_unique<hl7v2::MessageReceiver>(*hl7.archive, std::move(receiving));
   register_hl7_services(*hl7.receiver, store, config);
   auto* r = hl7.receiver.get();
   auto server = hl7v2::MllpServer::start(
@@ -188,6 +190,28 @@ void wait_for_stop(http::HttpServer& server, hl7v2::MllpServer* mllp, atna::Sysl
     notify("READY=1");
     status.wake();  // a fresh STATUS= line: the load since the last one
   }
+}
+
+// Whether the data directory takes writes (storage/write_gate.hpp): shared by clinical.db
+// and audit.db, rechecked every few seconds so writes resume by themselves when space
+// returns or the file system is writable again.
+constexpr std::chrono::seconds kDiskCheckEvery{5};
+
+std::shared_ptr<storage::WriteGate> open_write_gate(const GatewayConfig& c) {
+  storage::WriteGateConfig g;
+  g.directory = c.data_dir;
+  g.min_free_bytes = c.storage.min_free_mb << 20;
+  g.log = [](int p, std::string_view m) { log(p, m); };
+  auto gate = std::make_shared<storage::WriteGate>(std::move(g));
+  (void)gate->check();  // the floor holds from the first write
+  return gate;
+}
+
+ScheduledWorker::Task disk_check_task(std::shared_ptr<storage::WriteGate> gate) {
+  return [gate = std::move(gate)](std::stop_token) {
+    (void)gate->check();
+    return ScheduledWorker::Clock::now() + kDiskCheckEvery;
+  };
 }
 
 }  // namespace
@@ -377,13 +401,17 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
   }
   if (!data_dir_lock)
     log(kWarning, "serving without the data directory's lock: " + data_dir_lock.error().message);
-  auto store = storage::ResourceStore::open(store_config(config));
+  auto gate = open_write_gate(config);
+  ScheduledWorker disk_checks(disk_check_task(gate));
+  storage::StoreConfig clinical = store_config(config);
+  clinical.write_gate = gate;
+  auto store = storage::ResourceStore::open(std::move(clinical));
   if (!store) {
     log(kErr, "cannot open the clinical store in " + config.data_dir.string() + ": " +
                   store.error().message);
     return 1;
   }
-  auto audit = AuditService::open(config);
+  auto audit = AuditService::open(config, gate);
   if (!audit) {
     log(kErr, "cannot open the audit store (audit.db) in " + config.data_dir.string() + ": " +
                   audit.error().message);
@@ -400,8 +428,9 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
   };
   // The gateway's own audit trail (docs/atna.md): every FHIR and HL7v2 access, logins,
   // start, stop and reloads. Writes stage their record in clinical.db with the write.
-  running.emitter =
-      std::make_unique<AuditEmitter>(audit->store(), store->get(), audit_emitter_config(config));
+  AuditEmitterConfig own_audit = audit_emitter_config(config);
+  own_audit.write_gate = gate;
+  running.emitter = std::make_unique<AuditEmitter>(audit->store(), store->get(), own_audit);
   AuditEmitter* emitter = running.emitter.get();
 
   fhir::FhirApi api(**store, {config.fhir.default_page_size, config.fhir.max_page_size,
@@ -425,7 +454,7 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
                                         [&router](http::Request& r) { return router.handle(r); });
   if (!server) return fail("cannot start the HTTP listener: " + server.error().message);
   running.http = std::move(*server);
-  auto hl7 = start_hl7(config, **store, emitter);
+  auto hl7 = start_hl7(config, **store, emitter, gate);
   if (!hl7) return fail("cannot start the HL7v2 MLLP listener: " + hl7.error().message);
   running.hl7.emplace(std::move(*hl7));
   if (running.hl7->server) {

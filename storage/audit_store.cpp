@@ -444,7 +444,8 @@ AuditStore::~AuditStore() {
   close();
 }
 
-Result<std::unique_ptr<AuditStore>> AuditStore::open(const AuditStoreConfig& config) {
+Result<std::unique_ptr<AuditStore>> AuditStore::open(const AuditStoreConfig& config,
+                                                     std::shared_ptr<WriteGate> write_gate) {
   if (auto s = ensure_directory(config.directory); !s) return s.take_error();
   const auto file = config.directory / "audit.db";
   auto writer = open_writer(file, 0);
@@ -457,7 +458,8 @@ Result<std::unique_ptr<AuditStore>> AuditStore::open(const AuditStoreConfig& con
   auto impl = std::make_unique<Impl>(std::move(*writer));
   impl->readers = std::make_unique<ReaderPool>(std::move(*readers));
   impl->group = std::make_unique<GroupCommitWriter>(
-      impl->writer, GroupCommitLimits{config.max_batch_jobs, config.max_queued_jobs}, config.log);
+      impl->writer, GroupCommitLimits{config.max_batch_jobs, config.max_queued_jobs}, config.log,
+      std::move(write_gate), WriteClass::kAudit);
   return std::unique_ptr<AuditStore>(new AuditStore(std::move(impl)));
 }
 

@@ -32,6 +32,8 @@
 
 namespace cg::storage {
 
+class WriteGate;  // storage/write_gate.hpp
+
 // One search key of an audit record: a token of an ITI-81 parameter ("type",
 // "entity-type", "patient-identifier", …). `system` is "" when the value has none.
 struct AuditKey {
@@ -112,7 +114,10 @@ class AuditStore {
  public:
   using AppendDone = std::function<void(Result<std::vector<std::int64_t>>)>;
 
-  static Result<std::unique_ptr<AuditStore>> open(const AuditStoreConfig& config);
+  // `write_gate`: the data directory's gate (write_gate.hpp), shared with the clinical store;
+  // audit writes ignore its free-space floor. Null: no gate.
+  static Result<std::unique_ptr<AuditStore>> open(const AuditStoreConfig& config,
+                                                  std::shared_ptr<WriteGate> write_gate = nullptr);
   ~AuditStore();
 
   // Stores the records in one job; `done` gets their ids after the commit, or the error

@@ -13,8 +13,9 @@ constexpr int kLogWarning = 4;
 }  // namespace
 
 GroupCommitWriter::GroupCommitWriter(Connection& conn, GroupCommitLimits limits,
-                                     std::function<void(int, std::string_view)> log)
-    : conn_(conn), limits_(limits), log_(std::move(log)) {
+                                     std::function<void(int, std::string_view)> log,
+                                     std::shared_ptr<WriteGate> gate, WriteClass what)
+    : conn_(conn), limits_(limits), log_(std::move(log)), gate_(std::move(gate)), what_(what) {
   thread_ = std::thread([this] { run(); });
   writer_id_ = thread_.get_id();  // jobs arrive via submit(), after this (mutex-ordered)
 }
@@ -24,6 +25,17 @@ GroupCommitWriter::~GroupCommitWriter() {
 }
 
 void GroupCommitWriter::submit(BatchJob job, WriteDone done) {
+  if (gate_) {
+    if (Status admitted = gate_->admit(what_); !admitted) {
+      {
+        std::lock_guard lock(mutex_);
+        ++stats_.jobs_rejected;
+      }
+      Pending refused{std::move(job), std::move(done)};
+      call_done(refused, admitted.take_error());
+      return;
+    }
+  }
   std::unique_lock lock(mutex_);
   if (closing_ || queue_.size() >= limits_.max_queued_jobs) {
     ++stats_.jobs_rejected;
@@ -85,7 +97,14 @@ bool GroupCommitWriter::take_batch(std::vector<Pending>& batch) {
 }
 
 void GroupCommitWriter::run_batch(std::vector<Pending>& batch) {
-  if (auto begin = conn_.exec("BEGIN IMMEDIATE"); !begin) return fail_all(batch, begin.error());
+  // Jobs queued before the gate closed: refuse them too rather than fail each on the disk.
+  if (gate_) {
+    if (Status admitted = gate_->admit(what_); !admitted)
+      return refuse_all(batch, admitted.error());
+  }
+  if (auto begin = conn_.exec("BEGIN IMMEDIATE"); !begin) {
+    return fail_all(batch, classify(begin.error()));
+  }
   std::vector<Status> results;
   results.reserve(batch.size());
   for (auto& pending : batch) {
@@ -100,8 +119,9 @@ void GroupCommitWriter::run_batch(std::vector<Pending>& batch) {
     }
   }
   if (auto commit = conn_.exec("COMMIT"); !commit) {
+    const Error error = classify(commit.error());  // before ROLLBACK clears the error code
     if (conn_.in_transaction()) (void)conn_.exec("ROLLBACK");
-    return fail_all(batch, commit.error());
+    return fail_all(batch, error);
   }
   finish(batch, results);
 }
@@ -112,6 +132,7 @@ Status GroupCommitWriter::run_job(Pending& pending, bool& lost) {
     return savepoint;
   }
   Status status = invoke(pending);
+  if (!status) status = classify(status.error());
   if (!conn_.in_transaction()) {  // SQLite rolled the whole batch back during the job
     lost = true;
     return status;
@@ -155,6 +176,21 @@ void GroupCommitWriter::fail_all(std::vector<Pending>& batch, const Error& error
   }
   log(kLogErr, "write batch of " + std::to_string(batch.size()) + " jobs failed: " + error.message);
   for (auto& pending : batch) call_done(pending, error);
+}
+
+void GroupCommitWriter::refuse_all(std::vector<Pending>& batch, const Error& error) {
+  {
+    std::lock_guard lock(mutex_);
+    stats_.jobs_rejected += batch.size();
+  }
+  for (auto& pending : batch) call_done(pending, error);
+}
+
+Error GroupCommitWriter::classify(const Error& error) {
+  if (!gate_ || error.kind != ErrorKind::kUnavailable) return error;
+  const auto problem = conn_.disk_problem();
+  if (!problem) return error;
+  return gate_->note_failure(*problem, error.message);
 }
 
 void GroupCommitWriter::call_done(Pending& pending, Status status) {

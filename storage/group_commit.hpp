@@ -10,6 +10,10 @@
 // store binds its WriteContext into them; the message archive its own statements), so one
 // writer serves any database.
 //
+// With a WriteGate (write_gate.hpp), a job the gate does not admit is refused without
+// touching SQLite, and a batch that fails because of the disk (full, read-only, I/O error)
+// closes the gate and ends with the gate's error, which names the condition.
+//
 // Thread-safety: submit(), stats() and close() may be called from any thread, except that
 // close() must not be called from a done callback (it would wait for its own thread). Jobs
 // and done callbacks run on the writer thread; a done callback must not block on the writer.
@@ -18,12 +22,14 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "storage/resource_store.hpp"
 #include "storage/sqlite.hpp"
+#include "storage/write_gate.hpp"
 
 namespace cg::storage {
 
@@ -39,14 +45,18 @@ class GroupCommitWriter {
  public:
   // `conn` is the write connection; it must outlive the writer and is used only on its
   // thread until close() returns.
+  // `gate` may be null (writes are then never refused up front); `what` is whose writes
+  // this writer does, which decides whether the gate's free-space floor applies.
   GroupCommitWriter(Connection& conn, GroupCommitLimits limits,
-                    std::function<void(int, std::string_view)> log);
+                    std::function<void(int, std::string_view)> log,
+                    std::shared_ptr<WriteGate> gate = nullptr,
+                    WriteClass what = WriteClass::kClinical);
   GroupCommitWriter(const GroupCommitWriter&) = delete;
   GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
   ~GroupCommitWriter();  // close()
 
-  // Queues the job. When the queue is full or the writer is closed, `done` is called at
-  // once, on the calling thread, with kUnavailable.
+  // Queues the job. When the queue is full, the writer is closed or the gate refuses writes,
+  // `done` is called at once, on the calling thread, with kUnavailable.
   void submit(BatchJob job, WriteDone done);
   // Runs every job already queued, then stops the thread. Idempotent.
   void close();
@@ -68,12 +78,18 @@ class GroupCommitWriter {
   Status invoke(Pending& pending);
   void finish(std::vector<Pending>& batch, const std::vector<Status>& results);
   void fail_all(std::vector<Pending>& batch, const Error& error);
+  // Ends the batch with the gate's refusal, without touching SQLite; logged by the gate.
+  void refuse_all(std::vector<Pending>& batch, const Error& error);
+  // A failure of the disk becomes the gate's error (and closes the gate); others stay.
+  Error classify(const Error& error);
   static void call_done(Pending& pending, Status status);
   void log(int priority, std::string_view message) const;
 
   Connection& conn_;
   const GroupCommitLimits limits_;
   const std::function<void(int, std::string_view)> log_;
+  const std::shared_ptr<WriteGate> gate_;
+  const WriteClass what_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -40,7 +40,7 @@ class SqliteResourceStore final : public ResourceStore {
         group_(
             writer_conn_,
             {.max_batch_jobs = config_.max_batch_jobs, .max_queued_jobs = config_.max_queued_jobs},
-            config_.log) {}
+            config_.log, config_.write_gate, WriteClass::kClinical) {}
 
   ~SqliteResourceStore() override { close(); }
 

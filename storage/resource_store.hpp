@@ -29,6 +29,7 @@ namespace cg::storage {
 
 struct IndexQuery;  // storage/index_query.hpp
 class Connection;   // storage/sqlite.hpp
+class WriteGate;    // storage/write_gate.hpp
 struct IndexSearchPage;
 
 struct StoreConfig {
@@ -42,6 +43,10 @@ struct StoreConfig {
   // Upper bound on clinical.db's size (PRAGMA max_page_count); 0: none. Reaching it fails
   // writes with kUnavailable, like a full disk, while reads go on.
   std::int64_t max_db_bytes = 0;
+  // Whether the data directory takes writes (disk full, read-only, free-space floor): while
+  // it refuses, writes fail at once with kUnavailable and its reason; a write that fails on
+  // the disk closes it. Null: no gate (tools, tests).
+  std::shared_ptr<WriteGate> write_gate;
 };
 
 // Writer counters since open(), for metrics and tests.

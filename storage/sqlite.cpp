@@ -3,10 +3,28 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <climits>
+#include <system_error>
 #include <utility>
 
 namespace cg::storage {
+namespace {
+
+// sqlite3_errmsg() of a failed call, with the OS's reason added when SQLite's own words
+// ("disk I/O error") do not say what the disk did (no space, read-only file system).
+std::string with_os_reason(sqlite3* db, int code) {
+  std::string message = sqlite3_errmsg(db);
+  const int primary = code & 0xff;
+  const int os_error = sqlite3_system_errno(db);
+  if ((primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN) && os_error != 0) {
+    message += ": ";
+    message += std::generic_category().message(os_error);
+  }
+  return message;
+}
+
+}  // namespace
 
 Error sqlite_error(int code, std::string_view what, std::string_view detail) {
   std::string message(what);
@@ -28,6 +46,31 @@ Error sqlite_error(int code, std::string_view what, std::string_view detail) {
       return Error::unavailable(std::move(message));
     default:
       return Error::internal(std::move(message));
+  }
+}
+
+std::optional<DiskProblem> disk_problem(int code, int system_errno) {
+  switch (system_errno) {  // the OS's reason is the most precise one when SQLite kept it
+    case ENOSPC:
+    case EDQUOT:
+      return DiskProblem::kFull;
+    case EROFS:
+      return DiskProblem::kReadOnly;
+    default:
+      break;
+  }
+  switch (code & 0xff) {
+    case SQLITE_FULL:
+      return DiskProblem::kFull;
+    case SQLITE_READONLY:
+      return DiskProblem::kReadOnly;
+    case SQLITE_CANTOPEN:
+      if (system_errno == EACCES || system_errno == EPERM) return DiskProblem::kReadOnly;
+      return DiskProblem::kIoError;
+    case SQLITE_IOERR:
+      return DiskProblem::kIoError;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -80,7 +123,7 @@ Result<bool> Statement::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return sqlite_error(rc, "execute statement", sqlite3_errmsg(db_));
+  return sqlite_error(rc, "execute statement", with_os_reason(db_, rc));
 }
 
 Status Statement::run() {
@@ -201,7 +244,7 @@ Status Connection::exec(std::string_view sql) {
   if (db_ == nullptr) return Error::unavailable("database connection is closed");
   std::string text(sql);  // sqlite3_exec needs a terminated string
   int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) return sqlite_error(rc, "execute SQL", sqlite3_errmsg(db_));
+  if (rc != SQLITE_OK) return sqlite_error(rc, "execute SQL", with_os_reason(db_, rc));
   return ok_status();
 }
 
@@ -251,6 +294,13 @@ Result<std::int64_t> Connection::query_int64(std::string_view sql) {
   if (!row) return row.take_error();
   if (!*row) return Error::internal("query returned no row");
   return (*stmt)->column_int64(0);
+}
+
+std::optional<DiskProblem> Connection::disk_problem() const {
+  if (db_ == nullptr) return std::nullopt;
+  const int code = sqlite3_extended_errcode(db_);
+  if (code == SQLITE_OK || code == SQLITE_ROW || code == SQLITE_DONE) return std::nullopt;
+  return storage::disk_problem(code, sqlite3_system_errno(db_));
 }
 
 bool Connection::in_transaction() const {

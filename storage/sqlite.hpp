@@ -28,6 +28,18 @@ namespace cg::storage {
 // `detail` is sqlite3_errmsg() text, which carries no row values.
 Error sqlite_error(int code, std::string_view what, std::string_view detail = {});
 
+// Why the disk under a database refuses writes, when a failure says it does.
+enum class DiskProblem {
+  kFull,      // no space left (SQLITE_FULL, ENOSPC, EDQUOT)
+  kReadOnly,  // the file system or file is read-only (SQLITE_READONLY*, EROFS, EACCES)
+  kIoError,   // the device failed a write or an open (other SQLITE_IOERR, SQLITE_CANTOPEN)
+};
+
+// The disk problem behind SQLite result `code` (primary or extended) with the OS error
+// `system_errno` (sqlite3_system_errno, 0 when unknown); nullopt for other failures (busy,
+// constraint, misuse, …), which say nothing about the disk.
+std::optional<DiskProblem> disk_problem(int code, int system_errno);
+
 // One prepared statement. Bind errors are remembered and reported by the next step(), so
 // call sites can bind a row of values without checking each one.
 class Statement {
@@ -147,6 +159,10 @@ class Connection {
   // False in autocommit mode: SQLite may roll a transaction back by itself on some errors
   // (SQLITE_FULL, SQLITE_IOERR), and the writer must notice that.
   bool in_transaction() const;
+  // The disk problem behind this connection's most recent failure (its extended error code
+  // and OS errno); nullopt when it was not the disk's or nothing failed. Ask right after the
+  // failing call: the next successful statement clears it.
+  std::optional<DiskProblem> disk_problem() const;
   std::int64_t last_insert_rowid() const;
   // Finalizes cached statements and closes. Idempotent.
   void close();

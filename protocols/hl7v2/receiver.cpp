@@ -14,6 +14,7 @@ namespace {
 
 constexpr int kLogWarning = 4;
 constexpr int kLogInfo = 6;
+constexpr int kLogDebug = 7;
 
 std::int64_t system_ms() {
   using namespace std::chrono;
@@ -306,9 +307,18 @@ std::string MessageReceiver::unavailable(const Message& message, std::string_vie
                                          const Error& error) {
   // The store could not take it now: answer AR and archive nothing, so a retry applies.
   ++rejected_;
-  log(kLogWarning, "HL7v2 " + std::string(name) + " not processed: " + error.message);
-  const Error errors[] = {make_error(ErrorCode::kApplicationInternalError,
-                                     "the gateway cannot process messages now; send again later")};
+  // The sender learns a full or read-only disk (its operator can tell the clinic's); other
+  // causes are the gateway's business and stay in its log.
+  std::string text = "the gateway cannot process messages now; send again later";
+  auto reason = config_.write_refusal_reason ? config_.write_refusal_reason() : std::nullopt;
+  if (reason) {
+    text = "the gateway cannot store messages now: " + *reason +
+           "; nothing was stored; send again later";
+  }
+  // A refused disk was logged once when it happened; senders retrying it are not news.
+  log(reason ? kLogDebug : kLogWarning,
+      "HL7v2 " + std::string(name) + " not processed: " + error.message);
+  const Error errors[] = {make_error(ErrorCode::kApplicationInternalError, std::move(text))};
   return build_ack(message, AckCode::kReject, errors, ack_options()).serialize();
 }
 
@@ -336,10 +346,12 @@ std::string MessageReceiver::archived(const Message& incoming, const Message& ac
     // The message's changes are durable but its answer is not archived: answer AR so the
     // sender retries; the handlers are idempotent, so the retry changes nothing twice.
     ++rejected_;
-    log(kLogWarning, "HL7v2 answer not archived: " + stored.error().message);
-    const Error errors[] = {
-        make_error(ErrorCode::kApplicationInternalError,
-                   "the gateway cannot archive messages now; send again later")};
+    auto reason = config_.write_refusal_reason ? config_.write_refusal_reason() : std::nullopt;
+    log(reason ? kLogDebug : kLogWarning, "HL7v2 answer not archived: " + stored.error().message);
+    const Error errors[] = {make_error(
+        ErrorCode::kApplicationInternalError,
+        reason ? "the gateway cannot archive messages now: " + *reason + "; send again later"
+               : std::string("the gateway cannot archive messages now; send again later"))};
     return build_ack(incoming, AckCode::kReject, errors, ack_options()).serialize();
   }
   // Normally the record just made; a message archived meanwhile under the same key answers

@@ -124,6 +124,10 @@ struct ReceiverConfig {
   // AR 207 and neither processed nor archived (an unknown sender cannot fill the archive).
   SenderPolicy senders;
   MessageAuditHooks audit;
+  // Why the store refuses writes now (the data directory's write gate: "the gateway's disk
+  // is full"), or nullopt. A message the store could not take is answered AR 207 with this
+  // reason in ERR-8; other causes stay out of the answer. Null: never a reason.
+  std::function<std::optional<std::string>()> write_refusal_reason;
 };
 
 class MessageReceiver {

@@ -150,3 +150,31 @@ TEST_CASE("when audit.db refuses, staged events stay in clinical.db (nothing los
   CHECK(f.staged() == 1);
   CHECK(emitter.counters().failed >= 1);
 }
+
+TEST_CASE("while the disk refuses writes, the records of reads wait in memory, none lost") {
+  Fixture f;
+  bool healed = false;
+  storage::WriteGateConfig gate_config;
+  gate_config.directory = f.dir.path();
+  gate_config.min_free_bytes = 0;
+  gate_config.probe = [&healed](const std::filesystem::path&) -> Status {
+    return healed ? ok_status() : Status(Error::unavailable("still full"));
+  };
+  auto gate = std::make_shared<storage::WriteGate>(std::move(gate_config));
+  AuditEmitterConfig config = f.config();
+  config.write_gate = gate;
+  config.gate_interval = std::chrono::milliseconds(10);
+  AuditEmitter emitter(*f.audits, f.clinical.get(), config);
+  (void)gate->note_failure(storage::DiskProblem::kFull, "database or disk is full");
+
+  emitter.emit(f.spec("Patient/read-while-full"));
+  REQUIRE(emitter.flush().ok());  // rounds pass; the record is held, not failed
+  CHECK(f.found("Patient/read-while-full") == 0);
+  CHECK(emitter.counters().failed == 0);
+
+  healed = true;
+  REQUIRE(gate->check());
+  REQUIRE(emitter.flush().ok());
+  CHECK(f.found("Patient/read-while-full") == 1);
+  CHECK(emitter.counters().emitted == 1);
+}

@@ -460,3 +460,15 @@ TEST_CASE("[discovery] problems name their keys") {
   CHECK(parse_config("[discovery]\nname = \"" + std::string(63, 'x') + "\"\n", "/srv/gw")
             .problems.empty());
 }
+
+TEST_CASE("[storage] min_free_mb: 64 MB by default, 0 turns the floor off, negatives refused") {
+  CHECK(parse_config("", "/etc/clinic-gateway").config.storage.min_free_mb == 64);
+  auto off = parse_config("[storage]\nmin_free_mb = 0\n", "/srv/gw");
+  REQUIRE(off.problems.empty());
+  CHECK(off.config.storage.min_free_mb == 0);
+  auto set = parse_config("[storage]\nmin_free_mb = 512\n", "/srv/gw");
+  REQUIRE(set.problems.empty());
+  CHECK(set.config.storage.min_free_mb == 512);
+  CHECK(has_problem(parse_config("[storage]\nmin_free_mb = -1\n", "/srv/gw"), "storage.min_free_mb",
+                    "between 0 and 1000000"));
+}

@@ -4,6 +4,7 @@
 
 #include "protocols/hl7v2/parser.hpp"
 #include "storage/index_query.hpp"
+#include "storage/write_gate.hpp"
 #include "tests/storage/store_fixture.hpp"
 
 using namespace cg;
@@ -11,27 +12,40 @@ namespace st = cg::storage;
 
 namespace {
 
+st::StoreConfig gated(std::shared_ptr<st::WriteGate> write_gate) {
+  st::StoreConfig config;
+  config.write_gate = std::move(write_gate);
+  return config;
+}
+
 struct Gateway {
   st::testing::TempDir dir;
-  std::unique_ptr<st::ResourceStore> store = st::testing::open_store(dir.path() / "clinical");
+  std::unique_ptr<st::ResourceStore> store;
   std::unique_ptr<st::MessageArchive> archive;
   std::unique_ptr<hl7v2::MessageReceiver> receiver;
 
-  Gateway() {
+  // `write_gate`: the store's (storage/write_gate.hpp); null: none.
+  explicit Gateway(std::shared_ptr<st::WriteGate> write_gate = nullptr)
+      : store(st::testing::open_store(dir.path() / "clinical", gated(write_gate))) {
     st::ArchiveConfig config;
     config.file = dir.path() / "clinical" / "clinical.db";
     archive = std::move(st::MessageArchive::open(*store, config).value());
-    receiver = std::make_unique<hl7v2::MessageReceiver>(*archive, hl7v2::ReceiverConfig{});
+    hl7v2::ReceiverConfig receiving;
+    if (auto* gate = write_gate.get()) {
+      receiving.write_refusal_reason = [gate] { return gate->write_refusal_reason(); };
+    }
+    receiver = std::make_unique<hl7v2::MessageReceiver>(*archive, std::move(receiving));
     gateway::Hl7Settings settings;
     settings.identifier_systems["CLINIC"] = "http://clinic.example/mrn";
     gateway::register_hl7_handlers(*receiver, *store, settings);
   }
 
-  std::string ack_code(const std::string& message) {
+  hl7v2::Message answer(const std::string& message) {
     auto ack = hl7v2::parse(receiver->receive(message, "test"));
     REQUIRE(ack.ok());
-    return ack->get("MSA-1");
+    return std::move(*ack);
   }
+  std::string ack_code(const std::string& message) { return answer(message).get("MSA-1"); }
 
   std::vector<st::StoredVersion> patients(std::string_view identifier) {
     st::IndexQuery q;
@@ -264,4 +278,36 @@ TEST_CASE("SIU: an S15 with the S12's SCH-2 cancels the one Appointment, found b
   CHECK(cancelled[0].version == 2);
   CHECK(cancelled[0].json.find("\"cancelled\"") != std::string::npos);
   CHECK(g.patients("M-40").size() == 1);
+}
+
+TEST_CASE("a full disk: AR 207 naming the disk, nothing stored; once it heals the resend is AA") {
+  bool healed = false;
+  st::WriteGateConfig config;
+  config.directory = std::filesystem::temp_directory_path();
+  config.min_free_bytes = 0;
+  config.probe = [&healed](const std::filesystem::path&) -> Status {
+    return healed ? ok_status() : Status(Error::unavailable("still full"));
+  };
+  auto gate = std::make_shared<st::WriteGate>(std::move(config));
+  Gateway g(gate);
+  (void)gate->note_failure(st::DiskProblem::kFull, "database or disk is full");
+
+  hl7v2::Message refused = g.answer(a28("F1", "M-9", "Okafor"));
+  CHECK(refused.get("MSA-1") == "AR");  // never AA: the sender keeps the message
+  REQUIRE(refused.find("ERR") != nullptr);
+  CHECK(refused.find("ERR")->get(3) == "207");
+  CHECK(refused.get("ERR-8").find("disk is full") != std::string::npos);
+  CHECK(refused.get("ERR-8").find("Okafor") == std::string::npos);
+  CHECK(g.patients("M-9").empty());
+  // A message with an error would be AE, but its answer cannot be archived either: AR.
+  hl7v2::Message unarchived = g.answer(
+      "MSH|^~\\&|EMR|CLINIC|GW|GW|20261121||ADT^A01^ADT_A01|F2|P|2.5.1\rPID|1||M-8^^^CLINIC^MR||"
+      "Doe^Ann\r");
+  CHECK(unarchived.get("MSA-1") == "AR");
+  CHECK(unarchived.get("ERR-8").find("disk is full") != std::string::npos);
+
+  healed = true;
+  REQUIRE(gate->check());
+  CHECK(g.ack_code(a28("F1", "M-9", "Okafor")) == "AA");
+  CHECK(g.patients("M-9").size() == 1);
 }

@@ -14,6 +14,9 @@ using namespace cg::gateway;
 
 namespace {
 struct Fixture {
+  explicit Fixture(std::shared_ptr<storage::WriteGate> write_gate = nullptr)
+      : store(std::move(write_gate)) {}
+
   testing::TempStore store;
   fhir::FhirApi api{*store, {}};
   std::string token = generate_token();
@@ -28,7 +31,29 @@ struct Fixture {
     if (with_token) r.headers.emplace_back("Authorization", "Bearer " + token);
     return router.handle(r);
   }
+
+  http::Response post(std::string target, std::string body) {
+    http::Request r;
+    r.method = "POST";
+    r.target = std::move(target);
+    r.headers.emplace_back("Host", "gw.test:8080");
+    r.headers.emplace_back("Authorization", "Bearer " + token);
+    r.headers.emplace_back("Content-Type", "application/fhir+json");
+    r.body = std::move(body);
+    return router.handle(r);
+  }
 };
+
+// A gate whose disk never recovers in the test: its probe always fails.
+std::shared_ptr<storage::WriteGate> stuck_gate() {
+  storage::WriteGateConfig config;
+  config.directory = std::filesystem::temp_directory_path();
+  config.min_free_bytes = 0;
+  config.probe = [](const std::filesystem::path&) -> Status {
+    return Error::unavailable("still full");
+  };
+  return std::make_shared<storage::WriteGate>(std::move(config));
+}
 }  // namespace
 
 TEST_CASE("only /health, /fhir/metadata and the OAuth discovery and token routes are open") {
@@ -309,4 +334,28 @@ TEST_CASE(
     }
   }
   CHECK(seen.size() == table.size());
+}
+
+TEST_CASE("a full disk: FHIR writes get 503, Retry-After and an OperationOutcome; reads 200") {
+  auto gate = stuck_gate();
+  Fixture f(gate);
+  testing::put_json(*f.store, "Patient", "p1", R"({"resourceType":"Patient"})");
+  (void)gate->note_failure(storage::DiskProblem::kFull, "database or disk is full");
+
+  auto refused = f.post("/fhir/Patient",
+                        R"({"resourceType":"Patient","name":[{"family":"Nakamura-Okafor"}]})");
+  CHECK(refused.status == 503);
+  CHECK(refused.header("Retry-After") == "10");
+  CHECK(refused.body.find("OperationOutcome") != std::string::npos);
+  CHECK(refused.body.find("\"transient\"") != std::string::npos);
+  CHECK(refused.body.find("disk is full") != std::string::npos);
+  CHECK(refused.body.find("Nakamura") == std::string::npos);  // no patient data
+  auto bundle = f.post("/fhir", R"({"resourceType":"Bundle","type":"transaction","entry":[
+      {"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}}]})");
+  CHECK(bundle.status == 503);
+
+  CHECK(f.call("GET", "/fhir/Patient/p1", true).status == 200);
+  CHECK(f.call("GET", "/fhir/Patient", true).status == 200);
+  auto listed = f.call("GET", "/fhir/Patient?_total=accurate", true);
+  CHECK(listed.body.find("\"total\":1") != std::string::npos);  // nothing of the refused stored
 }

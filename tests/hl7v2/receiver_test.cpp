@@ -534,3 +534,22 @@ TEST_CASE("audit hooks: queries after their answer, duplicates too; refused send
                            "after failed AE H2 rerun",
                        });
 }
+
+TEST_CASE("a store that refuses writes for its disk: AR 207 whose ERR-8 names the disk") {
+  Fixture f;
+  std::optional<std::string> reason = "the gateway's disk is full";
+  ReceiverConfig rc;
+  rc.write_refusal_reason = [&reason] { return reason; };
+  MessageReceiver receiver(*f.archive, rc);
+  receiver.handle("ADT^A01", [](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
+    return Error::unavailable("the gateway's disk is full; nothing was stored");
+  });
+  auto ack = parse(receiver.receive(adt("D1"), "127.0.0.1"));
+  REQUIRE(ack.ok());
+  CHECK(ack->get("MSA-1") == "AR");
+  CHECK(ack->find("ERR")->get(3) == "207");
+  CHECK(ack->find("ERR")->get(8) ==
+        "the gateway cannot store messages now: the gateway's disk is full; nothing was stored; "
+        "send again later");
+  CHECK_FALSE(f.archive->find({"EMR", "CLINIC", "D1"}).value());
+}

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <fstream>
 
 #include "tests/storage/store_fixture.hpp"
@@ -236,4 +237,30 @@ TEST_CASE("blobs keep any bytes, including NUL and invalid UTF-8; an empty blob 
   REQUIRE((*select)->step().value());
   CHECK((*select)->column_blob(0).empty());
   CHECK((*select)->column_int64(1) == 0);
+}
+
+TEST_CASE(
+    "disk_problem: full, read-only and failing disks are told apart; other failures are not") {
+  CHECK(disk_problem(SQLITE_FULL, 0) == DiskProblem::kFull);
+  CHECK(disk_problem(SQLITE_IOERR_WRITE, ENOSPC) == DiskProblem::kFull);
+  CHECK(disk_problem(SQLITE_IOERR_FSYNC, EDQUOT) == DiskProblem::kFull);
+  CHECK(disk_problem(SQLITE_IOERR_WRITE, EROFS) == DiskProblem::kReadOnly);
+  CHECK(disk_problem(SQLITE_READONLY, 0) == DiskProblem::kReadOnly);
+  CHECK(disk_problem(SQLITE_READONLY_DBMOVED, 0) == DiskProblem::kReadOnly);
+  CHECK(disk_problem(SQLITE_CANTOPEN, EACCES) == DiskProblem::kReadOnly);
+  CHECK(disk_problem(SQLITE_CANTOPEN, EROFS) == DiskProblem::kReadOnly);
+  CHECK(disk_problem(SQLITE_CANTOPEN, ENOENT) == DiskProblem::kIoError);
+  CHECK(disk_problem(SQLITE_IOERR_WRITE, EIO) == DiskProblem::kIoError);
+  CHECK_FALSE(disk_problem(SQLITE_BUSY, 0).has_value());
+  CHECK_FALSE(disk_problem(SQLITE_CONSTRAINT_UNIQUE, 0).has_value());
+  CHECK_FALSE(disk_problem(SQLITE_INTERRUPT, 0).has_value());
+}
+
+TEST_CASE("a connection with no failure has no disk problem") {
+  TempDir dir;
+  Connection conn = open_db(dir.path() / "t.db");
+  REQUIRE(conn.exec("CREATE TABLE t(x)").ok());
+  CHECK_FALSE(conn.disk_problem().has_value());
+  CHECK_FALSE(conn.exec("INSERT INTO missing VALUES (1)").ok());
+  CHECK_FALSE(conn.disk_problem().has_value());  // an SQL error says nothing about the disk
 }

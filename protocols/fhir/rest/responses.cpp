@@ -50,7 +50,11 @@ http::Response bundle_response(int status, std::string json_text, Format format,
 }
 
 http::Response error_response(const Error& e, Format format, bool pretty) {
-  return object_response(http_status(e.kind), operation_outcome(e), format, pretty);
+  http::Response r = object_response(http_status(e.kind), operation_outcome(e), format, pretty);
+  // 503 is temporary (disk full or read-only, write queue full, shutting down): say when to
+  // come back (RFC 9110 §10.2.3), so clients retry instead of giving up.
+  if (r.status == 503) r.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
+  return r;
 }
 
 std::string now_instant() {

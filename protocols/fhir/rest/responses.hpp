@@ -21,7 +21,10 @@ http::Response object_response(int status, const boost::json::object& o, Format 
                                bool pretty);
 // A Bundle built as JSON text (BundleWriter); XML and pretty clients get it converted.
 http::Response bundle_response(int status, std::string json_text, Format format, bool pretty);
+// The status and OperationOutcome for `e` (outcome.hpp); a 503 also gets Retry-After.
 http::Response error_response(const Error& e, Format format, bool pretty);
+// Retry-After of a 503: a little longer than the write gate's recheck period.
+inline constexpr int kRetryAfterSeconds = 10;
 // The current instant, for Bundle.meta.lastUpdated of response Bundles.
 std::string now_instant();
 

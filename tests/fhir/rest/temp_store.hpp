@@ -5,22 +5,26 @@
 
 #include <atomic>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <string>
 
 #include "protocols/fhir/model/json.hpp"
 #include "storage/resource_store.hpp"
+#include "storage/write_gate.hpp"
 
 namespace cg::testing {
 
 class TempStore {
  public:
-  TempStore() {
+  // `write_gate`: the store's write gate (storage/write_gate.hpp); null: none.
+  explicit TempStore(std::shared_ptr<storage::WriteGate> write_gate = nullptr) {
     std::random_device rd;
     dir_ = std::filesystem::temp_directory_path() / ("cg-rest-test-" + std::to_string(rd()));
     std::filesystem::create_directories(dir_);
     storage::StoreConfig config;
     config.directory = dir_;
+    config.write_gate = std::move(write_gate);
     auto opened = storage::ResourceStore::open(config);
     REQUIRE(opened.ok());
     store_ = std::move(*opened);
