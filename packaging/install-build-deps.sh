@@ -11,7 +11,7 @@ BUILD_PACKAGES="g++ cmake ninja-build pkg-config ccache
   libsystemd-dev libavahi-client-dev libargon2-dev"
 TEST_PACKAGES="doctest-dev curl bzip2 sqlite3 nginx-light wrk procps
   clang-14 libclang-rt-14-dev clang-format openssl systemd python3 python3-hl7
-  rsyslog rsyslog-openssl"
+  rsyslog rsyslog-openssl prometheus"
 
 packages="$BUILD_PACKAGES"
 if [ "${1:-}" = "--test" ]; then
