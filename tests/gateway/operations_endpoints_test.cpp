@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <boost/json/parse.hpp>
+#include <fstream>
 
 #include "../fhir/rest/temp_store.hpp"
 #include "gateway/router.hpp"
@@ -35,11 +36,13 @@ struct Fixture {
   GatewayRouter router{api, tokens, {}};
   std::unique_ptr<OperationsEndpoints> ops;
 
-  explicit Fixture(OperationsConfig config) {
+  // `adjust` changes the test settings (over this fixture's data directory).
+  explicit Fixture(const std::function<void(OperationsConfig&)>& adjust = {}) {
+    OperationsConfig config = ops_config(dir.path());
+    if (adjust) adjust(config);
     ops = std::make_unique<OperationsEndpoints>(std::move(config));
     ops->register_routes(router);
   }
-  Fixture() : Fixture(ops_config(dir.path())) {}
 
   http::Response call(std::string method, std::string target, std::string body = {},
                       std::string from = "127.0.0.1", bool with_token = true) {
@@ -105,12 +108,11 @@ TEST_CASE("/metrics answers only allowed addresses, and with a token when one is
   CHECK(open.call("GET", "/metrics", {}, "127.0.0.1", false).status == 200);
   CHECK(open.call("GET", "/metrics", {}, "::ffff:127.0.0.1", false).status == 200);
 
-  storage::testing::TempDir dir;
   const std::string scrape_token = generate_token();
-  OperationsConfig config = ops_config(dir.path());
-  config.metrics_allow.push_back(*hl7v2::parse_network("192.168.1.0/24"));
-  config.metrics_token_sha256 = {sha256_hex(scrape_token)};
-  Fixture guarded(config);
+  Fixture guarded([&](OperationsConfig& config) {
+    config.metrics_allow.push_back(*hl7v2::parse_network("192.168.1.0/24"));
+    config.metrics_token_sha256 = {sha256_hex(scrape_token)};
+  });
   auto none = guarded.call("GET", "/metrics", {}, "192.168.1.20", false);
   CHECK(none.status == 401);
   CHECK(none.header("WWW-Authenticate").starts_with("Bearer"));
@@ -125,10 +127,7 @@ TEST_CASE("/metrics answers only allowed addresses, and with a token when one is
 }
 
 TEST_CASE("with [metrics] off there is no /metrics route and nothing is counted") {
-  storage::testing::TempDir dir;
-  OperationsConfig config = ops_config(dir.path());
-  config.metrics_enabled = false;
-  Fixture f(config);
+  Fixture f([](OperationsConfig& config) { config.metrics_enabled = false; });
   CHECK(f.router.find_route("GET", "/metrics") == nullptr);
   CHECK(f.call("GET", "/metrics", {}, "127.0.0.1", false).status == 401);
   f.call("GET", "/fhir/Patient/p1");
