@@ -534,3 +534,16 @@ TEST_CASE("audit hooks: queries after their answer, duplicates too; refused send
                            "after failed AE H2 rerun",
                        });
 }
+
+TEST_CASE("message_types lists every handler's and answerer's type, sorted") {
+  Fixture f;
+  CHECK(f.receiver->message_types().empty());
+  f.receiver->handle("VXU^V04", [](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
+    return HandlerOutcome{};
+  });
+  f.receiver->handle("ADT^A01", [](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
+    return HandlerOutcome{};
+  });
+  f.receiver->answer_with("QBP^Q22", no_matches);
+  CHECK(f.receiver->message_types() == std::vector<std::string>{"ADT^A01", "QBP^Q22", "VXU^V04"});
+}
