@@ -204,8 +204,10 @@ void HttpMetrics::record(std::string_view method, std::string_view path, int sta
 }
 
 void HttpMetrics::count_key(std::uint32_t key) {
-  // Fibonacci hashing spreads the packed keys over the table; linear probing from there.
-  const std::size_t start = (key * 2654435761u) % kSlots;
+  // Fibonacci hashing: the top bits of the product depend on every bit of the key (the low
+  // bits would depend on the status and method only, and pile every route onto one chain).
+  static_assert(kSlots == std::size_t{1} << 12);
+  const std::size_t start = static_cast<std::uint32_t>(key * 2654435761u) >> (32 - 12);
   for (std::size_t i = 0; i < kSlots; ++i) {
     Slot& slot = slots_[(start + i) % kSlots];
     std::uint32_t seen = slot.key.load(std::memory_order_acquire);

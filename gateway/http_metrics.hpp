@@ -46,6 +46,7 @@ enum class HttpRoute : std::uint8_t {
   kFhirCompartment,        // /fhir/{type}/{id}/{type}: compartment search
 };
 inline constexpr std::size_t kHttpRouteCount = 19;
+static_assert(static_cast<std::size_t>(HttpRoute::kFhirCompartment) + 1 == kHttpRouteCount);
 
 std::string_view route_template(HttpRoute route);
 

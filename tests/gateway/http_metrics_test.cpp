@@ -105,3 +105,24 @@ TEST_CASE("concurrent recording loses no count") {
     CHECK(m.count("GET", classify_route("/fhir/Patient/1"), 200 + t) == 5000);
   CHECK(m.unrecorded() == 0);
 }
+
+TEST_CASE("every route, type, method and a spread of codes fit the table together") {
+  HttpMetrics m;
+  std::size_t keys = 0;
+  for (const char* method : {"GET", "PUT", "DELETE"}) {
+    for (std::string_view type : {"Patient", "Observation", "Encounter", "Immunization"}) {
+      for (const std::string& path :
+           {"/fhir/" + std::string(type), "/fhir/" + std::string(type) + "/1",
+            "/fhir/" + std::string(type) + "/_search",
+            "/fhir/" + std::string(type) + "/1/_history"}) {
+        for (int code : {200, 201, 400, 401, 403, 404, 409, 412, 422, 500, 503}) {
+          m.record(method, path, code, 1ms);
+          ++keys;
+        }
+      }
+    }
+  }
+  CHECK(keys == 528);
+  CHECK(m.unrecorded() == 0);
+  CHECK(m.count("DELETE", classify_route("/fhir/Immunization/x/_history"), 503) == 1);
+}
