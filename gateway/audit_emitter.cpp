@@ -125,7 +125,9 @@ void AuditEmitter::stop() {
 
 AuditEmitterCounters AuditEmitter::counters() const {
   std::lock_guard lock(mutex_);
-  return counters_;
+  AuditEmitterCounters now = counters_;
+  now.queued = queue_.size();
+  return now;
 }
 
 void AuditEmitter::run() {

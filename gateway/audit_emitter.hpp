@@ -53,6 +53,7 @@ struct AuditEmitterCounters {
   std::uint64_t emitted = 0;  // reached audit.db through emit()
   std::uint64_t moved = 0;    // moved from the outbox to audit.db
   std::uint64_t failed = 0;   // could not be stored (logged); staged ones are retried
+  std::uint64_t queued = 0;   // waiting in memory now (emit()), at most max_queued
 };
 
 class AuditEmitter {

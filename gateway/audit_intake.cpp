@@ -118,9 +118,17 @@ AuditIntake::AuditIntake(storage::AuditStore& store, const hl7v2::IdentifierSyst
                          Log log)
     : store_(store), options_(audit_map_options(systems)), log_(std::move(log)) {}
 
+void AuditIntake::count_received(std::string_view transport, std::size_t messages) {
+  std::atomic<std::uint64_t>& n = transport == "udp"   ? counters_.received_udp
+                                  : transport == "tcp" ? counters_.received_tcp
+                                                       : counters_.received_tls;
+  n.fetch_add(messages, std::memory_order_relaxed);
+}
+
 void AuditIntake::ingest(atna::SyslogBatch batch, atna::SyslogBatchDone done) {
   std::vector<storage::AuditRecord> records;
   records.reserve(batch.messages.size());
+  count_received(batch.transport, batch.messages.size());
   std::size_t unreadable = 0;
   for (const atna::ReceivedSyslog& received : batch.messages) {
     records.push_back(audit_record(received.message, batch.transport, received.peer,

@@ -46,6 +46,9 @@ storage::AuditRecord audit_record(std::string_view syslog_message, std::string_v
                                   const atna::AuditMapOptions& options);
 
 struct AuditIntakeCounters {
+  std::atomic<std::uint64_t> received_udp{0};  // handed over by each transport
+  std::atomic<std::uint64_t> received_tcp{0};
+  std::atomic<std::uint64_t> received_tls{0};
   std::atomic<std::uint64_t> records{0};         // stored (committed)
   std::atomic<std::uint64_t> unreadable{0};      // of those, flagged with a problem
   std::atomic<std::uint64_t> store_failures{0};  // records audit.db refused (not stored)
@@ -64,6 +67,7 @@ class AuditIntake {
   const AuditIntakeCounters& counters() const { return counters_; }
 
  private:
+  void count_received(std::string_view transport, std::size_t messages);
   void note_unreadable(const storage::AuditRecord& record);
   void note_store_failure(std::size_t records, const Error& error);
   void log(int priority, std::string_view message) const {

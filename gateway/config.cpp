@@ -411,6 +411,29 @@ void read_discovery(TableReader r, DiscoverySettings& d, std::vector<ConfigProbl
   }
 }
 
+void read_health(TableReader r, HealthSettings& h) {
+  r.integer("warn_free_disk_mb", h.warn_free_disk_mb, 0, std::int64_t{1} << 30);
+  r.reject_unknown();
+}
+
+void read_metrics(TableReader r, MetricsSettings& m, std::vector<ConfigProblem>& problems) {
+  r.boolean("enabled", m.enabled);
+  r.string_list("allow", m.allow);
+  r.string_list("token_sha256", m.token_sha256);
+  for (std::size_t i = 0; i < m.allow.size(); ++i) {
+    if (auto network = hl7v2::parse_network(m.allow[i]); !network) {
+      problems.push_back({"metrics.allow[" + std::to_string(i) + "]", network.error().message});
+    }
+  }
+  for (std::size_t i = 0; i < m.token_sha256.size(); ++i) {
+    if (!is_sha256_hex(m.token_sha256[i])) {
+      problems.push_back({"metrics.token_sha256[" + std::to_string(i) + "]",
+                          "must be 64 lowercase hex characters (sha256sum of the token)"});
+    }
+  }
+  r.reject_unknown();
+}
+
 void read_root(const toml::table& root, GatewayConfig& c, const std::filesystem::path& base,
                std::vector<ConfigProblem>& problems) {
   TableReader r(&root, "", problems);
@@ -442,6 +465,8 @@ void read_root(const toml::table& root, GatewayConfig& c, const std::filesystem:
   read_audit(TableReader(r.subtable("audit"), "audit.", problems), c.audit, base, problems);
   read_discovery(TableReader(r.subtable("discovery"), "discovery.", problems), c.discovery,
                  problems);
+  read_health(TableReader(r.subtable("health"), "health.", problems), c.health);
+  read_metrics(TableReader(r.subtable("metrics"), "metrics.", problems), c.metrics, problems);
   r.reject_unknown();
 }
 

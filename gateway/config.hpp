@@ -143,6 +143,21 @@ struct DiscoverySettings {
   std::string name;  // the DNS-SD instance name; "": "Clinic Gateway <node name>"
 };
 
+// [health]: what /health/ready judges (docs/operations.md, "Health checks").
+struct HealthSettings {
+  std::uint64_t warn_free_disk_mb = 1024;  // readiness warns below this free space in data_dir
+};
+
+// [metrics]: GET /metrics, the Prometheus scrape (docs/operations.md, "Metrics").
+struct MetricsSettings {
+  bool enabled = true;
+  // Networks (CIDR) or addresses that may scrape; others get 403. Loopback by default: a
+  // Prometheus on the LAN needs its address (or the LAN) here.
+  std::vector<std::string> allow{"127.0.0.0/8", "::1"};
+  // Set: a scrape must also carry one of these bearer tokens (lowercase hex SHA-256).
+  std::vector<std::string> token_sha256;
+};
+
 struct GatewayConfig {
   std::string node_name = "clinic-gateway";
   std::filesystem::path data_dir = "/var/lib/clinic-gateway";
@@ -158,6 +173,8 @@ struct GatewayConfig {
   UpstreamSettings upstream;
   AuditSettings audit;
   DiscoverySettings discovery;
+  HealthSettings health;
+  MetricsSettings metrics;
 };
 
 struct ConfigProblem {

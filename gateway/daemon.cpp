@@ -17,6 +17,7 @@
 #include "gateway/hl7_queries.hpp"
 #include "gateway/lifecycle_audit.hpp"
 #include "gateway/log.hpp"
+#include "gateway/operations_endpoints.hpp"
 #include "gateway/router.hpp"
 #include "gateway/runtime_status.hpp"
 #include "gateway/scheduled_worker.hpp"
@@ -102,8 +103,10 @@ struct Hl7Service {
   }
 };
 
+// With `ops`, each message is counted by type and answer for /metrics.
 Result<Hl7Service> start_hl7(const GatewayConfig& config, storage::ResourceStore& store,
-                             AuditEmitter* audit, std::shared_ptr<storage::WriteGate> gate) {
+                             AuditEmitter* audit, std::shared_ptr<storage::WriteGate> gate,
+                             OperationsEndpoints* ops) {
   Hl7Service hl7;
   if (!config.mllp.enabled) return hl7;
   auto opened = storage::MessageArchive::open(store, archive_config(config));
@@ -114,9 +117,12 @@ Result<Hl7Service> start_hl7(const GatewayConfig& config, storage::ResourceStore
   hl7.receiver = std::make_unique<hl7v2::MessageReceiver>(*hl7.archive, std::move(receiving));
   register_hl7_services(*hl7.receiver, store, config);
   auto* r = hl7.receiver.get();
+  Hl7Metrics* counted = ops ? ops->count_hl7(r->message_types()) : nullptr;
   auto server = hl7v2::MllpServer::start(
-      mllp_config(config), [r](std::string_view message, const hl7v2::MllpPeer& peer) {
-        return r->receive(message, peer.address, peer.client_subject);
+      mllp_config(config), [r, counted](std::string_view message, const hl7v2::MllpPeer& peer) {
+        std::string answer = r->receive(message, peer.address, peer.client_subject);
+        if (counted) counted->record(message, answer);
+        return answer;
       });
   if (!server) {
     hl7.archive->close();
@@ -297,6 +303,23 @@ struct Running {
   }
 };
 
+// What /health and /metrics watch (operations_endpoints.hpp), once everything runs.
+void watch_for_operations(OperationsEndpoints& ops, const Running& running, AuditService& audit,
+                          const AuditEmitter& emitter) {
+  http::HttpServer* http = running.http.get();
+  ops.watch_http(http);
+  ops.add_event_loop("http", [http](std::function<void()> task) { http->post(std::move(task)); });
+  if (hl7v2::MllpServer* mllp = running.hl7 ? running.hl7->server.get() : nullptr) {
+    ops.watch_mllp(mllp);
+    ops.add_event_loop("mllp", [mllp](auto task) { mllp->post(std::move(task)); });
+  }
+  if (atna::SyslogServer* syslog = audit.receivers()) {
+    ops.watch_syslog(syslog, audit.intake());
+    ops.add_event_loop("syslog", [syslog](auto task) { syslog->post(std::move(task)); });
+  }
+  ops.watch_audit_emitter(&emitter);
+}
+
 // What the gateway's counters say now (service_status.hpp).
 LoadSample sample_load(const Running& running, AuditService& audit, const AuditEmitter& emitter) {
   LoadSample s;
@@ -446,7 +469,14 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
                 config.data_dir.string() + ", [upstream]): " + oauth.error().message);
   }
   (*oauth)->set_audit_emitter(emitter);
+  // /health/live, /health/ready and /metrics; other parts add readiness checks to it
+  // (add_readiness_check) before startup finishes.
+  OperationsEndpoints ops(operations_config(config));
+  // A full or read-only disk: the gateway still serves reads, but is not ready for writes.
+  ops.add_readiness_check(
+      {"clinical-store", "writable", "datastore", [gate] { return gate->write_refusal_reason(); }});
   GatewayRouter router(api, tokens, {config.http.public_base_url});
+  ops.register_routes(router);
   router.set_oauth(oauth->get());
   router.set_audit_repository(&audit_api);
   router.set_audit_emitter(emitter);
@@ -454,7 +484,7 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
                                         [&router](http::Request& r) { return router.handle(r); });
   if (!server) return fail("cannot start the HTTP listener: " + server.error().message);
   running.http = std::move(*server);
-  auto hl7 = start_hl7(config, **store, emitter, gate);
+  auto hl7 = start_hl7(config, **store, emitter, gate, &ops);
   if (!hl7) return fail("cannot start the HL7v2 MLLP listener: " + hl7.error().message);
   running.hl7.emplace(std::move(*hl7));
   if (running.hl7->server) {
@@ -485,6 +515,8 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
   if (!syslog.empty()) listeners.push_back("ATNA syslog on " + syslog);
   auto discovery = start_discovery(config, bound_listeners(running, *audit),
                                    [](int p, std::string_view m) { log(p, m); });
+  watch_for_operations(ops, running, *audit, *emitter);
+  ops.set_started();
   notify("READY=1\nSTATUS=" + service_status(listeners, nullptr, {}, {}));
 
   auto watchdog = start_watchdog(*running.http, running.hl7->server.get(), audit->receivers());

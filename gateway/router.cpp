@@ -238,10 +238,10 @@ http::Response GatewayRouter::handle(http::Request& request) {
     // RSS returns to its steady level (costs well under a millisecond per large request).
     malloc_trim(0);
   }
+  const auto took = std::chrono::steady_clock::now() - started;
+  if (metrics_ != nullptr) metrics_->record(request.method, path, response.status, took);
   if (log_enabled(kDebug)) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                  std::chrono::steady_clock::now() - started)
-                  .count();
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
     // Path only: query strings can carry patient identifiers.
     log(kDebug, request.method + " " + std::string(path) + " " + std::to_string(response.status) +
                     " " + std::to_string(us) + "us");

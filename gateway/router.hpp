@@ -20,6 +20,7 @@
 #include "gateway/audit_emitter.hpp"
 #include "gateway/audit_rest.hpp"
 #include "gateway/fhir_authorization.hpp"
+#include "gateway/http_metrics.hpp"
 #include "gateway/oauth_endpoints.hpp"
 #include "gateway/security/access_policy.hpp"
 #include "gateway/security/static_tokens.hpp"
@@ -63,6 +64,9 @@ class GatewayRouter {
   // writes inside their own job, everything else after its response. Before the first
   // request; `emitter` must outlive the router.
   void set_audit_emitter(AuditEmitter* emitter) { emitter_ = emitter; }
+  // Counts every request in `metrics` (/metrics: operations_endpoints.hpp). Before the first
+  // request; `metrics` must outlive the router.
+  void set_http_metrics(HttpMetrics* metrics) { metrics_ = metrics; }
   // Registers a route (before the first request). A route without a policy is kept, and
   // refuses every request: the route-enumeration test finds it.
   void add_route(Route route) { routes_.push_back(std::move(route)); }
@@ -107,6 +111,7 @@ class GatewayRouter {
   OAuthEndpoints* oauth_ = nullptr;
   AuditEmitter* emitter_ = nullptr;
   AuditRestApi* audit_ = nullptr;
+  HttpMetrics* metrics_ = nullptr;
   RouterConfig config_;
   std::vector<Route> routes_;
   std::atomic<std::uint64_t> unauthorized_{0};

@@ -14,7 +14,7 @@ BUILD_PACKAGES="g++ cmake ninja-build pkg-config ccache
   libsystemd-dev libavahi-client-dev libargon2-dev libarchive-dev"
 TEST_PACKAGES="doctest-dev curl bzip2 sqlite3 nginx-light wrk procps
   clang-14 libclang-rt-14-dev clang-format openssl systemd python3 python3-hl7
-  rsyslog rsyslog-openssl
+  rsyslog rsyslog-openssl prometheus
   dbus avahi-daemon avahi-utils iproute2
   debhelper dpkg-dev lintian"
 # The libraries the daemon links, for a cross-build (architecture-qualified below). jemalloc's

@@ -1,5 +1,6 @@
 #include "protocols/hl7v2/receiver.hpp"
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -77,6 +78,14 @@ void MessageReceiver::answer_with(std::string code_and_trigger, QueryHandlerFn h
 
 bool MessageReceiver::knows_code(std::string_view code) const {
   return codes_.find(code) != codes_.end();
+}
+
+std::vector<std::string> MessageReceiver::message_types() const {
+  std::vector<std::string> types;
+  for (const auto& [name, handler] : handlers_) types.push_back(name);
+  for (const auto& [name, handler] : queries_) types.push_back(name);
+  std::sort(types.begin(), types.end());
+  return types;
 }
 
 AckOptions MessageReceiver::ack_options() {

@@ -142,6 +142,9 @@ class MessageReceiver {
   void answer_with(std::string code_and_trigger, QueryHandlerFn handler);
   // The message codes with at least one handler (an unknown trigger of one of them is 201).
   bool knows_code(std::string_view code) const;
+  // Every registered "CODE^TRIGGER" (handlers and answerers), sorted: the message types
+  // /metrics counts by name (gateway/hl7_metrics.hpp).
+  std::vector<std::string> message_types() const;
 
   // The answer to `bytes` from the connection's `peer_address` and, with a client
   // certificate, its `peer_subject`, built and archived as above.

@@ -472,3 +472,49 @@ TEST_CASE("[storage] min_free_mb: 64 MB by default, 0 turns the floor off, negat
   CHECK(has_problem(parse_config("[storage]\nmin_free_mb = -1\n", "/srv/gw"), "storage.min_free_mb",
                     "between 0 and 1000000"));
 }
+
+TEST_CASE("[health] and [metrics]: on, loopback only, no token, 1 GiB warning by default") {
+  auto load = parse_config("", "/etc/clinic-gateway");
+  CHECK(load.problems.empty());
+  CHECK(load.config.health.warn_free_disk_mb == 1024);
+  CHECK(load.config.metrics.enabled);
+  CHECK(load.config.metrics.allow == std::vector<std::string>{"127.0.0.0/8", "::1"});
+  CHECK(load.config.metrics.token_sha256.empty());
+}
+
+TEST_CASE("[health] and [metrics] are read") {
+  auto load = parse_config(R"(
+    [health]
+    warn_free_disk_mb = 200
+    [metrics]
+    enabled = false
+    allow = ["192.168.1.0/24", "10.0.0.7"]
+    token_sha256 = ["0000000000000000000000000000000000000000000000000000000000000000"]
+  )",
+                           "/srv/gw");
+  CHECK(load.problems.empty());
+  CHECK(load.config.health.warn_free_disk_mb == 200);
+  CHECK_FALSE(load.config.metrics.enabled);
+  CHECK(load.config.metrics.allow == std::vector<std::string>{"192.168.1.0/24", "10.0.0.7"});
+  CHECK(load.config.metrics.token_sha256.size() == 1);
+}
+
+TEST_CASE("[health] and [metrics] problems name their keys") {
+  auto load = parse_config(R"(
+    [health]
+    warn_free_disk_mb = -1
+    free = 3
+    [metrics]
+    enabled = "yes"
+    allow = ["192.168.1.0/24", "lan"]
+    token_sha256 = ["ABC"]
+    port = 9100
+  )",
+                           "/srv/gw");
+  CHECK(has_problem(load, "health.warn_free_disk_mb", "between"));
+  CHECK(has_problem(load, "health.free", "unknown"));
+  CHECK(has_problem(load, "metrics.enabled", "true or false"));
+  CHECK(has_problem(load, "metrics.allow[1]", ""));
+  CHECK(has_problem(load, "metrics.token_sha256[0]", "64"));
+  CHECK(has_problem(load, "metrics.port", "unknown"));
+}

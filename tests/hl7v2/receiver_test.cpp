@@ -553,3 +553,16 @@ TEST_CASE("a store that refuses writes for its disk: AR 207 whose ERR-8 names th
         "send again later");
   CHECK_FALSE(f.archive->find({"EMR", "CLINIC", "D1"}).value());
 }
+
+TEST_CASE("message_types lists every handler's and answerer's type, sorted") {
+  Fixture f;
+  CHECK(f.receiver->message_types().empty());
+  f.receiver->handle("VXU^V04", [](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
+    return HandlerOutcome{};
+  });
+  f.receiver->handle("ADT^A01", [](const Message&, const CommitHook&) -> Result<HandlerOutcome> {
+    return HandlerOutcome{};
+  });
+  f.receiver->answer_with("QBP^Q22", no_matches);
+  CHECK(f.receiver->message_types() == std::vector<std::string>{"ADT^A01", "QBP^Q22", "VXU^V04"});
+}
