@@ -108,6 +108,7 @@ class PackagedGateway:
                 self.reader.join(5)
                 raise AssertionError("gateway exited during start-up:\n" + "".join(self.log))
             if time.monotonic() > deadline:
+                self.kill()
                 raise AssertionError("gateway did not log its HTTPS listener:\n" + "".join(self.log))
 
     def stop(self) -> int:
@@ -297,6 +298,7 @@ def main() -> int:
         if installed() or run("dpkg-query", "-W", PACKAGE, check=False).returncode == 0:
             run("dpkg", "-P", PACKAGE, check=False)
         if not user_existed:
+            run("pkill", "-KILL", "-u", USER, check=False)  # a daemon a failed step left running
             run("userdel", USER, check=False)
             run("groupdel", USER, check=False)
     print("deb install test: all checks passed")
