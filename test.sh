@@ -45,8 +45,9 @@ package_test() {
 if [ "${CG_SKIP_PACKAGES:-0}" != "1" ]; then
   echo "== packages"
   rm -rf build/packages
-  packaging/build-deb.sh amd64 build/packages
-  packaging/build-deb.sh arm64 build/packages
+  # noddebs: CI has no use for the -dbgsym packages, whose compression takes minutes.
+  DEB_BUILD_OPTIONS=noddebs packaging/build-deb.sh amd64 build/packages
+  DEB_BUILD_OPTIONS=noddebs packaging/build-deb.sh arm64 build/packages
   tests/packaging/lintian_check.sh build/packages/clinic-gateway_*_amd64.deb \
     build/packages/clinic-gateway_*_arm64.deb
   package_test tests/packaging/deb_install_test.py build/packages/clinic-gateway_*_amd64.deb
