@@ -1,7 +1,5 @@
 #include "gateway/backup_archive.hpp"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
@@ -16,6 +14,8 @@
 #include <map>
 #include <set>
 
+#include "gateway/libarchive_runtime.hpp"
+
 namespace cg::gateway {
 namespace {
 
@@ -23,6 +23,12 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 constexpr std::size_t kChunk = 64 * 1024;
+
+// libarchive's functions. Only called once BackupWriter::open or extract_backup has loaded
+// the library (libarchive_runtime.hpp says why it is not linked).
+const LibArchive& lib() {
+  return **libarchive();
+}
 constexpr std::int64_t kMaxManifestBytes = 4 * 1024 * 1024;
 
 // SHA-256 over a stream of chunks.
@@ -51,26 +57,26 @@ class Sha256 {
 };
 
 std::string archive_problem(struct archive* a) {
-  const char* text = archive_error_string(a);
+  const char* text = lib().archive_error_string(a);
   return text ? text : "unknown archive error";
 }
 
 // A new entry header: a regular file, 0600, owned by nobody in particular.
 Status write_header(struct archive* a, std::string_view name, std::int64_t size) {
-  struct archive_entry* entry = archive_entry_new();
-  archive_entry_set_pathname(entry, std::string(name).c_str());
-  archive_entry_set_size(entry, size);
-  archive_entry_set_filetype(entry, AE_IFREG);
-  archive_entry_set_perm(entry, 0600);
-  archive_entry_set_mtime(entry, std::time(nullptr), 0);
-  const int rc = archive_write_header(a, entry);
-  archive_entry_free(entry);
+  struct archive_entry* entry = lib().archive_entry_new();
+  lib().archive_entry_set_pathname(entry, std::string(name).c_str());
+  lib().archive_entry_set_size(entry, size);
+  lib().archive_entry_set_filetype(entry, AE_IFREG);
+  lib().archive_entry_set_perm(entry, 0600);
+  lib().archive_entry_set_mtime(entry, std::time(nullptr), 0);
+  const int rc = lib().archive_write_header(a, entry);
+  lib().archive_entry_free(entry);
   if (rc != ARCHIVE_OK) return Error::unavailable("cannot write the backup: " + archive_problem(a));
   return ok_status();
 }
 
 Status write_data(struct archive* a, const char* data, std::size_t n) {
-  if (archive_write_data(a, data, n) != static_cast<la_ssize_t>(n)) {
+  if (lib().archive_write_data(a, data, n) != static_cast<la_ssize_t>(n)) {
     return Error::unavailable("cannot write the backup: " + archive_problem(a));
   }
   return ok_status();
@@ -112,7 +118,7 @@ Result<ManifestFile> read_entry(struct archive* a, std::string_view name, std::i
   std::int64_t total = 0;
   std::array<char, kChunk> buffer{};
   for (;;) {
-    const la_ssize_t n = archive_read_data(a, buffer.data(), buffer.size());
+    const la_ssize_t n = lib().archive_read_data(a, buffer.data(), buffer.size());
     if (n < 0) return Error::invalid(std::string(name) + ": " + archive_problem(a));
     if (n == 0) break;
     sha.add(buffer.data(), static_cast<std::size_t>(n));
@@ -150,8 +156,8 @@ Result<ManifestFile> extract_file(struct archive* a, std::string_view name, std:
 }
 
 struct ArchiveReader {
-  struct archive* a = archive_read_new();
-  ~ArchiveReader() { archive_read_free(a); }
+  struct archive* a = lib().archive_read_new();
+  ~ArchiveReader() { lib().archive_read_free(a); }
 };
 
 }  // namespace
@@ -227,19 +233,20 @@ Result<Manifest> parse_manifest(std::string_view text) {
 }
 
 Result<std::unique_ptr<BackupWriter>> BackupWriter::open(int fd) {
-  struct archive* a = archive_write_new();
+  if (auto loaded = libarchive(); !loaded) return loaded.take_error();
+  struct archive* a = lib().archive_write_new();
   if (a == nullptr) return Error::internal("libarchive: out of memory");
-  if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-      archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+  if (lib().archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+      lib().archive_write_open_fd(a, fd) != ARCHIVE_OK) {
     Error error = Error::internal("libarchive: " + archive_problem(a));
-    archive_write_free(a);
+    lib().archive_write_free(a);
     return error;
   }
   return std::unique_ptr<BackupWriter>(new BackupWriter(a));
 }
 
 BackupWriter::~BackupWriter() {
-  archive_write_free(archive_);  // closes when finish() did not
+  lib().archive_write_free(archive_);  // closes when finish() did not
 }
 
 Result<ManifestFile> BackupWriter::add_file(const fs::path& source, std::string_view name) {
@@ -282,7 +289,7 @@ Status BackupWriter::add_bytes(std::string_view name, std::string_view bytes) {
 }
 
 Status BackupWriter::finish() {
-  if (archive_write_close(archive_) != ARCHIVE_OK) {
+  if (lib().archive_write_close(archive_) != ARCHIVE_OK) {
     return Error::unavailable("cannot write the backup: " + archive_problem(archive_));
   }
   return ok_status();
@@ -291,10 +298,11 @@ Status BackupWriter::finish() {
 Result<ExtractedBackup> extract_backup(const fs::path& file, const fs::path& target) {
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) return Error::not_found("no backup file " + file.string());
+  if (auto loaded = libarchive(); !loaded) return loaded.take_error();
   ArchiveReader reader;
-  archive_read_support_filter_all(reader.a);
-  archive_read_support_format_tar(reader.a);
-  if (archive_read_open_filename(reader.a, file.c_str(), kChunk) != ARCHIVE_OK) {
+  lib().archive_read_support_filter_all(reader.a);
+  lib().archive_read_support_format_tar(reader.a);
+  if (lib().archive_read_open_filename(reader.a, file.c_str(), kChunk) != ARCHIVE_OK) {
     return Error::invalid(file.string() + ": " + archive_problem(reader.a));
   }
   ExtractedBackup backup;
@@ -302,10 +310,10 @@ Result<ExtractedBackup> extract_backup(const fs::path& file, const fs::path& tar
   std::set<std::string> seen;
   struct archive_entry* entry = nullptr;
   int rc = ARCHIVE_OK;
-  while ((rc = archive_read_next_header(reader.a, &entry)) == ARCHIVE_OK) {
-    const char* raw_name = archive_entry_pathname(entry);
+  while ((rc = lib().archive_read_next_header(reader.a, &entry)) == ARCHIVE_OK) {
+    const char* raw_name = lib().archive_entry_pathname(entry);
     std::string name = raw_name ? raw_name : "";
-    const auto type = archive_entry_filetype(entry);
+    const auto type = lib().archive_entry_filetype(entry);
     if (type == AE_IFDIR && name.ends_with('/')) name.pop_back();
     if (!acceptable_name(name) || (type != AE_IFREG && type != AE_IFDIR) ||
         (type == AE_IFDIR && name == kManifestName)) {
@@ -316,7 +324,7 @@ Result<ExtractedBackup> extract_backup(const fs::path& file, const fs::path& tar
       return Error::invalid(file.string() + ": entry '" + name + "' appears twice");
     }
     if (type == AE_IFDIR) continue;  // made as files need them
-    const std::int64_t size = archive_entry_size(entry);
+    const std::int64_t size = lib().archive_entry_size(entry);
     Result<ManifestFile> read = Error::internal("unread");
     if (name == kManifestName) {
       if (size > kMaxManifestBytes) return Error::invalid("manifest.json is too large");

@@ -7,7 +7,9 @@
 #include <condition_variable>
 #include <fstream>
 
+#include "gateway/heap.hpp"
 #include "gateway/router.hpp"
+#include "storage/sqlite.hpp"
 
 namespace cg::gateway {
 namespace {
@@ -264,8 +266,27 @@ void OperationsEndpoints::write_process(PrometheusText& out) const {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_steady_).count());
   gauge(out, "clinic_gateway_process_resident_memory_bytes",
         "Resident set size of the gateway process.", static_cast<double>(resident_memory_bytes()));
+  write_heap(out);
   gauge(out, "clinic_gateway_ready", "1 when /health/ready passes or warns, 0 when it fails.",
         readiness().status == HealthStatus::kFail ? 0 : 1);
+}
+
+// Where the resident memory goes: the allocator's view (live allocations against the pages it
+// holds) and SQLite's share of the live allocations (page caches above all).
+void OperationsEndpoints::write_heap(PrometheusText& out) const {
+  const HeapFigures heap = heap_figures();
+  out.family("clinic_gateway_heap_allocated_bytes", "Bytes in live heap allocations, by allocator.",
+             MetricType::kGauge);
+  out.sample("clinic_gateway_heap_allocated_bytes", {{"allocator", heap.allocator}},
+             static_cast<double>(heap.allocated_bytes));
+  out.family("clinic_gateway_heap_resident_bytes",
+             "Bytes of heap pages the allocator holds in RAM, free ones included.",
+             MetricType::kGauge);
+  out.sample("clinic_gateway_heap_resident_bytes", {{"allocator", heap.allocator}},
+             static_cast<double>(heap.resident_bytes));
+  gauge(out, "clinic_gateway_sqlite_memory_bytes",
+        "Bytes SQLite holds (page caches, statements, schemas), part of the allocated heap.",
+        static_cast<double>(storage::sqlite_memory_used()));
 }
 
 void OperationsEndpoints::write_connections(PrometheusText& out) const {

@@ -102,6 +102,7 @@ class OperationsEndpoints {
  private:
   http::Response health_response(const HealthReport& report) const;
   void write_process(PrometheusText& out) const;
+  void write_heap(PrometheusText& out) const;
   void write_connections(PrometheusText& out) const;
   void write_audit(PrometheusText& out) const;
   void write_data_files(PrometheusText& out) const;

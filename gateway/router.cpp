@@ -1,13 +1,12 @@
 #include "gateway/router.hpp"
 
-#include <malloc.h>
-
 #include <algorithm>
 #include <chrono>
 #include <optional>
 
 #include "gateway/fhir_authorization.hpp"
 #include "gateway/fhir_confinement.hpp"
+#include "gateway/heap.hpp"
 #include "gateway/log.hpp"
 #include "gateway/rest_audit.hpp"
 #include "protocols/fhir/model/json.hpp"
@@ -233,10 +232,10 @@ http::Response GatewayRouter::handle(http::Request& request) {
     // Over TLS, tell browsers (a SMART web app) to keep to TLS for this host.
     response.set_header("Strict-Transport-Security", "max-age=31536000");
   }
-  if (request.body.size() >= kLargeBody) {
-    // A multi-megabyte Bundle leaves a large freed heap behind; hand it back to the OS so
-    // RSS returns to its steady level (costs well under a millisecond per large request).
-    malloc_trim(0);
+  if (request.body.size() >= kLargeBody || response.body.size() >= kLargeBody) {
+    // A multi-megabyte Bundle (in or out) leaves a large freed heap behind; hand it back to the OS
+    // so RSS returns to its steady level (costs well under a millisecond per large request).
+    release_free_heap();
   }
   const auto took = std::chrono::steady_clock::now() - started;
   if (metrics_ != nullptr) metrics_->record(request.method, path, response.status, took);

@@ -49,6 +49,10 @@ Error sqlite_error(int code, std::string_view what, std::string_view detail) {
   }
 }
 
+std::int64_t sqlite_memory_used() {
+  return sqlite3_memory_used();
+}
+
 std::optional<DiskProblem> disk_problem(int code, int system_errno) {
   switch (system_errno) {  // the OS's reason is the most precise one when SQLite kept it
     case ENOSPC:

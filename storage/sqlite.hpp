@@ -40,6 +40,10 @@ enum class DiskProblem {
 // constraint, misuse, …), which say nothing about the disk.
 std::optional<DiskProblem> disk_problem(int code, int system_errno);
 
+// Bytes SQLite holds now across every connection of the process (page caches, prepared
+// statements, schemas), for /metrics.
+std::int64_t sqlite_memory_used();
+
 // One prepared statement. Bind errors are remembered and reported by the next step(), so
 // call sites can bind a row of values without checking each one.
 class Statement {

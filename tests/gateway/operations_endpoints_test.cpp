@@ -93,6 +93,10 @@ TEST_CASE("requests through the router move the request counters /metrics shows"
   CHECK(has_line(text, R"(clinic_gateway_build_info{version="9.9.9"} 1)"));
   CHECK(text.find("# TYPE clinic_gateway_process_resident_memory_bytes gauge\n") !=
         std::string::npos);
+  CHECK(text.find("clinic_gateway_heap_allocated_bytes{allocator=\"glibc\"} ") !=
+        std::string::npos);
+  CHECK(text.find("clinic_gateway_heap_resident_bytes{allocator=\"glibc\"} ") != std::string::npos);
+  CHECK(text.find("# TYPE clinic_gateway_sqlite_memory_bytes gauge\n") != std::string::npos);
   CHECK(text.find("clinic_gateway_data_file_size_bytes{file=\"") == std::string::npos);
   CHECK(text.find("p1") == std::string::npos);  // no ids
   // The scrape itself is counted with the next one.

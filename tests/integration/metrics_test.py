@@ -319,6 +319,11 @@ def main() -> int:
                      value(after, "clinic_gateway_process_resident_memory_bytes") > 1e6
                      and value(after, "clinic_gateway_uptime_seconds") > 0
                      and any(n == "clinic_gateway_build_info" for n, _ in after))
+        heap = [(dict(ls).get("allocator"), v) for (n, ls), v in after.items()
+                if n == "clinic_gateway_heap_resident_bytes"]
+        checks.check("the heap is shown with its allocator, and SQLite's share of it",
+                     len(heap) == 1 and heap[0][0] in ("jemalloc", "glibc")
+                     and value(after, "clinic_gateway_sqlite_memory_bytes") > 0)
         checks.check("open connections are shown per listener",
                      all(any(n == "clinic_gateway_open_connections" and dict(ls).get("listener") == l
                              for n, ls in after) for l in ("http", "mllp", "syslog")))

@@ -213,6 +213,25 @@ def serve_and_store(password: str) -> str:
     return patient_id
 
 
+def backup_as_packaged_user() -> None:
+    """`backup` loads libarchive at run time (the daemon does not link it): the package's
+    dependency must bring it, and the binary must not map it while serving."""
+    needed = run("readelf", "-d", "/usr/bin/clinic-gateway").stdout
+    check("libarchive" not in needed, "the daemon binary does not link libarchive")
+    user = pwd.getpwnam(USER)
+    with tempfile.TemporaryDirectory(prefix="cg-deb-backup-") as tmp:
+        os.chown(tmp, user.pw_uid, user.pw_gid)
+        archive = Path(tmp) / "gateway.tar"
+        done = run("setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--init-groups",
+                   "/usr/bin/clinic-gateway", "backup", str(archive), "--config", str(CONFIG),
+                   check=False)
+        check(done.returncode == 0, "the packaged user backs up the gateway:\n"
+              + done.stdout + done.stderr)
+        listing = run("tar", "tf", str(archive)).stdout.split()
+        check("data/clinical.db" in listing and "manifest.json" in listing,
+              f"the backup holds clinical.db and its manifest ({listing})")
+
+
 def repack_with_version(deb: Path, version: str, into: Path) -> Path:
     tree = into / "tree"
     run("dpkg-deb", "-R", str(deb), str(tree))
@@ -276,7 +295,7 @@ def main() -> int:
     if os.geteuid() != 0:
         print("skipped: installing a package needs root")
         return SKIP
-    for tool in ("dpkg", "unshare", "setpriv", "systemd-analyze", "ss", "openssl"):
+    for tool in ("dpkg", "unshare", "setpriv", "systemd-analyze", "ss", "openssl", "readelf", "tar"):
         if shutil.which(tool) is None:
             print(f"skipped: {tool} is missing")
             return SKIP
@@ -292,6 +311,7 @@ def main() -> int:
     try:
         password = install(deb)
         patient_id = serve_and_store(password)
+        backup_as_packaged_user()
         upgrade(deb, password, patient_id)
         remove_and_purge()
     finally:
