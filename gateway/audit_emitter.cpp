@@ -11,6 +11,15 @@ namespace {
 constexpr int kLogErr = 3;
 constexpr int kLogInfo = 6;
 
+// What a queued record holds, near enough to bound the queue by memory.
+std::size_t approximate_bytes(const storage::AuditRecord& r) {
+  std::size_t n = sizeof r + r.raw.size() + r.resource_json.size();
+  for (const storage::AuditKey& k : r.keys) {
+    n += sizeof k + k.param.size() + k.system.size() + k.code.size();
+  }
+  return n;
+}
+
 }  // namespace
 
 storage::AuditRecord self_audit_record(const boost::json::object& event, std::int64_t now_ms) {
@@ -56,7 +65,12 @@ void AuditEmitter::emit(const AuditEventSpec& spec) {
 
 void AuditEmitter::enqueue(storage::AuditRecord record) {
   std::unique_lock lock(mutex_);
-  room_.wait(lock, [&] { return queue_.size() < config_.max_queued || stopping_; });
+  // An empty queue always takes the record, however large.
+  room_.wait(lock, [&] {
+    return queue_.empty() ||
+           (queue_.size() < config_.max_queued && queued_bytes_ < config_.max_queued_bytes) ||
+           stopping_;
+  });
   if (stopping_) {
     lock.unlock();
     // After stop() there is no thread to batch for us; store it directly.
@@ -68,6 +82,7 @@ void AuditEmitter::enqueue(storage::AuditRecord record) {
     }
     return;
   }
+  queued_bytes_ += approximate_bytes(record);
   queue_.push_back(std::move(record));
   if (queue_.size() == 1) wake_.notify_one();
 }
@@ -138,7 +153,9 @@ void AuditEmitter::run() {
       std::unique_lock lock(mutex_);
       // While held, a full batch is no reason to wake: it could not be written.
       wake_.wait_for(lock, held ? config_.gate_interval : config_.flush_interval, [&] {
-        return stopping_ || urgent_ || (!held && queue_.size() >= config_.batch);
+        return stopping_ || urgent_ ||
+               (!held &&
+                (queue_.size() >= config_.batch || queued_bytes_ >= config_.max_batch_bytes));
       });
       last = stopping_;
       urgent_ = rounds_ + 1 < flush_target_;
@@ -174,7 +191,13 @@ void AuditEmitter::write_queued() {
     // A few batches wait for audit.db at once, so they share its commits (one fsync) and
     // the next batch is taken while one is written; more would only hold memory.
     batch_room_.wait(lock, [&] { return in_flight_ < kBatchesInFlight; });
-    const std::size_t n = std::min(queue_.size(), config_.batch);
+    std::size_t n = 0;
+    std::size_t bytes = 0;
+    while (n < queue_.size() && n < config_.batch &&
+           (n == 0 || bytes + approximate_bytes(queue_[n]) <= config_.max_batch_bytes)) {
+      bytes += approximate_bytes(queue_[n++]);
+    }
+    queued_bytes_ -= bytes;
     batch.assign(std::make_move_iterator(queue_.begin()),
                  std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));

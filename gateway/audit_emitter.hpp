@@ -39,8 +39,12 @@ namespace cg::gateway {
 struct AuditEmitterConfig {
   AuditSource source;
   std::chrono::milliseconds flush_interval{100};  // the longest an event waits in memory
-  std::size_t max_queued = 8'192;  // emit() waits beyond this (~2 KB each: ~16 MB at most)
-  std::size_t batch = 1'000;       // events per audit.db job
+  std::size_t max_queued = 8'192;                 // emit() waits beyond this many events…
+  // …or this many bytes of them: the record of a search lists every resource it returned,
+  // so one can be 100 KB, and 8,192 of those would be most of the daemon's memory budget.
+  std::size_t max_queued_bytes = 4u << 20;
+  std::size_t batch = 1'000;               // events per audit.db job, and at most…
+  std::size_t max_batch_bytes = 1u << 20;  // …this many bytes (one event always fits)
   std::function<void(int priority, std::string_view message)> log;
   std::function<std::int64_t()> clock_ms;  // empty: the system clock
   // The data directory's gate; null: records are always handed to audit.db at once.
@@ -104,7 +108,8 @@ class AuditEmitter {
   std::condition_variable idle_;        // flush(): a round finished, or a batch was written
   std::condition_variable batch_room_;  // the thread: fewer than kBatchesInFlight in flight
   std::vector<storage::AuditRecord> queue_;
-  bool staged_pending_ = true;  // at start, the outbox may hold events from before a crash
+  std::size_t queued_bytes_ = 0;  // approximate_bytes of queue_'s records
+  bool staged_pending_ = true;    // at start, the outbox may hold events from before a crash
   bool stopping_ = false;
   bool urgent_ = false;        // flush() waits: no flush_interval pause until it is served
   std::size_t in_flight_ = 0;  // batches appended whose commit has not been reported

@@ -260,6 +260,7 @@ void read_storage(TableReader r, StorageSettings& s) {
   r.integer("max_batch_jobs", s.max_batch_jobs, 1, 100'000);
   r.integer("max_queued_jobs", s.max_queued_jobs, 1, 10'000'000);
   r.integer("min_free_mb", s.min_free_mb, 0, 1'000'000);
+  r.integer("sqlite_memory_mb", s.sqlite_memory_mb, 0, 1'000'000);
   r.reject_unknown();
 }
 

@@ -85,6 +85,10 @@ struct StorageSettings {
   // HL7v2) are refused with 503 / AR 207 before the disk fills, keeping room for audit
   // records and recovery (docs/operations.md). 0: no floor.
   std::uint64_t min_free_mb = 64;
+  // What SQLite may hold in memory across every database connection (page caches above all),
+  // in MB: past it the caches recycle their own pages instead of growing. Keeps the daemon
+  // near its memory budget whatever reader_connections says (docs/operations.md). 0: no limit.
+  std::uint64_t sqlite_memory_mb = 16;
 };
 
 struct FhirSettings {

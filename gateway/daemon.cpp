@@ -424,6 +424,8 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_file)
   }
   if (!data_dir_lock)
     log(kWarning, "serving without the data directory's lock: " + data_dir_lock.error().message);
+  // Before any database opens: bounds every connection's page cache together.
+  storage::limit_sqlite_memory(static_cast<std::int64_t>(config.storage.sqlite_memory_mb << 20));
   auto gate = open_write_gate(config);
   ScheduledWorker disk_checks(disk_check_task(gate));
   storage::StoreConfig clinical = store_config(config);

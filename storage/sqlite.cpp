@@ -53,6 +53,10 @@ std::int64_t sqlite_memory_used() {
   return sqlite3_memory_used();
 }
 
+void limit_sqlite_memory(std::int64_t bytes) {
+  sqlite3_soft_heap_limit64(bytes);
+}
+
 std::optional<DiskProblem> disk_problem(int code, int system_errno) {
   switch (system_errno) {  // the OS's reason is the most precise one when SQLite kept it
     case ENOSPC:

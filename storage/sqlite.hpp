@@ -44,6 +44,11 @@ std::optional<DiskProblem> disk_problem(int code, int system_errno);
 // statements, schemas), for /metrics.
 std::int64_t sqlite_memory_used();
 
+// SQLite's soft heap limit for the whole process (0: none). Past it, page caches recycle
+// their own least recently used pages instead of allocating more; SQLite never fails a
+// statement for it. Call before opening databases.
+void limit_sqlite_memory(std::int64_t bytes);
+
 // One prepared statement. Bind errors are remembered and reported by the next step(), so
 // call sites can bind a row of values without checking each one.
 class Statement {

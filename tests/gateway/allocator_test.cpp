@@ -36,6 +36,8 @@ TEST_CASE("the daemon's allocator is jemalloc with the gateway's settings") {
   CHECK(option<unsigned>("opt.narenas") == 2);
   CHECK(option<ssize_t>("opt.dirty_decay_ms") == 1000);
   CHECK(option<ssize_t>("opt.muzzy_decay_ms") == 0);
+  CHECK(option<bool>("opt.background_thread"));
+  CHECK(option<std::size_t>("opt.tcache_max") == 4096);
   // And it allocates across threads as any malloc does.
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <future>
+
 #include "storage/audit_outbox.hpp"
 #include "tests/storage/store_fixture.hpp"
 
@@ -177,4 +179,42 @@ TEST_CASE("while the disk refuses writes, the records of reads wait in memory, n
   REQUIRE(emitter.flush().ok());
   CHECK(f.found("Patient/read-while-full") == 1);
   CHECK(emitter.counters().emitted == 1);
+}
+
+TEST_CASE("the queue is bounded by bytes too: emit waits once large records fill it") {
+  Fixture f;
+  bool healed = false;
+  storage::WriteGateConfig gate_config;
+  gate_config.directory = f.dir.path();
+  gate_config.min_free_bytes = 0;
+  gate_config.probe = [&healed](const std::filesystem::path&) -> Status {
+    return healed ? ok_status() : Status(Error::unavailable("still full"));
+  };
+  auto gate = std::make_shared<storage::WriteGate>(std::move(gate_config));
+  AuditEmitterConfig config = f.config();
+  config.write_gate = gate;  // held: nothing leaves the queue until the gate opens
+  config.gate_interval = std::chrono::milliseconds(10);
+  // A search's record names every resource it returned: 50 here, about 10 KB a record.
+  AuditEventSpec large = f.spec("Patient/first");
+  for (int i = 0; i < 50; ++i)
+    large.entities.push_back(patient_entity("Patient/p" + std::to_string(i)));
+  REQUIRE(self_audit_record(config.source, large, 0).resource_json.size() > 5'000);
+  // Room for one such record: a queue with anything in it is full, an empty one takes any.
+  config.max_queued_bytes = 5'000;
+  AuditEmitter emitter(*f.audits, f.clinical.get(), config);
+  (void)gate->note_failure(storage::DiskProblem::kFull, "database or disk is full");
+
+  auto emitting = std::async(std::launch::async, [&] {
+    for (int i = 0; i < 6; ++i) emitter.emit(large);
+  });
+  // The second emit waits for room; the count bound (8,192) alone would let all six in.
+  CHECK(emitting.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout);
+  CHECK(emitter.counters().queued == 1);
+
+  healed = true;
+  REQUIRE(gate->check());
+  REQUIRE(emitting.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  REQUIRE(emitter.flush().ok());
+  CHECK(f.found("Patient/first") == 6);
+  CHECK(emitter.counters().emitted == 6);
 }

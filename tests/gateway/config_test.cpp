@@ -473,6 +473,17 @@ TEST_CASE("[storage] min_free_mb: 64 MB by default, 0 turns the floor off, negat
                     "between 0 and 1000000"));
 }
 
+TEST_CASE("[storage] sqlite_memory_mb: 16 MB by default, 0 for no limit, negatives refused") {
+  CHECK(parse_config("", "/etc/clinic-gateway").config.storage.sqlite_memory_mb == 16);
+  auto set = parse_config("[storage]\nsqlite_memory_mb = 64\n", "/srv/gw");
+  REQUIRE(set.problems.empty());
+  CHECK(set.config.storage.sqlite_memory_mb == 64);
+  CHECK(parse_config("[storage]\nsqlite_memory_mb = 0\n", "/srv/gw")
+            .config.storage.sqlite_memory_mb == 0);
+  CHECK(has_problem(parse_config("[storage]\nsqlite_memory_mb = -5\n", "/srv/gw"),
+                    "storage.sqlite_memory_mb", "between 0 and 1000000"));
+}
+
 TEST_CASE("[health] and [metrics]: on, loopback only, no token, 1 GiB warning by default") {
   auto load = parse_config("", "/etc/clinic-gateway");
   CHECK(load.problems.empty());

@@ -264,3 +264,38 @@ TEST_CASE("a connection with no failure has no disk problem") {
   CHECK_FALSE(conn.exec("INSERT INTO missing VALUES (1)").ok());
   CHECK_FALSE(conn.disk_problem().has_value());  // an SQL error says nothing about the disk
 }
+
+namespace {
+
+// Reads every page of an 8 MB table (rows inside the pages, not in overflow pages) through a connection whose own cache could hold it all;
+// returns what SQLite holds afterwards (the connection still open, its cache warm).
+std::int64_t memory_after_scan(const std::filesystem::path& file) {
+  auto conn = open_db(file);
+  REQUIRE(conn.exec("PRAGMA cache_size = -65536").ok());  // 64 MB of its own
+  auto sum = conn.query_int64("SELECT sum(length(x)) FROM t");
+  REQUIRE(sum.ok());
+  CHECK(*sum == 8000 * 1000);
+  return sqlite_memory_used();
+}
+
+}  // namespace
+
+TEST_CASE("limit_sqlite_memory bounds the page caches of the whole process") {
+  TempDir dir;
+  const auto file = dir.path() / "big.db";
+  {
+    auto conn = open_db(file);
+    REQUIRE(conn.exec("CREATE TABLE t(x BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+                      "SELECT i + 1 FROM n WHERE i < 8000) "
+                      "INSERT INTO t SELECT randomblob(1000) FROM n")
+                .ok());
+  }
+  const std::int64_t before = sqlite_memory_used();
+  limit_sqlite_memory(0);
+  const std::int64_t unlimited = memory_after_scan(file) - before;
+  CHECK(unlimited > 6 * 1024 * 1024);  // the scan's pages stayed in the cache
+  limit_sqlite_memory(2 * 1024 * 1024);
+  const std::int64_t limited = memory_after_scan(file) - before;
+  limit_sqlite_memory(0);
+  CHECK(limited < 3 * 1024 * 1024);  // pages were recycled instead
+}

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
 
@@ -41,56 +42,81 @@ struct CompiledType {
   std::vector<CompiledComposite> composites;
 };
 
-std::optional<CompiledComposite> compile_composite(const SearchParamDef& def,
-                                                   std::string_view type) {
-  const CompositePlan& plan = composite_plan(def, type);
-  if (!plan.grouped) return std::nullopt;
-  auto instances = fhirpath::compile(def.expression);
-  if (!instances) return std::nullopt;
-  CompiledComposite out{&def, std::move(*instances), {}, !plan.root_params.empty()};
-  for (std::size_t i = 0; i < def.components.size(); ++i) {
-    const SearchParamDef* component = search_parameter_by_url(def.components[i].definition);
-    auto expression = fhirpath::compile(def.components[i].expression);
-    if (component == nullptr || !expression) return std::nullopt;
-    out.components.push_back({component, component_param(def.code, i), std::move(*expression)});
+// Each type's table is compiled on the first write of that type, not all 146 up front: a
+// clinic stores a handful of types, and every type's table held about 9 MB of expression
+// trees (docs/benchmarks.md, issue 7). One expression text named by many types (the
+// clinical `patient` parameter covers 30) is compiled once and shared. Thread-safe; a table
+// is never changed once made, so indexing holds the lock only to look it up.
+class CompiledTables {
+ public:
+  const CompiledType& of(std::string_view type) {
+    static const CompiledType none;
+    std::lock_guard lock(mutex_);
+    if (auto it = types_.find(type); it != types_.end()) return it->second;
+    if (!is_resource_type(type)) return none;
+    return types_.emplace(std::string(type), compile_type(type)).first->second;
   }
-  return out;
-}
 
-// The indexable parameters of one type with their compiled expressions.
-CompiledType compile_type(std::string_view type) {
-  CompiledType out;
-  for (const SearchParamDef* def : search_parameters(type)) {
-    if (def->type == SearchParamType::kComposite) {
-      if (auto composite = compile_composite(*def, type)) {
-        out.composites.push_back(std::move(*composite));
+ private:
+  using Compiled = std::shared_ptr<const fhirpath::Expression>;
+
+  // nullptr when our engine cannot compile it: that parameter is skipped (the fhirpath tests
+  // check that every R4 search expression compiles); indexing must never fail a write.
+  Compiled expression(std::string_view text) {
+    if (auto it = expressions_.find(text); it != expressions_.end()) return it->second;
+    auto compiled = fhirpath::compile(text);
+    Compiled out = compiled ? std::move(*compiled) : nullptr;
+    expressions_.emplace(std::string(text), out);
+    return out;
+  }
+
+  std::optional<CompiledComposite> compile_composite(const SearchParamDef& def,
+                                                     std::string_view type) {
+    const CompositePlan& plan = composite_plan(def, type);
+    if (!plan.grouped) return std::nullopt;
+    Compiled instances = expression(def.expression);
+    if (!instances) return std::nullopt;
+    CompiledComposite out{&def, std::move(instances), {}, !plan.root_params.empty()};
+    for (std::size_t i = 0; i < def.components.size(); ++i) {
+      const SearchParamDef* component = search_parameter_by_url(def.components[i].definition);
+      Compiled component_expression = expression(def.components[i].expression);
+      if (component == nullptr || !component_expression) return std::nullopt;
+      out.components.push_back(
+          {component, component_param(def.code, i), std::move(component_expression)});
+    }
+    return out;
+  }
+
+  // The indexable parameters of one type with their compiled expressions.
+  CompiledType compile_type(std::string_view type) {
+    CompiledType out;
+    for (const SearchParamDef* def : search_parameters(type)) {
+      if (def->type == SearchParamType::kComposite) {
+        if (auto composite = compile_composite(*def, type)) {
+          out.composites.push_back(std::move(*composite));
+        }
+        continue;
       }
-      continue;
+      // Of the special parameters only `near` (Location.position) is indexed.
+      const bool special = def->type == SearchParamType::kSpecial && def->code != "near";
+      if (def->expression.empty() || special || def->code == "_id" || def->code == "_lastUpdated") {
+        continue;
+      }
+      if (Compiled compiled = expression(def->expression)) {
+        out.params.push_back({def, std::move(compiled)});
+      }
     }
-    // Of the special parameters only `near` (Location.position) is indexed.
-    const bool special = def->type == SearchParamType::kSpecial && def->code != "near";
-    if (def->expression.empty() || special || def->code == "_id" || def->code == "_lastUpdated") {
-      continue;
-    }
-    auto compiled = fhirpath::compile(def->expression);
-    // An expression our engine cannot compile is skipped (the fhirpath tests check that every
-    // R4 search expression compiles); indexing must never fail a write.
-    if (compiled) out.params.push_back({def, std::move(*compiled)});
+    return out;
   }
-  return out;
-}
 
-// Every type's table, built once on first use (thread-safe static initialization) and
-// read-only afterwards, so indexing a write takes no lock.
+  std::mutex mutex_;
+  std::map<std::string, CompiledType, std::less<>> types_;
+  std::map<std::string, Compiled, std::less<>> expressions_;
+};
+
 const CompiledType& params_for(std::string_view type) {
-  static const std::map<std::string_view, CompiledType> tables = [] {
-    std::map<std::string_view, CompiledType> m;
-    for (auto t : resource_types()) m.emplace(t, compile_type(t));
-    return m;
-  }();
-  static const CompiledType none;
-  auto it = tables.find(type);
-  return it == tables.end() ? none : it->second;
+  static CompiledTables tables;
+  return tables.of(type);
 }
 
 // A stub resource of the type a reference names, so `resolve() is Patient` can be decided
