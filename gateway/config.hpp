@@ -88,7 +88,7 @@ struct StorageSettings {
   // What SQLite may hold in memory across every database connection (page caches above all),
   // in MB: past it the caches recycle their own pages instead of growing. Keeps the daemon
   // near its memory budget whatever reader_connections says (docs/operations.md). 0: no limit.
-  std::uint64_t sqlite_memory_mb = 16;
+  std::uint64_t sqlite_memory_mb = 24;
 };
 
 struct FhirSettings {

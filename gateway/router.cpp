@@ -16,7 +16,7 @@ namespace cg::gateway {
 namespace {
 
 constexpr std::string_view kFhirPrefix = "/fhir";
-constexpr std::size_t kLargeBody = 512 * 1024;
+constexpr std::size_t kLargeBody = 256 * 1024;
 
 http::Response outcome_response(const Error& e) {
   http::Response r;

@@ -473,8 +473,8 @@ TEST_CASE("[storage] min_free_mb: 64 MB by default, 0 turns the floor off, negat
                     "between 0 and 1000000"));
 }
 
-TEST_CASE("[storage] sqlite_memory_mb: 16 MB by default, 0 for no limit, negatives refused") {
-  CHECK(parse_config("", "/etc/clinic-gateway").config.storage.sqlite_memory_mb == 16);
+TEST_CASE("[storage] sqlite_memory_mb: 24 MB by default, 0 for no limit, negatives refused") {
+  CHECK(parse_config("", "/etc/clinic-gateway").config.storage.sqlite_memory_mb == 24);
   auto set = parse_config("[storage]\nsqlite_memory_mb = 64\n", "/srv/gw");
   REQUIRE(set.problems.empty());
   CHECK(set.config.storage.sqlite_memory_mb == 64);
