@@ -267,8 +267,9 @@ TEST_CASE("a connection with no failure has no disk problem") {
 
 namespace {
 
-// Reads every page of an 8 MB table (rows inside the pages, not in overflow pages) through a connection whose own cache could hold it all;
-// returns what SQLite holds afterwards (the connection still open, its cache warm).
+// Reads every page of an 8 MB table (rows inside the pages, not in overflow pages) through a
+// connection whose own cache could hold it all; returns what SQLite holds afterwards (the
+// connection still open, its cache warm).
 std::int64_t memory_after_scan(const std::filesystem::path& file) {
   auto conn = open_db(file);
   REQUIRE(conn.exec("PRAGMA cache_size = -65536").ok());  // 64 MB of its own
