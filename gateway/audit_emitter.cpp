@@ -193,9 +193,10 @@ void AuditEmitter::write_queued() {
     batch_room_.wait(lock, [&] { return in_flight_ < kBatchesInFlight; });
     std::size_t n = 0;
     std::size_t bytes = 0;
-    while (n < queue_.size() && n < config_.batch &&
-           (n == 0 || bytes + approximate_bytes(queue_[n]) <= config_.max_batch_bytes)) {
-      bytes += approximate_bytes(queue_[n++]);
+    for (; n < queue_.size() && n < config_.batch; ++n) {
+      const std::size_t size = approximate_bytes(queue_[n]);
+      if (n > 0 && bytes + size > config_.max_batch_bytes) break;  // one always fits
+      bytes += size;
     }
     queued_bytes_ -= bytes;
     batch.assign(std::make_move_iterator(queue_.begin()),

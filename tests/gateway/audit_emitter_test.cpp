@@ -55,6 +55,17 @@ struct Fixture {
     return r->size();
   }
 
+  // A write gate for the data directory whose probe fails until `healed` turns true.
+  std::shared_ptr<storage::WriteGate> gate_until(const bool& healed) {
+    storage::WriteGateConfig gate_config;
+    gate_config.directory = dir.path();
+    gate_config.min_free_bytes = 0;
+    gate_config.probe = [&healed](const std::filesystem::path&) -> Status {
+      return healed ? ok_status() : Status(Error::unavailable("still full"));
+    };
+    return std::make_shared<storage::WriteGate>(std::move(gate_config));
+  }
+
   std::size_t staged() {
     std::size_t n = 0;
     REQUIRE(clinical
@@ -156,13 +167,7 @@ TEST_CASE("when audit.db refuses, staged events stay in clinical.db (nothing los
 TEST_CASE("while the disk refuses writes, the records of reads wait in memory, none lost") {
   Fixture f;
   bool healed = false;
-  storage::WriteGateConfig gate_config;
-  gate_config.directory = f.dir.path();
-  gate_config.min_free_bytes = 0;
-  gate_config.probe = [&healed](const std::filesystem::path&) -> Status {
-    return healed ? ok_status() : Status(Error::unavailable("still full"));
-  };
-  auto gate = std::make_shared<storage::WriteGate>(std::move(gate_config));
+  auto gate = f.gate_until(healed);
   AuditEmitterConfig config = f.config();
   config.write_gate = gate;
   config.gate_interval = std::chrono::milliseconds(10);
@@ -184,13 +189,7 @@ TEST_CASE("while the disk refuses writes, the records of reads wait in memory, n
 TEST_CASE("the queue is bounded by bytes too: emit waits once large records fill it") {
   Fixture f;
   bool healed = false;
-  storage::WriteGateConfig gate_config;
-  gate_config.directory = f.dir.path();
-  gate_config.min_free_bytes = 0;
-  gate_config.probe = [&healed](const std::filesystem::path&) -> Status {
-    return healed ? ok_status() : Status(Error::unavailable("still full"));
-  };
-  auto gate = std::make_shared<storage::WriteGate>(std::move(gate_config));
+  auto gate = f.gate_until(healed);
   AuditEmitterConfig config = f.config();
   config.write_gate = gate;  // held: nothing leaves the queue until the gate opens
   config.gate_interval = std::chrono::milliseconds(10);
